@@ -1,0 +1,117 @@
+# Mailvisor: gmail-worker, mailvisord, mailvisorctl.
+#
+#   make              build everything
+#   make check        install missing Debian packages (as root), build, run
+#                     every unit and integration test
+#   make sanitize     the same under AddressSanitizer + UBSan (build-san/)
+#   make bench        benchmarks (print figures, never fail on time)
+#   make install      PREFIX=/usr/local DESTDIR= BINDIR SBINDIR MANDIR
+
+.DELETE_ON_ERROR:
+.SECONDEXPANSION:
+
+PREFIX	?= /usr/local
+BINDIR	?= $(PREFIX)/bin
+SBINDIR	?= $(PREFIX)/sbin
+MANDIR	?= $(PREFIX)/share/man
+INSTALL	?= install
+
+CC	?= cc
+CFLAGS	?= -O2 -g
+WERROR	?= 1
+SANITIZE ?= 0
+BUILD	?= build
+
+PKGS	= libcurl jansson libcrypto libbsd-overlay
+MV_WARN	= -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes -Wshadow \
+	  -Wpointer-arith -Wcast-qual -Wwrite-strings -Wformat=2
+ifeq ($(WERROR),1)
+MV_WARN	+= -Werror
+endif
+MV_CFLAGS = -std=c11 -D_GNU_SOURCE -MMD -MP -I. $(MV_WARN) \
+	    $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+MV_LIBS	= $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+ifeq ($(SANITIZE),1)
+MV_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer \
+	     -fno-sanitize-recover=undefined
+MV_LDFLAGS += -fsanitize=address,undefined
+endif
+
+SHARED_SRC	= $(sort $(wildcard shared/*.c))
+WORKER_SRC	= $(sort $(wildcard gmail-worker/*.c))
+CHECK_SRC	= $(sort $(wildcard tests/unit/check_*.c))
+
+SHARED_OBJS	= $(SHARED_SRC:%.c=$(BUILD)/%.o)
+WORKER_OBJS	= $(filter-out $(BUILD)/gmail-worker/main.o,$(WORKER_SRC:%.c=$(BUILD)/%.o))
+CHECKS		= $(CHECK_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+PROGS		= $(BUILD)/gmail-worker
+
+# The objects each unit test links besides shared/ (one line per test).
+CHECK_DEPS_check_shared	=
+CHECK_DEPS_check_charset = gmail-worker/charset.o
+CHECK_DEPS_check_rfc2047 = gmail-worker/rfc2047.o gmail-worker/charset.o
+CHECK_DEPS_check_addr	= gmail-worker/addr.o gmail-worker/rfc2047.o gmail-worker/charset.o
+CHECK_DEPS_check_date	= gmail-worker/date.o
+CHECK_DEPS_check_html2text = gmail-worker/html2text.o
+CHECK_DEPS_check_mime	= $(filter-out $(BUILD)/gmail-worker/main.o,$(WORKER_OBJS))
+CHECK_DEPS_check_creds	= gmail-worker/creds.o gmail-worker/oauth.o
+CHECK_DEPS_check_compose = gmail-worker/compose.o gmail-worker/rfc2047.o gmail-worker/charset.o
+CHECK_DEPS_check_pace	= gmail-worker/pace.o
+CHECK_DEPS_check_retry	= gmail-worker/retry.o
+CHECK_DEPS_check_batch	= gmail-worker/batch.o
+CHECK_DEPS_check_opts	= gmail-worker/opts.o
+
+all: $(PROGS)
+
+$(BUILD)/gmail-worker: $(BUILD)/gmail-worker/main.o $(WORKER_OBJS) $(SHARED_OBJS)
+	$(CC) $(LDFLAGS) $(MV_LDFLAGS) -o $@ $^ $(MV_LIBS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(MV_CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(SHARED_OBJS) \
+		$$(patsubst $(BUILD)/$(BUILD)/%,$(BUILD)/%,$$(addprefix $(BUILD)/,$$(CHECK_DEPS_$$*)))
+	$(CC) $(LDFLAGS) $(MV_LDFLAGS) -o $@ $^ $(MV_LIBS) \
+		$(shell pkg-config --libs check 2>/dev/null)
+
+checks: $(CHECKS)
+
+deps:
+	@tests/deps.sh
+
+check: deps
+	@$(MAKE) --no-print-directory all checks
+	@tests/run-unit.sh $(BUILD)
+	@tests/run-integration.sh $(BUILD)
+
+sanitize: deps
+	@$(MAKE) --no-print-directory BUILD=build-san SANITIZE=1 all checks
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	 tests/run-unit.sh build-san && \
+	 ASAN_OPTIONS=detect_leaks=1 \
+	 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	 tests/run-integration.sh build-san
+
+bench: all
+	@bench/run.sh $(BUILD)
+
+install: all
+	$(INSTALL) -D -m 0755 $(BUILD)/gmail-worker $(DESTDIR)$(BINDIR)/gmail-worker
+	$(INSTALL) -D -m 0644 man/gmail-worker.1 $(DESTDIR)$(MANDIR)/man1/gmail-worker.1
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/gmail-worker
+	rm -f $(DESTDIR)$(MANDIR)/man1/gmail-worker.1
+
+lint-man:
+	mandoc -Tlint -Wwarning man/*.[158]
+
+clean:
+	rm -rf build build-san
+
+.PHONY: all checks deps check sanitize bench install uninstall lint-man clean
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

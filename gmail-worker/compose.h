@@ -1,0 +1,47 @@
+/* RFC 5322 messages for send_email. */
+#ifndef GW_COMPOSE_H
+#define GW_COMPOSE_H
+
+#include <stddef.h>
+
+#include "shared/err.h"
+
+struct compose {
+	const char	 *from;		/* may be NULL: Gmail fills it in */
+	const char	**to;		/* each entry one address or a list */
+	size_t		  nto;
+	const char	**cc;
+	size_t		  ncc;
+	const char	**bcc;
+	size_t		  nbcc;
+	const char	 *subject;	/* UTF-8, may be NULL */
+	const char	 *body_text;	/* UTF-8, may be NULL */
+	size_t		  body_text_len;
+	const char	 *body_html;	/* UTF-8, may be NULL */
+	size_t		  body_html_len;
+	const char	**attach;	/* file paths */
+	size_t		  nattach;
+	const char	 *in_reply_to;	/* "<id@host>", may be NULL */
+	const char	 *references;	/* may be NULL: then in_reply_to */
+	const char	 *message_id_domain; /* for Message-ID; NULL: "mailvisor.local" */
+	time_t		  date;		/* Date header */
+};
+
+/*
+ * Builds the message: Date, Message-ID, From (when given), To, Cc, Bcc
+ * (Gmail removes Bcc when sending), Subject, In-Reply-To and References,
+ * MIME-Version. Non-ASCII header text is RFC 2047-encoded (B, UTF-8,
+ * words of at most 75 characters, folded at 78); display names with
+ * specials are quoted. Body: text/plain alone, or multipart/alternative
+ * with text/html, inside multipart/mixed when there are attachments
+ * (base64, Content-Type guessed from the extension, filename as RFC 2231
+ * when non-ASCII). Text parts are UTF-8, quoted-printable when needed.
+ * Lines end in CRLF. Header values containing CR or LF are refused
+ * (invalid_argument: header injection), as are addresses without '@'.
+ * Errors: invalid_argument, no_input (attachment missing or unreadable).
+ * Returns a new buffer (caller frees) and its length, or NULL with err.
+ */
+char *compose_message(const struct compose *m, size_t *lenp,
+    struct mv_err *err);
+
+#endif

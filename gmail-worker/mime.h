@@ -1,0 +1,50 @@
+/* A Gmail Message resource (format full, metadata or raw) to the EMAIL
+ * object of the contract. */
+#ifndef GW_MIME_H
+#define GW_MIME_H
+
+#include <stddef.h>
+#include <jansson.h>
+
+#include "shared/err.h"
+
+enum mime_format {
+	MIME_FULL,
+	MIME_METADATA,
+	MIME_RAW,
+};
+
+/*
+ * Builds the EMAIL object (contract §1) from a Message resource as Gmail
+ * returns it from messages.get:
+ *  - full: walks `payload` (body.data is base64url of bytes whose
+ *    Content-Transfer-Encoding Gmail already removed: never decoded again);
+ *  - metadata: headers only, body_text and body_html null, attachments as
+ *    far as the part tree is given (often none);
+ *  - raw: parses the RFC 5322 message in `raw` itself (MIME multipart,
+ *    quoted-printable and base64 transfer encodings, charsets), fills every
+ *    parsed field and adds "raw" (the base64url string as given).
+ * Text parts go through charset_text_to_utf8() with their declared charset;
+ * header values through rfc2047_decode(). body_text is the first text/plain
+ * part that is not an attachment; with only HTML, html_to_text() of the
+ * first text/html part; null when neither. Attachments: every part with a
+ * filename or Content-Disposition: attachment (and inline parts with a
+ * Content-ID that are not the chosen bodies), listed with filename,
+ * mime_type, size, attachment_id (Gmail's, null for raw), content_id
+ * (without angle brackets) and inline. Deep nesting is bounded (parts
+ * below depth 64 are ignored), never recursive without a bound.
+ * Returns a new reference, or NULL with err set (type api: the resource is
+ * not a Message).
+ */
+json_t *mime_email(json_t *msg, enum mime_format fmt, struct mv_err *err);
+
+/*
+ * The text parts mime_email() would read whose body holds an attachmentId
+ * and no data (Gmail does that for large bodies). Stores up to max
+ * borrowed references to those MessagePartBody objects in bodies[] and
+ * returns how many there are. The caller fetches each attachment and sets
+ * "data" in the body object before calling mime_email().
+ */
+size_t mime_pending_bodies(json_t *msg, json_t **bodies, size_t max);
+
+#endif

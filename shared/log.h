@@ -1,0 +1,33 @@
+/* Logging to stderr or syslog, in the manner of OpenSMTPD's log.c. */
+#ifndef MV_LOG_H
+#define MV_LOG_H
+
+#include <stdarg.h>
+
+enum log_level {
+	LOG_LVL_ERROR,
+	LOG_LVL_WARN,
+	LOG_LVL_INFO,
+	LOG_LVL_DEBUG,
+};
+
+/* Sets the name prefixed to each line and the most verbose level shown. */
+void log_init(const char *progname, int level);
+void log_set_level(int level);
+int log_get_level(void);
+/* Sends lines to syslog instead of stderr. */
+void log_use_syslog(int on);
+
+/* log_warn() appends strerror(errno); the others do not. All keep errno. */
+void log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
+void log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
+void log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
+void log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
+void vlog(int, const char *, va_list) __attribute__((format(printf, 2, 0)));
+/* Log, then exit(1). For start-up failures only. */
+void fatal(const char *, ...)
+    __attribute__((format(printf, 1, 2), noreturn));
+void fatalx(const char *, ...)
+    __attribute__((format(printf, 1, 2), noreturn));
+
+#endif

@@ -1,0 +1,26 @@
+#!/bin/sh
+# Installs the Debian packages that building and testing need, when some
+# are missing and we are root; otherwise says which are missing.
+set -eu
+
+pkgs="make gcc pkg-config libcurl4-openssl-dev libjansson-dev libssl-dev
+libbsd-dev check libhiredis-dev libevent-dev libinih-dev redis-server
+python3 python3-cryptography mandoc jq curl"
+
+missing=
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps: missing Debian packages:$missing" >&2
+	echo "deps: run 'make deps' as root, or apt-get install them" >&2
+	exit 1
+fi
+echo "deps: installing$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q >&2
+# shellcheck disable=SC2086
+apt-get install -y -q --no-install-recommends $missing >&2
