@@ -41,8 +41,9 @@ SHARED_SRC	= $(sort $(wildcard shared/*.c))
 WORKER_SRC	= $(sort $(wildcard gmail-worker/*.c))
 CHECK_SRC	= $(sort $(wildcard tests/unit/check_*.c))
 
-SHARED_OBJS	= $(SHARED_SRC:%.c=$(BUILD)/%.o)
-WORKER_OBJS	= $(filter-out $(BUILD)/gmail-worker/main.o,$(WORKER_SRC:%.c=$(BUILD)/%.o))
+OBJ		= $(BUILD)/obj
+SHARED_OBJS	= $(SHARED_SRC:%.c=$(OBJ)/%.o)
+WORKER_OBJS	= $(filter-out $(OBJ)/gmail-worker/main.o,$(WORKER_SRC:%.c=$(OBJ)/%.o))
 CHECKS		= $(CHECK_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 PROGS		= $(BUILD)/gmail-worker
@@ -54,27 +55,34 @@ CHECK_DEPS_check_rfc2047 = gmail-worker/rfc2047.o gmail-worker/charset.o
 CHECK_DEPS_check_addr	= gmail-worker/addr.o gmail-worker/rfc2047.o gmail-worker/charset.o
 CHECK_DEPS_check_date	= gmail-worker/date.o
 CHECK_DEPS_check_html2text = gmail-worker/html2text.o
-CHECK_DEPS_check_mime	= $(filter-out $(BUILD)/gmail-worker/main.o,$(WORKER_OBJS))
+CHECK_DEPS_check_mime	= gmail-worker/mime.o gmail-worker/html2text.o gmail-worker/charset.o gmail-worker/rfc2047.o gmail-worker/addr.o gmail-worker/date.o
 CHECK_DEPS_check_creds	= gmail-worker/creds.o gmail-worker/oauth.o
 CHECK_DEPS_check_compose = gmail-worker/compose.o gmail-worker/rfc2047.o gmail-worker/charset.o
 CHECK_DEPS_check_pace	= gmail-worker/pace.o
 CHECK_DEPS_check_retry	= gmail-worker/retry.o
-CHECK_DEPS_check_batch	= gmail-worker/batch.o
+CHECK_DEPS_check_batch	= gmail-worker/batch.o gmail-worker/retry.o gmail-worker/rfc2047.o gmail-worker/charset.o
 CHECK_DEPS_check_opts	= gmail-worker/opts.o
 
 all: $(PROGS)
 
-$(BUILD)/gmail-worker: $(BUILD)/gmail-worker/main.o $(WORKER_OBJS) $(SHARED_OBJS)
-	$(CC) $(LDFLAGS) $(MV_LDFLAGS) -o $@ $^ $(MV_LIBS)
+$(BUILD)/gmail-worker: $(OBJ)/gmail-worker/main.o $(WORKER_OBJS) $(SHARED_OBJS)
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) $(MV_LDFLAGS) -o $@ $^ $(MV_LIBS)
 
-$(BUILD)/%.o: %.c
+$(OBJ)/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(MV_CFLAGS) -c -o $@ $<
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS) $(MV_CFLAGS) -c -o $@ $<
 
-$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(SHARED_OBJS) \
-		$$(patsubst $(BUILD)/$(BUILD)/%,$(BUILD)/%,$$(addprefix $(BUILD)/,$$(CHECK_DEPS_$$*)))
-	$(CC) $(LDFLAGS) $(MV_LDFLAGS) -o $@ $^ $(MV_LIBS) \
-		$(shell pkg-config --libs check 2>/dev/null)
+$(BUILD)/tests/%: $(OBJ)/tests/unit/%.o $(SHARED_OBJS) \
+		$$(addprefix $(OBJ)/,$$(CHECK_DEPS_$$*))
+	@mkdir -p $(@D)
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) $(MV_LDFLAGS) -o $@ $^ $(MV_LIBS) \
+		$$(pkg-config --libs check)
+
+# Tests build argv arrays from string literals.
+$(OBJ)/tests/unit/%.o: MV_CFLAGS += -Wno-write-strings
 
 checks: $(CHECKS)
 
@@ -95,8 +103,12 @@ sanitize: deps
 	 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	 tests/run-integration.sh build-san
 
-bench: all
+bench: all $(BUILD)/runstat
 	@bench/run.sh $(BUILD)
+
+$(BUILD)/runstat: bench/runstat.c
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS) $(MV_CFLAGS) $(LDFLAGS) -o $@ $<
 
 install: all
 	$(INSTALL) -D -m 0755 $(BUILD)/gmail-worker $(DESTDIR)$(BINDIR)/gmail-worker
@@ -114,4 +126,4 @@ clean:
 
 .PHONY: all checks deps check sanitize bench install uninstall lint-man clean
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(OBJ) -name '*.d' 2>/dev/null)

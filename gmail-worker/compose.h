@@ -3,8 +3,12 @@
 #define GW_COMPOSE_H
 
 #include <stddef.h>
+#include <time.h>
 
 #include "shared/err.h"
+
+/* Gmail's size limit for a sent message (35 MiB), in bytes. */
+#define COMPOSE_MAX_MESSAGE	36700160
 
 struct compose {
 	const char	 *from;		/* may be NULL: Gmail fills it in */
@@ -23,8 +27,9 @@ struct compose {
 	size_t		  nattach;
 	const char	 *in_reply_to;	/* "<id@host>", may be NULL */
 	const char	 *references;	/* may be NULL: then in_reply_to */
-	const char	 *message_id_domain; /* for Message-ID; NULL: "mailvisor.local" */
-	time_t		  date;		/* Date header */
+	/* the domain of the Message-ID; NULL: "mailvisor.local" */
+	const char	 *message_id_domain;
+	time_t		  date;		/* Date header; 0: now */
 };
 
 /*
@@ -37,7 +42,9 @@ struct compose {
  * (base64, Content-Type guessed from the extension, filename as RFC 2231
  * when non-ASCII). Text parts are UTF-8, quoted-printable when needed.
  * Lines end in CRLF. Header values containing CR or LF are refused
- * (invalid_argument: header injection), as are addresses without '@'.
+ * (invalid_argument: header injection), as are addresses without '@',
+ * a message without any recipient, and one larger than
+ * COMPOSE_MAX_MESSAGE.
  * Errors: invalid_argument, no_input (attachment missing or unreadable).
  * Returns a new buffer (caller frees) and its length, or NULL with err.
  */

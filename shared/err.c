@@ -32,6 +32,7 @@ mv_err_clear(struct mv_err *e)
 	e->type = MV_OK;
 	e->http_status = 0;
 	e->retry_after = -1;
+	e->retryable = -1;
 	e->msg[0] = '\0';
 }
 
@@ -71,6 +72,12 @@ mv_err_retryable(enum mv_errtype t)
 	return err_table[t].retryable;
 }
 
+int
+mv_err_is_retryable(const struct mv_err *e)
+{
+	return e->retryable >= 0 ? e->retryable : mv_err_retryable(e->type);
+}
+
 json_t *
 mv_envelope_success(const char *action, const char *user_email)
 {
@@ -94,7 +101,7 @@ mv_envelope_error(const char *action, const struct mv_err *e)
 	json_object_set_new(err, "http_status", e->http_status ?
 	    json_integer(e->http_status) : json_null());
 	json_object_set_new(err, "retryable",
-	    json_boolean(mv_err_retryable(e->type)));
+	    json_boolean(mv_err_is_retryable(e)));
 	if (e->retry_after >= 0)
 		json_object_set_new(err, "retry_after",
 		    json_integer(e->retry_after));

@@ -27,6 +27,7 @@ struct mv_err {
 	enum mv_errtype	 type;
 	int		 http_status;	/* 0: none */
 	int		 retry_after;	/* seconds; -1: none */
+	int		 retryable;	/* -1: as the type says; 0 or 1 */
 	char		 msg[512];
 };
 
@@ -42,6 +43,9 @@ const char *mv_err_name(enum mv_errtype);
 int mv_err_exit(enum mv_errtype);
 /* 1 when a caller may retry the same request later. */
 int mv_err_retryable(enum mv_errtype);
+/* The same for one error: its own verdict when it has one (a send that
+ * may have happened must not be retried), else its type's. */
+int mv_err_is_retryable(const struct mv_err *);
 
 /* {"status":"success","action":A,"user_email":U}; user_email left out when
  * NULL. Returns a new reference. */

@@ -1,0 +1,132 @@
+# Shared by the integration tests: a scratch directory, the Gmail API
+# stand-in on a free loopback port, the worker pointed at it, assertions.
+# Source it from a test: . "$MV_TOP/tests/integration/lib.sh"
+set -eu
+
+: "${MV_TOP:?MV_TOP must name the source tree}"
+: "${MV_BUILD:?MV_BUILD must name the build directory}"
+WORKER=$MV_BUILD/gmail-worker
+STANDIN=$MV_TOP/tests/standin/gmail-standin
+CREDS=$MV_TOP/tests/standin/credentials
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/mv-test.XXXXXX")
+STANDIN_PID=
+
+cleanup() {
+	if [ -n "$STANDIN_PID" ]; then
+		kill "$STANDIN_PID" 2>/dev/null || true
+		wait "$STANDIN_PID" 2>/dev/null || true
+	fi
+	rm -rf "$TMP"
+}
+trap cleanup EXIT INT TERM
+
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+# start_standin [stand-in options...]: starts it on a free port, sets
+# STANDIN_URL and STANDIN_LOG. Credentials files get copied 0600 into $TMP.
+start_standin() {
+	STANDIN_LOG=$TMP/standin.log
+	/usr/bin/python3 "$STANDIN" --host 127.0.0.1 --port 0 \
+	    --port-file "$TMP/port" --log "$STANDIN_LOG" --quiet "$@" \
+	    2>"$TMP/standin.err" &
+	STANDIN_PID=$!
+	i=0
+	while [ ! -s "$TMP/port" ]; do
+		i=$((i + 1))
+		[ $i -le 200 ] || fail "stand-in did not start: $(cat "$TMP/standin.err")"
+		kill -0 "$STANDIN_PID" 2>/dev/null ||
+		    fail "stand-in exited: $(cat "$TMP/standin.err")"
+		sleep 0.05
+	done
+	STANDIN_URL=http://127.0.0.1:$(cat "$TMP/port")
+	mkdir -p "$TMP/creds"
+	for f in "$CREDS"/*.json; do
+		cp "$f" "$TMP/creds/"
+	done
+	chmod 600 "$TMP/creds"/*.json
+	export GMAIL_API_BASE="$STANDIN_URL"
+	export GMAIL_TOKEN_URI="$STANDIN_URL/token"
+}
+
+# gw ARGS...: the worker as alice (authorized_user), pacing off; stdout in
+# $TMP/out, stderr in $TMP/err, exit code in $RC. Never fails itself.
+gw() {
+	RC=0
+	"$WORKER" --credentials "@$TMP/creds/alice-authorized-user.json" \
+	    --quota_units_per_sec 0 "$@" >"$TMP/out" 2>"$TMP/err" || RC=$?
+}
+
+# gw_as CREDFILE ARGS...: the same with other credentials.
+gw_as() {
+	cred=$1
+	shift
+	RC=0
+	"$WORKER" --credentials "@$TMP/creds/$cred" --quota_units_per_sec 0 \
+	    "$@" >"$TMP/out" 2>"$TMP/err" || RC=$?
+}
+
+# control METHOD PATH [JSON]: the stand-in's control API.
+control() {
+	if [ $# -ge 3 ]; then
+		curl -sf -X "$1" -H 'Content-Type: application/json' \
+		    --data "$3" "$STANDIN_URL$2"
+	else
+		curl -sf -X "$1" "$STANDIN_URL$2"
+	fi
+}
+
+# faults JSON-RULES: installs fault rules, e.g. '[{"status":500,"count":2}]'.
+faults() {
+	control POST /_standin/faults "{\"rules\": $1}" >/dev/null
+}
+
+# jout FILTER: jq on the last stdout.
+jout() {
+	jq -r "$1" "$TMP/out"
+}
+
+# expect_rc N: the last run exited N.
+expect_rc() {
+	[ "$RC" -eq "$1" ] || fail "exit $RC, expected $1; stdout: $(head -c 600 "$TMP/out"); stderr: $(head -c 600 "$TMP/err")"
+}
+
+# expect_eq ACTUAL EXPECTED WHAT
+expect_eq() {
+	[ "$1" = "$2" ] || fail "$3: got '$1', expected '$2'"
+}
+
+# expect_error TYPE EXIT: the last run printed one error envelope.
+expect_error() {
+	expect_rc "$2"
+	[ "$(wc -l <"$TMP/out")" -eq 1 ] || fail "stdout is not one line"
+	expect_eq "$(jout .status)" error status
+	expect_eq "$(jout .error.type)" "$1" error.type
+}
+
+# expect_ok: the last run succeeded with one success document.
+expect_ok() {
+	expect_rc 0
+	expect_eq "$(jout .status)" success status
+}
+
+# log_count JQ-SELECT: requests in the stand-in's log matching a filter.
+log_count() {
+	jq -s "[.[] | select($1)] | length" "$STANDIN_LOG"
+}
+
+# no_secrets FILE...: nothing secret from the fixtures leaks into FILE.
+no_secrets() {
+	for f in "$@"; do
+		for s in $(jq -r '.. | objects | (.refresh_token?, .client_secret?, .access_token?) // empty' "$CREDS"/*.json); do
+			if grep -qF -- "$s" "$f"; then
+				fail "a secret from the credentials appears in $f"
+			fi
+		done
+		if grep -q 'PRIVATE KEY' "$f"; then
+			fail "a private key appears in $f"
+		fi
+	done
+}

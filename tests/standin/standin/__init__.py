@@ -1,0 +1,1 @@
+# The Gmail API stand-in package: see ../gmail-standin and ../README.md.
