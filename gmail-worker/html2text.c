@@ -43,6 +43,8 @@ struct h2t {
 	int		 pend_sep;	/* a cell separator owed */
 	int		 pre;		/* open <pre> elements */
 	int		 lists;		/* open <ul>/<ol> elements */
+	int		 cells;		/* cells opened in the current row */
+	size_t		 row_mark;	/* out.len when the row opened */
 	int		 pend_bullet;	/* a list item's "- " owed */
 	int		 in_head;	/* inside an open <head> */
 	size_t		 head_mark;	/* out.len when <head> opened */
@@ -752,14 +754,37 @@ h2t_head_close(struct h2t *h)
 	h->pend_nl = h->pend_space = h->pend_sep = h->pend_bullet = 0;
 }
 
+/* A table row starts on its own line. */
+static void
+h2t_row(struct h2t *h)
+{
+	h2t_block(h, 1);
+	h->cells = 0;
+	h->row_mark = h->out.len;
+}
+
+/* A cell continues its row after a separator: line breaks that blocks
+ * inside the previous cell asked for are dropped, once the row has
+ * text. */
+static void
+h2t_cell(struct h2t *h)
+{
+	if (h->cells > 0 && h->out.len > h->row_mark)
+		h->pend_nl = 0;
+	h->pend_sep = 1;
+	h->cells++;
+}
+
 static void
 h2t_start(struct h2t *h, const struct h2t_tag *t, int kind)
 {
 	h2t_head_leave(h, kind);
 	switch (kind) {
 	case K_BLOCK:
-	case K_TR:
 		h2t_block(h, 1);
+		break;
+	case K_TR:
+		h2t_row(h);
 		break;
 	case K_PARA:
 		h2t_block(h, 2);
@@ -780,7 +805,7 @@ h2t_start(struct h2t *h, const struct h2t_tag *t, int kind)
 		h2t_newline(h);
 		break;
 	case K_CELL:
-		h->pend_sep = 1;
+		h2t_cell(h);
 		break;
 	case K_HR:
 		h2t_block(h, 1);
