@@ -15,7 +15,7 @@ enum at_type {
 	AT_ATOM,		/* atoms, dots, encoded words, anything else */
 	AT_QUOTED,		/* "..." with its quotes */
 	AT_DLIT,		/* [...] */
-	AT_COMMENT,		/* (...) with its parentheses, nesting kept */
+	AT_COMMENT,		/* (...), nesting kept */
 	AT_LT,
 	AT_GT,
 	AT_AT,
@@ -28,14 +28,16 @@ struct atok {
 	enum at_type	 type;
 	const char	*raw;
 	size_t		 len;
-	int		 ws;	/* whitespace or a comment came before it */
-	int		 closed;	/* a quoted string or comment ends */
+	int		 ws;		/* whitespace or comment before */
+	int		 closed;	/* its closing delimiter is there */
 };
 
+/* The lexer: encoded-word texts starting in [fail_from, fail_to) are
+ * known to have no "?=". */
 struct alex {
 	const char	*p;
-	const char	*fail_from;	/* encoded-word texts starting in */
-	const char	*fail_to;	/* [from, to) have no "?=" */
+	const char	*fail_from;
+	const char	*fail_to;
 };
 
 struct tvec {
@@ -43,13 +45,15 @@ struct tvec {
 	size_t		 n, cap;
 };
 
-/* The mailbox being read, between two commas. */
+/* The mailbox being read, between two commas: its tokens outside and
+ * inside angle brackets (angle: 0 none, 1 open, 2 closed), whether an
+ * '@' came outside them, and its first non-empty comment. */
 struct aitem {
-	struct tvec	 out;		/* tokens outside angle brackets */
-	struct tvec	 in;		/* tokens inside them */
-	int		 angle;		/* 0 none, 1 open, 2 closed */
-	int		 has_at;	/* an '@' outside angle brackets */
-	struct atok	 comment;	/* the first non-empty comment */
+	struct tvec	 out;
+	struct tvec	 in;
+	int		 angle;
+	int		 has_at;
+	struct atok	 comment;
 	int		 have_comment;
 	int		 after_comment;
 };
@@ -104,7 +108,8 @@ al_atom_end(struct alex *lx, const char *p)
 	const char *e;
 
 	while (*p) {
-		if (p[0] == '=' && p[1] == '?' && (e = al_ew_end(lx, p)) != NULL) {
+		if (p[0] == '=' && p[1] == '?' &&
+		    (e = al_ew_end(lx, p)) != NULL) {
 			p = e;
 			continue;
 		}
@@ -452,7 +457,7 @@ al_outside(struct aparse *ps, const struct atok *t)
 		break;
 	case AT_LT:
 		if (it->angle == 2)
-			al_finish(ps);	/* "<a@x> <b@y>": a missing comma */
+			al_finish(ps);	/* "<a@x> <b@y>": no comma */
 		it->angle = 1;
 		break;
 	case AT_GT:

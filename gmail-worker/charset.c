@@ -17,19 +17,24 @@
 
 static const char cs_fffd[] = "\xef\xbf\xbd";
 
+/* How a charset is converted: windows-1252 by cs_w1252() (never fails),
+ * UTF-8 by mv_utf8_sanitize(), HZ-GB-2312 rewritten to GB bytes for
+ * iconv, the rest by iconv. */
 enum cs_kind {
-	CS_W1252,		/* converted by cs_w1252(), never fails */
-	CS_UTF8,		/* repaired by mv_utf8_sanitize() */
-	CS_ICONV,		/* glibc iconv */
-	CS_HZ,			/* HZ-GB-2312, rewritten to GB bytes first */
+	CS_W1252,
+	CS_UTF8,
+	CS_ICONV,
+	CS_HZ,
 };
 
-/* A charset name after alias mapping. */
+/* A charset name after alias mapping: the name given to iconv, whether it
+ * is 7-bit with escapes (ISO-2022-*, UTF-7, HZ), and its code unit when
+ * it is UTF-16 (2) or UTF-32 (4). */
 struct cs_info {
 	enum cs_kind	 kind;
-	char		 name[CS_NAMEMAX];	/* the name given to iconv */
-	int		 stateful7;	/* ISO-2022-*, UTF-7, HZ: 7-bit escapes */
-	int		 wide;		/* 2: UTF-16, 4: UTF-32, else 0 */
+	char		 name[CS_NAMEMAX];
+	int		 stateful7;
+	int		 wide;
 };
 
 /* Names iconv lacks or mislabels, keyed by their compact form (lower case,
@@ -91,10 +96,12 @@ static const unsigned short cs_w1252_hi[32] = {
 	0x02dc, 0x2122, 0x0161, 0x203a, 0x0153, 0x009d, 0x017e, 0x0178,
 };
 
+/* A resolved charset, keyed by its trimmed name; cd is (iconv_t)-1 when
+ * iconv does not convert it. */
 struct cs_slot {
-	char		 key[CS_NAMEMAX];	/* the name as given, trimmed */
+	char		 key[CS_NAMEMAX];
 	struct cs_info	 info;
-	iconv_t		 cd;			/* (iconv_t)-1: none or unknown */
+	iconv_t		 cd;
 	int		 used;
 };
 
@@ -348,7 +355,8 @@ cs_hz_to_gb(const unsigned char *p, size_t len, size_t *outlen)
 	if ((out = o = malloc(len + 1)) == NULL)
 		return NULL;
 	while (i < len) {
-		if (p[i] == '~' && i + 1 < len && p[i + 1] == (gb ? '}' : '{')) {
+		if (p[i] == '~' && i + 1 < len &&
+		    p[i + 1] == (gb ? '}' : '{')) {
 			gb = !gb;
 			i += 2;
 		} else if (!gb && p[i] == '~' && i + 1 < len &&

@@ -10,7 +10,8 @@
  * valid UTF-8 are kept as they are (Gmail usually hands bodies over already
  * converted, leaving the declared charset in place) unless the declared
  * charset is a 7-bit stateful one (ISO-2022-*, UTF-7, HZ) and its escape
- * sequences are present; anything else is converted from the declared
+ * sequences are present, or UTF-16/UTF-32 and the bytes hold a byte order
+ * mark or NUL bytes; anything else is converted from the declared
  * charset with iconv. An unknown or missing charset falls back to
  * windows-1252 (every byte maps to something). Undecodable bytes become
  * U+FFFD. NUL bytes become U+FFFD too.

@@ -22,7 +22,7 @@
 #define ADDR_MAX	254	/* RFC 5321 path limit, less the brackets */
 #define MSGID_MAX	900
 #define NAME_PLAIN_MAX	60	/* longer names go as encoded words */
-#define PCT_CHUNK	60	/* RFC 2231 continuation segment */
+#define PCT_ROOM	(HDR_WIDTH - 1)	/* a parameter on a line of its own */
 #define SHOW_MAX	100	/* bytes of a bad value quoted in a message */
 #define BOUNDARY_RAND	12	/* random bytes in a boundary */
 #define BOUNDARY_SIZE	(5 + 2 * BOUNDARY_RAND + 1)
@@ -160,12 +160,14 @@ show(char *dst, size_t dstsz, const char *s, size_t n)
 	return dst;
 }
 
-/* 1 when s has only printable ASCII (space included, no tab). */
+/* 1 when s has only printable ASCII (space included), and tabs when
+ * tab is set. */
 static int
-plain_ascii(const char *s)
+plain_ascii(const char *s, int tab)
 {
 	for (; *s != '\0'; s++)
-		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+		if (((unsigned char)*s < 0x20 && !(tab && *s == '\t')) ||
+		    (unsigned char)*s > 0x7e)
 			return 0;
 	return 1;
 }
@@ -343,7 +345,7 @@ put_subject(struct out *o, const char *subj, struct mv_err *err)
 		    "valid UTF-8");
 	hdr_begin(&h, o, "Subject");
 	mark = o->b.len;
-	if (n > 0 && (!plain_ascii(subj) || strstr(subj, "=?") != NULL ||
+	if (n > 0 && (!plain_ascii(subj, 1) || strstr(subj, "=?") != NULL ||
 	    (hdr_glue(&h, " "), hdr_text(&h, subj)) == -1)) {
 		out_rewind(o, mark);
 		h.col = strlen("Subject:");
@@ -362,7 +364,8 @@ hdr_name(struct hdr *h, const char *name)
 	size_t n = strlen(name), i, j;
 	char *q;
 
-	if (!plain_ascii(name) || strstr(name, "=?") || n > NAME_PLAIN_MAX) {
+	if (!plain_ascii(name, 0) || strstr(name, "=?") ||
+	    n > NAME_PLAIN_MAX) {
 		hdr_encoded(h, name, n, "", "", 0);
 		return;
 	}
@@ -977,7 +980,7 @@ att_type(const char *fname)
 static int
 fname_plain(const char *s)
 {
-	return plain_ascii(s) && strlen(s) <= NAME_PLAIN_MAX &&
+	return plain_ascii(s, 0) && strlen(s) <= NAME_PLAIN_MAX &&
 	    strpbrk(s, "\"\\") == NULL;
 }
 
@@ -1056,15 +1059,17 @@ hdr_filename(struct hdr *h, const char *name)
 		out_puts(&t, name);
 		out_puts(&t, "\"");
 		hdr_token_out(h, &t);
-	} else if (pct_take(name, len, PCT_CHUNK) == len) {
+	} else if (pct_take(name, len, PCT_ROOM - 17) == len) {
 		out_puts(&t, "filename*=UTF-8''");
 		pct_encode(&t, name, len);
 		hdr_token_out(h, &t);
 	} else {
 		for (i = 0, k = 0; i < len; i += n, k++) {
-			n = pct_take(name + i, len - i, PCT_CHUNK);
 			snprintf(pfx, sizeof(pfx), "filename*%zu*=%s", k,
 			    k == 0 ? "UTF-8''" : "");
+			/* a line holds " ", pfx, the segment and ";" */
+			n = pct_take(name + i, len - i, PCT_ROOM - 1 -
+			    strlen(pfx));
 			out_puts(&t, pfx);
 			pct_encode(&t, name + i, n);
 			if (i + n < len)

@@ -1000,7 +1000,8 @@ email_str(json_t *msg, const char *key)
 	json_t *v = json_object_get(msg, key);
 
 	if (json_is_string(v))
-		return mv_json_strn(json_string_value(v), json_string_length(v));
+		return mv_json_strn(json_string_value(v),
+		    json_string_length(v));
 	if (json_is_integer(v))
 		return json_sprintf("%" JSON_INTEGER_FORMAT,
 		    json_integer_value(v));
@@ -1200,7 +1201,8 @@ mime_email(json_t *msg, enum mime_format fmt, struct mv_err *err)
 	}
 	if (tree_build(&t, msg, fmt) == -1 || (e = json_object()) == NULL) {
 		tree_free(&t);
-		mv_err_set(err, MV_E_INTERNAL, "decoding message: out of memory");
+		mv_err_set(err, MV_E_INTERNAL,
+		    "decoding message: out of memory");
 		return NULL;
 	}
 	email_resource(e, msg);

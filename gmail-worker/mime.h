@@ -27,12 +27,17 @@ enum mime_format {
  * Text parts go through charset_text_to_utf8() with their declared charset;
  * header values through rfc2047_decode(). body_text is the first text/plain
  * part that is not an attachment; with only HTML, html_to_text() of the
- * first text/html part; null when neither. Attachments: every part with a
- * filename or Content-Disposition: attachment (and inline parts with a
- * Content-ID that are not the chosen bodies), listed with filename,
- * mime_type, size, attachment_id (Gmail's, null for raw), content_id
- * (without angle brackets) and inline. Deep nesting is bounded (parts
- * below depth 64 are ignored), never recursive without a bound.
+ * first text/html part; null when neither. Bodies come from the message's
+ * own parts; those of an attached message/rfc822 stand in only when the
+ * message has neither a text nor an HTML body of its own. Attachments:
+ * every leaf part with a filename, with Content-Disposition: attachment,
+ * or of a media type other than text/plain and text/html (inline images,
+ * calendar invitations, nameless files...), and every message/rfc822 part;
+ * listed with filename ("" when none), mime_type, size (Gmail's body.size;
+ * the decoded byte count for raw), attachment_id (Gmail's, null for raw),
+ * content_id (without angle brackets, or null) and inline (a disposition
+ * of inline, or none with a Content-ID). Deep nesting is bounded (parts
+ * below depth 64 and past 10 000 parts are ignored), never recursive.
  * Returns a new reference, or NULL with err set (type api: the resource is
  * not a Message).
  */

@@ -107,7 +107,9 @@ retry_status_type(long status, const char *msg, const char *reason,
 	}
 	switch (status) {
 	case 400:
+		/* Gmail's words for ids it cannot know. */
 		if (strcasestr(msg, "invalid id value") ||
+		    strcasestr(msg, "invalid attachment token") ||
 		    strncasecmp(msg, "invalid label", 13) == 0)
 			return MV_E_NOT_FOUND;
 		return MV_E_INVALID_ARGUMENT;

@@ -24,20 +24,25 @@ struct ew {
 	int		 enc;		/* 'B' or 'Q' */
 	const char	*text;
 	size_t		 textlen;
-	size_t		 end;		/* offset past the closing "?=" */
+	size_t		 end;		/* offset past "?=" */
 };
 
-/* The state of one rfc2047_decode() run. */
+/*
+ * The state of one rfc2047_decode() run: out is the UTF-8 so far (cleaned
+ * at the end), pend the bytes of adjacent words in charset pend_cs, word
+ * the bytes of the word being read. A word text starting in [fail_from,
+ * fail_to) is known to have no "?=" before a line end.
+ */
 struct rd {
 	const char	*in;
 	size_t		 len;
-	struct mv_buf	 out;		/* UTF-8 so far, cleaned at the end */
-	struct mv_buf	 pend;		/* bytes of adjacent words, one charset */
-	struct mv_buf	 word;		/* the bytes of the word being read */
+	struct mv_buf	 out;
+	struct mv_buf	 pend;
+	struct mv_buf	 word;
 	char		 pend_cs[EW_CSMAX + 1];
 	int		 have_pend;
-	size_t		 fail_from;	/* a text starting in [from, to) has */
-	size_t		 fail_to;	/* no "?=" before a line end */
+	size_t		 fail_from;
+	size_t		 fail_to;
 };
 
 static int
@@ -256,6 +261,7 @@ rd_take_word(struct rd *rd, size_t seg, size_t p, const struct ew *ew)
 static char *
 rd_clean(const char *s, size_t n)
 {
+	const unsigned char *u = (const unsigned char *)s;
 	char *out, *o;
 	size_t i = 0, l;
 
@@ -265,19 +271,18 @@ rd_clean(const char *s, size_t n)
 	while (i < n) {
 		unsigned char c = (unsigned char)s[i];
 
+		l = c < 0x80 ? 1 : mv_utf8_seqlen(u + i, n - i);
 		if (c == '\r' || c == '\n') {
-			i += (c == '\r' && i + 1 < n && s[i + 1] == '\n') ? 2 : 1;
+			i++;
+			if (c == '\r' && i < n && s[i] == '\n')
+				i++;
 			if (i >= n || (s[i] != ' ' && s[i] != '\t'))
 				*o++ = ' ';
-		} else if ((c < 0x20 && c != '\t') ||
-		    (c >= 0x80 && (l = mv_utf8_seqlen((const unsigned char *)
-		    s + i, n - i)) == 0)) {
+		} else if ((c < 0x20 && c != '\t') || l == 0) {
 			memcpy(o, rd_fffd, 3);
 			o += 3;
 			i++;
 		} else {
-			l = c < 0x80 ? 1 : mv_utf8_seqlen((const unsigned char *)
-			    s + i, n - i);
 			memcpy(o, s + i, l);
 			o += l;
 			i += l;
@@ -287,17 +292,33 @@ rd_clean(const char *s, size_t n)
 	return out;
 }
 
+/* The offset of the next "=?" at or after i, or -1. (memchr, not
+ * memmem: sanitizers check memmem's whole haystack on every call.) */
+static ssize_t
+rd_next_word(const struct rd *rd, size_t i)
+{
+	const char *q;
+
+	while (i + 1 < rd->len &&
+	    (q = memchr(rd->in + i, '=', rd->len - i - 1)) != NULL) {
+		i = (size_t)(q - rd->in);
+		if (rd->in[i + 1] == '?')
+			return (ssize_t)i;
+		i++;
+	}
+	return -1;
+}
+
 /* The decoding loop of rfc2047_decode(). Returns 0 or -1. */
 static int
 rd_run(struct rd *rd)
 {
-	const char *q;
 	size_t i = 0, seg = 0, p;
+	ssize_t next;
 	struct ew ew;
 
-	while (i < rd->len &&
-	    (q = memmem(rd->in + i, rd->len - i, "=?", 2)) != NULL) {
-		p = (size_t)(q - rd->in);
+	while ((next = rd_next_word(rd, i)) != -1) {
+		p = (size_t)next;
 		if (rd_parse_word(rd, p, &ew) == -1 ||
 		    rd_decode_word(rd, &ew) == -1) {
 			i = p + 1;	/* left as it is */
@@ -335,7 +356,7 @@ rfc2047_decode(const char *in, size_t len)
 /* One name*N or name*N* section of an RFC 2231 continued parameter. */
 struct mp_seg {
 	unsigned long	 idx;
-	size_t		 order;		/* position in the header: first wins */
+	size_t		 order;		/* in the header: first wins */
 	int		 ext;		/* percent-encoded (name*N*) */
 	int		 quoted;
 	const char	*v;

@@ -238,7 +238,8 @@ START_TEST(test_metadata)
 
 	assert_json_text(e, "{\"id\": \"meta1\", \"thread_id\": \"meta1\","
 	    "\"label_ids\": [\"SENT\"], \"snippet\": \"Quick \\\"note\\\"\","
-	    "\"history_id\": \"4\", \"internal_date\": \"2026-12-01T09:30:00Z\","
+	    "\"history_id\": \"4\","
+	    "\"internal_date\": \"2026-12-01T09:30:00Z\","
 	    "\"size_estimate\": 1200,"
 	    "\"from\": {\"name\": \"Me\", \"email\": \"me@example.com\"},"
 	    "\"to\": [{\"name\": \"\", \"email\": \"you@example.com\"}],"
@@ -335,7 +336,8 @@ START_TEST(test_full_rfc822)
 	assert_str(e, "subject", "Fwd: Original");
 	assert_str(e, "internal_date", "2023-11-14T22:13:20Z");
 	assert_json_text(json_object_get(e, "attachments"), "["
-	    "{\"filename\": \"Original.eml\", \"mime_type\": \"message/rfc822\","
+	    "{\"filename\": \"Original.eml\","
+	    " \"mime_type\": \"message/rfc822\","
 	    " \"size\": 3456, \"attachment_id\": \"ANGjdJ_eml\","
 	    " \"content_id\": null, \"inline\": false},"
 	    "{\"filename\": \"data.zip\", \"mime_type\": \"application/zip\","
@@ -429,9 +431,9 @@ deep_payload(int levels)
 		free(enc);
 		parts = inner ? json_pack("[o, o]", inner, text) :
 		    json_pack("[o]", text);
-		p = json_pack("{s:s, s:s, s:[], s:{s:i}, s:o}", "mimeType",
-		    "multipart/mixed", "filename", "", "headers", "body", "size",
-		    0, "parts", parts);
+		p = json_pack("{s:s, s:s, s:[], s:{s:i}, s:o}",
+		    "mimeType", "multipart/mixed", "filename", "", "headers",
+		    "body", "size", 0, "parts", parts);
 		ck_assert_ptr_nonnull(p);
 		inner = p;
 	}
@@ -459,9 +461,10 @@ START_TEST(test_full_many_parts)
 	int i;
 
 	for (i = 0; i < 20000; i++)
-		json_array_append_new(parts, json_pack("{s:s, s:s, s:{s:s, s:i}}",
-		    "mimeType", "application/octet-stream", "filename", "f.bin",
-		    "body", "attachmentId", "A", "size", i));
+		json_array_append_new(parts, json_pack(
+		    "{s:s, s:s, s:{s:s, s:i}}", "mimeType",
+		    "application/octet-stream", "filename", "f.bin", "body",
+		    "attachmentId", "A", "size", i));
 	msg = json_pack("{s:s, s:{s:s, s:o}}", "id", "wide", "payload",
 	    "mimeType", "multipart/mixed", "parts", parts);
 	e = email_of(msg, MIME_FULL);
@@ -784,8 +787,10 @@ START_TEST(test_minimal)
 	assert_json_text(e, "{\"id\": \"m1\", \"thread_id\": \"t1\","
 	    "\"label_ids\": [\"INBOX\", \"UNREAD\"],"
 	    "\"snippet\": \"Tom & Jerry's <b>\", \"history_id\": \"5\","
-	    "\"internal_date\": \"2023-11-14T22:13:20Z\", \"size_estimate\": 12,"
-	    "\"from\": {\"name\": \"\", \"email\": \"\"}, \"to\": [], \"cc\": [],"
+	    "\"internal_date\": \"2023-11-14T22:13:20Z\","
+	    "\"size_estimate\": 12,"
+	    "\"from\": {\"name\": \"\", \"email\": \"\"},"
+	    "\"to\": [], \"cc\": [],"
 	    "\"bcc\": [], \"reply_to\": [], \"subject\": \"\", \"date\": null,"
 	    "\"message_id\": null, \"in_reply_to\": null, \"references\": [],"
 	    "\"body_text\": null, \"body_html\": null, \"attachments\": []}",
@@ -803,7 +808,8 @@ START_TEST(test_wrong_types)
 	    "\"internalDate\": \"12abc\", \"sizeEstimate\": \"12\", "
 	    "\"payload\": {\"mimeType\": 3, \"filename\": [], "
 	    "\"headers\": [{\"name\": 1, \"value\": \"x\"}, \"str\", null, "
-	    "{\"name\": \"Subject\"}, {\"name\": \"Subject\", \"value\": \"ok\"},"
+	    "{\"name\": \"Subject\"},"
+	    "{\"name\": \"Subject\", \"value\": \"ok\"},"
 	    "{\"name\": \"Content-Type\", \"value\": \"multipart/mixed\"}], "
 	    "\"body\": \"x\", \"parts\": [1, \"x\", null, [], "
 	    "{\"mimeType\": \"text/plain\", \"body\": []}, "

@@ -38,6 +38,8 @@ START_TEST(test_statuses)
 		  MV_E_NOT_FOUND, 0 },
 		{ 400, "{\"error\":{\"code\":400,\"message\":\"Invalid label: X\"}}",
 		  MV_E_NOT_FOUND, 0 },
+		{ 400, "{\"error\":{\"code\":400,\"message\":\"Invalid "
+		  "attachment token\"}}", MV_E_NOT_FOUND, 0 },
 		{ 400, "{\"error\":{\"code\":400,\"message\":\"Bad query\"}}",
 		  MV_E_INVALID_ARGUMENT, 0 },
 		{ 401, "{\"error\":{\"code\":401,\"message\":\"Invalid Credentials\"}}",

@@ -223,7 +223,8 @@ END_TEST
 START_TEST(param_continuations)
 {
 	PARAM("message/external-body; access-type=URL;"
-	    " title*0*=us-ascii'en'This%20is%20; title*1*=%2A%2A%2Afun%2A%2A%2A;"
+	    " title*0*=us-ascii'en'This%20is%20;"
+	    " title*1*=%2A%2A%2Afun%2A%2A%2A;"
 	    " title*2=\" isn't it!\"", "title", "This is ***fun*** isn't it!");
 	PARAM("x; name*1=\"world\"; name*0=\"hello \"", "name",
 	    "hello world");
