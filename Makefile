@@ -4,6 +4,7 @@
 #   make check        install missing Debian packages (as root), build, run
 #                     every unit and integration test
 #   make sanitize     the same under AddressSanitizer + UBSan (build-san/)
+#   make demo         gmail-worker fetching from the Gmail API stand-in
 #   make bench        benchmarks (print figures, never fail on time)
 #   make install      PREFIX=/usr/local DESTDIR= BINDIR SBINDIR MANDIR
 
@@ -103,6 +104,9 @@ sanitize: deps
 	 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	 tests/run-integration.sh build-san
 
+demo: all
+	@tests/demo.sh $(BUILD)
+
 bench: all $(BUILD)/runstat
 	@bench/run.sh $(BUILD)
 
@@ -124,6 +128,6 @@ lint-man:
 clean:
 	rm -rf build build-san
 
-.PHONY: all checks deps check sanitize bench install uninstall lint-man clean
+.PHONY: all checks deps check sanitize demo bench install uninstall lint-man clean
 
 -include $(shell find $(OBJ) -name '*.d' 2>/dev/null)

@@ -25,7 +25,6 @@
 #define BATCH_IDS	1000
 /* Bigger messages go through the upload endpoint. */
 #define SEND_INLINE_MAX	(4u << 20)
-#define SEND_MAX	(35u << 20)
 
 static const struct action actions[] = {
 	{ "archive", act_archive, SCOPE_MODIFY },
@@ -337,7 +336,7 @@ send_message(struct gm *g, size_t *len, struct mv_err *err)
 			    "--attach and --in_reply_to");
 			return NULL;
 		}
-		if ((msg = mv_read_file(o->raw_file, SEND_MAX, len)) == NULL)
+		if ((msg = mv_read_file(o->raw_file, COMPOSE_MAX_MESSAGE, len)) == NULL)
 			mv_err_set(err, errno == EMSGSIZE ?
 			    MV_E_INVALID_ARGUMENT : MV_E_NO_INPUT,
 			    "--raw_file %.200s: %s", o->raw_file,
@@ -355,13 +354,13 @@ send_message(struct gm *g, size_t *len, struct mv_err *err)
 		    "exclude each other");
 		return NULL;
 	}
-	if (o->body_file && (text = mv_read_file(o->body_file, SEND_MAX,
+	if (o->body_file && (text = mv_read_file(o->body_file, COMPOSE_MAX_MESSAGE,
 	    &tlen)) == NULL) {
 		mv_err_set(err, MV_E_NO_INPUT, "--body_file %.200s: %s",
 		    o->body_file, strerror(errno));
 		return NULL;
 	}
-	if (o->html_file && (html = mv_read_file(o->html_file, SEND_MAX,
+	if (o->html_file && (html = mv_read_file(o->html_file, COMPOSE_MAX_MESSAGE,
 	    &hlen)) == NULL) {
 		mv_err_set(err, MV_E_NO_INPUT, "--html_file %.200s: %s",
 		    o->html_file, strerror(errno));

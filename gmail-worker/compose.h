@@ -45,7 +45,9 @@ struct compose {
  * (invalid_argument: header injection), as are addresses without '@',
  * a message without any recipient, and one larger than
  * COMPOSE_MAX_MESSAGE.
- * Errors: invalid_argument, no_input (attachment missing or unreadable).
+ * A .eml attachment goes as message/rfc822 (7bit or 8bit) when it can.
+ * Errors: invalid_argument, no_input (attachment missing or unreadable),
+ * internal (out of memory, no randomness).
  * Returns a new buffer (caller frees) and its length, or NULL with err.
  */
 char *compose_message(const struct compose *m, size_t *lenp,

@@ -92,7 +92,7 @@ COSTS["2026"] = dict(COSTS["classic"], **{
     "messages.trash": 20, "threads.get": 40})
 
 
-# -- helpers -----------------------------------------------------------------
+# -- utilities -------------------------------------------------------------
 def _one(p, name, default=None):
     v = p.get(name)
     return v[-1] if v else default

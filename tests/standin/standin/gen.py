@@ -192,7 +192,8 @@ class Generated:
         top = self._hblock([(n, r) for n, r, _ in self.headers]
                            + [("Content-Type", self._top_ctype())])
         alt = ("--%s\r\n" % self.b_alt + self._hblock(self._text_headers())
-               + "\r\n").encode() + self.text + ("\r\n--%s\r\n" % self.b_alt).encode() \
+               + "\r\n").encode() + self.text \
+            + ("\r\n--%s\r\n" % self.b_alt).encode() \
             + (self._hblock(self._html_headers()) + "\r\n"
                + _b64_lines(self.html, sizing)
                + "\r\n--%s--\r\n" % self.b_alt

@@ -231,8 +231,11 @@ class RequestLog:
         with self.lock:
             i = self.next_id
             self.next_id += 1
+        query = call.query
+        if "access_token" in query:
+            query = dict(query, access_token=["<redacted>"])
         return {"id": i, "t": round(time.time(), 6), "method": call.method,
-                "path": call.path, "query": call.query, "user": None,
+                "path": call.path, "query": query, "user": None,
                 "token_fp": call.token_fp(), "gzip": call.gzip,
                 "status": None, "units": 0, "batch": parent,
                 "content_type": call.content_type, "body": call.log_body()}
@@ -1109,7 +1112,12 @@ def main(argv=None):
             % (addr, len(mb.messages), mb.history_id))
     say("gmail-standin: loaded in %.2f s" % (time.time() - t0))
     if a.port_file:
-        write_port_file(a.port_file, app.port)
+        try:
+            write_port_file(a.port_file, app.port)
+        except OSError as x:
+            sys.stderr.write("gmail-standin: cannot write %s: %s\n"
+                             % (a.port_file, x.strerror or x))
+            return 1
     host = "[%s]" % a.host if ":" in a.host else a.host
     sys.stderr.write("gmail-standin: listening on http://%s:%d\n"
                      % (host, app.port))

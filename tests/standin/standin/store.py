@@ -42,7 +42,8 @@ def now_ms():
 
 def msg_id_for(key):
     """A stable 16-hex message id: first 16 hex of sha1(key)."""
-    return hashlib.sha1(key.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+    data = key.encode("utf-8", "surrogateescape")
+    return hashlib.sha1(data).hexdigest()[:16]
 
 
 def parse_age(text):
