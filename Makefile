@@ -112,7 +112,7 @@ bench: all $(BUILD)/runstat
 
 $(BUILD)/runstat: bench/runstat.c
 	@echo "  LD      $@"
-	@$(CC) $(CFLAGS) $(MV_CFLAGS) $(LDFLAGS) -o $@ $<
+	@$(CC) $(CFLAGS) -std=c11 -D_GNU_SOURCE $(MV_WARN) $(LDFLAGS) -o $@ $<
 
 install: all
 	$(INSTALL) -D -m 0755 $(BUILD)/gmail-worker $(DESTDIR)$(BINDIR)/gmail-worker

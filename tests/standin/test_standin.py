@@ -1325,6 +1325,33 @@ class TestQuotaFaults(StandinCase):
         self.assertEqual(re.findall(rb"HTTP/1.1 (\d+)", data),
                          [b"503", b"200"])
 
+    def test_fault_drop_inside_batch(self):
+        self.faults({"path": "/labels/SPAM$", "drop": True})
+        body = ("--z\r\nContent-Type: application/http\r\n\r\n"
+                "GET %s/labels/INBOX HTTP/1.1\r\n\r\n\r\n"
+                "--z\r\nContent-Type: application/http\r\n\r\n"
+                "GET %s/labels/SPAM HTTP/1.1\r\n\r\n\r\n"
+                "--z\r\nContent-Type: application/http\r\n\r\n"
+                "POST /token HTTP/1.1\r\n\r\n\r\n--z--\r\n" % (U, U))
+        c = http.client.HTTPConnection("127.0.0.1", self.s.port, timeout=5)
+        c.request("POST", "/batch/gmail/v1", body=body.encode(), headers={
+            "Authorization": "Bearer " + ALICE_TOK,
+            "Content-Type": "multipart/mixed; boundary=z"})
+        with self.assertRaises((http.client.RemoteDisconnected,
+                                ConnectionError)):
+            c.getresponse()
+        c.close()
+        r, data = self.s.req("POST", "/batch/gmail/v1", body.encode(),
+                             headers={"Content-Type":
+                                      "multipart/mixed; boundary=z"},
+                             raw=True)
+        self.assertEqual(re.findall(rb"HTTP/1.1 (\d+)", data),
+                         [b"200", b"200", b"404"])
+        st, log = self.s.control("GET", "log")
+        self.assertEqual([(e["status"], e.get("dropped", False))
+                          for e in log][:3],
+                         [(200, False), (0, True), (0, True)])
+
     def test_bad_fault_rules(self):
         for rules in ([{"status": 200}], [{"path": "("}], [{"bogus": 1}],
                       [{"path": "x"}], "no"):

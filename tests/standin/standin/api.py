@@ -143,7 +143,7 @@ def _json_body(call):
     return obj
 
 
-def _str_list(obj, name, limit=None):
+def _str_list(obj, name):
     v = obj.get(name, [])
     if v is None:
         return []

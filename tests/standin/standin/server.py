@@ -560,11 +560,10 @@ class App:
             ("GET", "/_standin/health"): lambda: {"ok": True},
         }.get(key)
         if h is None:
-            known = any(p == path for _, p in [
-                ("", "/_standin/" + x) for x in (
-                    "stats", "reset", "faults", "expire-tokens",
-                    "expire-history", "settings", "log", "deliver",
-                    "revoke", "health")])
+            known = path in {"/_standin/" + x for x in (
+                "stats", "reset", "faults", "expire-tokens",
+                "expire-history", "settings", "log", "deliver", "revoke",
+                "health")}
             return json_resp(405 if known else 404,
                              {"error": "no such control endpoint: %s %s"
                               % (method, path)})
@@ -572,6 +571,8 @@ class App:
             res = h()
         except ValueError as x:
             return json_resp(400, {"error": str(x)})
+        except ApiError as x:
+            return json_resp(x.code, {"error": x.message})
         if isinstance(res, Resp):
             return res
         return json_resp(200, res)
@@ -913,8 +914,13 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(json_resp(400, api.error_body(
                 400, "Bad Request", "badRequest")))
         if path.startswith("/_standin/") or path == "/_standin":
-            return self.send(app.control(self.command, path,
-                                         parse_query(qs), body))
+            try:
+                resp = app.control(self.command, path, parse_query(qs), body)
+            except Exception as x:  # keep serving after a bug
+                sys.stderr.write("gmail-standin: internal error on %s %s: "
+                                 "%r\n" % (self.command, path, x))
+                resp = json_resp(500, {"error": "internal error"})
+            return self.send(resp)
         ae = self.headers.get("Accept-Encoding") or ""
         gz = any(t.split(";")[0].strip().lower() == "gzip"
                  and "q=0" not in t.replace(" ", "")

@@ -22,7 +22,6 @@ METADATA = _P + "gmail.metadata"
 SEND = _P + "gmail.send"
 COMPOSE = _P + "gmail.compose"
 LABELS = _P + "gmail.labels"
-INSERT = _P + "gmail.insert"
 
 # (id, hidden from message and label lists)
 SYSTEM_LABELS = [
@@ -297,14 +296,6 @@ class Mailbox:
                                        "labelIds": removed}]
         m.history_id = self.record(**typed)
         return True
-
-    def thread_count(self, pred=None):
-        n = 0
-        for tid, ids in self.threads.items():
-            if pred is None or any(pred(self.messages[i]) for i in ids
-                                   if i in self.messages):
-                n += 1
-        return n
 
 
 class Token:
