@@ -18,6 +18,7 @@
 
 #include "gmail-worker/creds.h"
 #include "shared/log.h"
+#include "shared/str.h"
 #include "shared/utf8.h"
 
 #define CREDS_MAX	(1024 * 1024)	/* the largest document read */
@@ -60,41 +61,6 @@ static const struct creds_field creds_token_fields[] = {
 	CREDS_FIELD(access_token, 1),
 	{ NULL, 0, 0 },
 };
-
-/*
- * Copies s into dst (dstlen bytes, at least 4) for quoting in a message:
- * whole UTF-8 sequences only, control characters become spaces, ill-formed
- * bytes '?', and "..." ends a copy cut at max bytes or at dstlen.
- */
-static void
-creds_clean(char *dst, size_t dstlen, const char *s, size_t max)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t n = strlen(s), i = 0, o = 0, k;
-
-	if (max > dstlen - 4)
-		max = dstlen - 4;
-	while (i < n) {
-		k = mv_utf8_seqlen(p + i, n - i);
-		if (o + (k ? k : 1) > max) {
-			memcpy(dst + o, "...", 3);
-			o += 3;
-			break;
-		}
-		if (k == 0)
-			dst[o++] = '?';
-		else if (k == 1 && (p[i] < 0x20 || p[i] == 0x7f))
-			dst[o++] = ' ';
-		else if (k == 2 && p[i] == 0xc2 && p[i + 1] < 0xa0)
-			dst[o++] = ' ';		/* C1 control */
-		else {
-			memcpy(dst + o, p + i, k);
-			o += k;
-		}
-		i += k ? k : 1;
-	}
-	dst[o] = '\0';
-}
 
 /* Overwrites the top-level string values of a parsed document, which hold
  * secrets, before jansson frees them. */
@@ -262,7 +228,7 @@ creds_format(json_t *doc, const char *source, struct creds *c,
 		c->type = CREDS_SERVICE_ACCOUNT;
 		return creds_sa_fields;
 	}
-	creds_clean(name, sizeof(name), json_string_value(v), 40);
+	mv_quote_clean(name, sizeof(name), json_string_value(v), 40);
 	mv_err_set(err, MV_E_BAD_CREDENTIALS,
 	    "%s: unsupported credentials type '%s'", source, name);
 	return NULL;
@@ -402,7 +368,7 @@ creds_load_path(const char *path, struct creds *c, struct mv_err *err)
 	if (*path == '\0')
 		return mv_err_set(err, MV_E_INVALID_ARGUMENT,
 		    "credentials: no file name after '@'");
-	creds_clean(name, sizeof(name), path, CREDS_NAMEMAX);
+	mv_quote_clean(name, sizeof(name), path, CREDS_NAMEMAX);
 	snprintf(source, sizeof(source), "credentials file %s", name);
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd == -1)

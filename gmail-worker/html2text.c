@@ -7,6 +7,7 @@
 #include "shared/buf.h"
 #include "shared/utf8.h"
 #include "gmail-worker/html2text.h"
+#include "shared/str.h"
 
 /*
  * Choices the header leaves open:
@@ -180,18 +181,6 @@ static int
 h2t_alnum(unsigned char c)
 {
 	return h2t_alpha(c) || h2t_digit(c);
-}
-
-static int
-h2t_hexval(unsigned char c)
-{
-	if (h2t_digit(c))
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 static int
@@ -381,7 +370,7 @@ h2t_numeric(const char *s, size_t n, uint32_t *cp)
 		i++;
 	}
 	for (; i < n; i++) {
-		d = hex ? h2t_hexval((unsigned char)s[i]) :
+		d = hex ? mv_hexval((unsigned char)s[i]) :
 		    (h2t_digit((unsigned char)s[i]) ? s[i] - '0' : -1);
 		if (d < 0)
 			break;

@@ -17,6 +17,7 @@
 #include "gmail-worker/html2text.h"
 #include "gmail-worker/mime.h"
 #include "gmail-worker/rfc2047.h"
+#include "shared/str.h"
 
 /*
  * Bounds: parts deeper than MIME_DEPTH_MAX (the top-level part is at depth
@@ -499,69 +500,6 @@ json_part_bytes(const struct mime_tree *t, const struct mime_part *p,
 
 /* Format raw: the tree from the RFC 5322 message. */
 
-static int
-mime_hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-static int
-mime_b64val(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+' || c == '-')
-		return 62;
-	if (c == '/' || c == '_')
-		return 63;
-	return -1;
-}
-
-/* Base64 as mail readers decode it: characters outside the alphabet
- * skipped, '=' ends a quantum (so padded pieces may follow each other),
- * a dangling partial quantum dropped. Returns a new buffer (caller
- * frees), NULL when out of memory. */
-static char *
-mime_b64_lenient(const char *s, size_t n, size_t *len)
-{
-	char *out;
-	uint32_t acc = 0;
-	size_t i, o = 0;
-	int bits = 0, v;
-
-	if ((out = malloc(n / 4 * 3 + 4)) == NULL)
-		return NULL;
-	for (i = 0; i < n; i++) {
-		if (s[i] == '=') {
-			acc = 0;
-			bits = 0;
-			continue;
-		}
-		if ((v = mime_b64val((unsigned char)s[i])) < 0)
-			continue;
-		acc = (acc << 6) | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[o++] = (char)(acc >> bits);
-			acc &= (1u << bits) - 1;
-		}
-	}
-	out[o] = '\0';
-	*len = o;
-	return out;
-}
-
 /* Length of the line break at s[0..n): 2 for CRLF, 1 for LF, else 0. */
 static size_t
 mime_eol(const char *s, size_t n)
@@ -582,8 +520,8 @@ mime_qp_escape(const char *s, size_t n, char *out, size_t *o)
 	size_t j = 1, eol;
 	int hi, lo;
 
-	if (n >= 3 && (hi = mime_hexval((unsigned char)s[1])) >= 0 &&
-	    (lo = mime_hexval((unsigned char)s[2])) >= 0) {
+	if (n >= 3 && (hi = mv_hexval((unsigned char)s[1])) >= 0 &&
+	    (lo = mv_hexval((unsigned char)s[2])) >= 0) {
 		out[(*o)++] = (char)(hi << 4 | lo);
 		return 3;
 	}
@@ -640,7 +578,7 @@ raw_decode(const struct mime_part *p, size_t *len)
 
 	switch (p->cte) {
 	case CTE_BASE64:
-		return mime_b64_lenient(p->body, p->bodylen, len);
+		return (char *)mv_b64_decode_lenient(p->body, p->bodylen, len);
 	case CTE_QP:
 		return mime_qp(p->body, p->bodylen, len);
 	default:

@@ -15,6 +15,7 @@
 
 #include "gmail-worker/oauth.h"
 #include "shared/b64.h"
+#include "shared/str.h"
 #include "shared/utf8.h"
 
 #define OAUTH_LIFETIME	3600	/* JWT exp - iat: Google's maximum */
@@ -417,41 +418,6 @@ oauth_token_body(const struct creds *c, const char *token_uri,
 	}
 }
 
-/*
- * Copies s into dst (dstlen bytes, at least 4) for quoting in a message:
- * whole UTF-8 sequences only, control characters become spaces, ill-formed
- * bytes '?', and "..." ends a copy cut at max bytes or at dstlen.
- */
-static void
-oauth_clean(char *dst, size_t dstlen, const char *s, size_t max)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t n = strlen(s), i = 0, o = 0, k;
-
-	if (max > dstlen - 4)
-		max = dstlen - 4;
-	while (i < n) {
-		k = mv_utf8_seqlen(p + i, n - i);
-		if (o + (k ? k : 1) > max) {
-			memcpy(dst + o, "...", 3);
-			o += 3;
-			break;
-		}
-		if (k == 0)
-			dst[o++] = '?';
-		else if (k == 1 && (p[i] < 0x20 || p[i] == 0x7f))
-			dst[o++] = ' ';
-		else if (k == 2 && p[i] == 0xc2 && p[i + 1] < 0xa0)
-			dst[o++] = ' ';		/* C1 control */
-		else {
-			memcpy(dst + o, p + i, k);
-			o += k;
-		}
-		i += k ? k : 1;
-	}
-	dst[o] = '\0';
-}
-
 /* The string member key of o, or NULL. Borrowed. */
 static const char *
 oauth_str(const json_t *o, const char *key)
@@ -478,8 +444,8 @@ oauth_error_text(const json_t *doc, char *code, size_t codelen, char *what,
 		c = oauth_str(e, "status");
 		d = oauth_str(e, "message");
 	}
-	oauth_clean(code, codelen, c ? c : "", 64);
-	oauth_clean(desc, sizeof(desc), d ? d : "", OAUTH_TEXTMAX);
+	mv_quote_clean(code, codelen, c ? c : "", 64);
+	mv_quote_clean(desc, sizeof(desc), d ? d : "", OAUTH_TEXTMAX);
 	if (*code != '\0' && *desc != '\0')
 		snprintf(what, whatlen, ": %s: %s", code, desc);
 	else if (*code != '\0' || *desc != '\0')

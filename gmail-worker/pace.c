@@ -54,6 +54,8 @@ pace_window_wait(const struct pace *p, int cost, int64_t now_ms)
 
 	if (excess <= 0)
 		return 0;
+	if (first < 0)
+		first = 0;	/* a clock that started less than a window ago */
 	for (int64_t n = first; n <= now_ms / PACE_SLOT_MS; n++) {
 		int i = (int)(n % PACE_SLOTS);
 

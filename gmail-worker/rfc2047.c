@@ -12,6 +12,7 @@
 #include "shared/utf8.h"
 #include "gmail-worker/charset.h"
 #include "gmail-worker/rfc2047.h"
+#include "shared/str.h"
 
 #define EW_CSMAX	64	/* longest charset name in an encoded word */
 #define MP_IDXMAX	9999	/* highest RFC 2231 continuation number */
@@ -106,26 +107,14 @@ rd_parse_word(struct rd *rd, size_t p, struct ew *ew)
 	return 0;
 }
 
-static int
-rd_hex(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* The byte of "%XX" or "=XX" at s (n bytes left), or -1. */
 static int
 rd_hexpair(const char *s, size_t n)
 {
 	int hi, lo;
 
-	if (n < 3 || (hi = rd_hex((unsigned char)s[1])) == -1 ||
-	    (lo = rd_hex((unsigned char)s[2])) == -1)
+	if (n < 3 || (hi = mv_hexval((unsigned char)s[1])) == -1 ||
+	    (lo = mv_hexval((unsigned char)s[2])) == -1)
 		return -1;
 	return hi << 4 | lo;
 }

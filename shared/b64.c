@@ -73,6 +73,38 @@ bad:
 	return NULL;
 }
 
+unsigned char *
+mv_b64_decode_lenient(const char *in, size_t inlen, size_t *lenp)
+{
+	unsigned char *out;
+	uint32_t acc = 0;
+	size_t o = 0;
+	int bits = 0, v;
+
+	if ((out = malloc(inlen / 4 * 3 + 4)) == NULL)
+		return NULL;
+	for (size_t i = 0; i < inlen; i++) {
+		if (in[i] == '=') {
+			acc = 0;
+			bits = 0;
+			continue;
+		}
+		if ((v = b64_value((unsigned char)in[i])) < 0)
+			continue;
+		acc = (acc << 6) | (uint32_t)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[o++] = (unsigned char)(acc >> bits);
+			acc &= (1u << bits) - 1;
+		}
+	}
+	out[o] = '\0';
+	if (lenp)
+		*lenp = o;
+	return out;
+}
+
 char *
 mv_b64_encode(const void *in, size_t n, int url, int pad)
 {

@@ -10,6 +10,13 @@
  * truncated final quantum (a lone 6-bit group). */
 unsigned char *mv_b64_decode(const char *in, size_t inlen, size_t *lenp);
 
+/* Decodes base64 as mail readers do: characters outside the alphabet
+ * skipped, '=' ends a quantum (so padded pieces may follow each other), a
+ * dangling partial quantum dropped. Never fails on content. Returns a new
+ * NUL-terminated buffer (caller frees), NULL when out of memory. */
+unsigned char *mv_b64_decode_lenient(const char *in, size_t inlen,
+    size_t *lenp);
+
 /* Encodes n bytes. url: the base64url alphabet; pad: add '=' padding.
  * Returns a new NUL-terminated string; caller frees. NULL when out of
  * memory. */

@@ -1048,6 +1048,21 @@ class TestSendModifyHistory(StandinCase):
             self.assertEqual(st, 200, r)
             self.assertEqual(r["labelIds"], ["INBOX", "UNREAD"])
             res.append(r["id"])
+        st, r = self.s.control("POST", "deliver", {
+            "user": "bob@example.com",
+            "eml": "X-Standin-Labels: INBOX, Label_Work\n"
+                   "X-Standin-Body-As-Attachment: yes\n"
+                   "X-Standin-Age: 3d\nFrom: y@example.net\n"
+                   "Subject: big\n\nserved by attachment id\n"})
+        st, g = self.bob("GET", "/messages/%s" % r["id"])
+        self.assertEqual(g["labelIds"], ["INBOX", "Label_Work"])
+        self.assertIn("attachmentId", g["payload"]["body"])
+        self.assertLess(int(g["internalDate"]),
+                        (time.time() - 3 * 86400 + 60) * 1000)
+        self.assertNotIn(b"X-Standin", b64d(self.bob(
+            "GET", "/messages/%s?format=raw" % r["id"])[1]["raw"]))
+        self.assertEqual(self.bob("DELETE", "/messages/%s" % r["id"])[0],
+                         204)
         h0 = self.hid()
         r = self.bob("POST", "/messages/batchModify",
                      {"ids": res, "removeLabelIds": ["UNREAD"]})

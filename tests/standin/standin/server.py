@@ -653,9 +653,13 @@ class App:
             except ApiError:
                 raise ValueError("raw (base64url) or eml (text) required")
         raw, ctl = mime.strip_control(raw)
-        labels = obj.get("labelIds", ["INBOX", "UNREAD"])
-        if not isinstance(labels, list):
-            raise ValueError("labelIds must be a list")
+        labels = obj.get("labelIds")
+        if labels is None:
+            labels = [x.strip() for x in ctl.get(
+                "x-standin-labels", "INBOX, UNREAD").split(",") if x.strip()]
+        if not isinstance(labels, list) or \
+                not all(isinstance(x, str) and x for x in labels):
+            raise ValueError("labelIds must be a list of label ids")
         mb = self.state.mailboxes[user]
         with self.state.lock:
             for lid in labels:
@@ -670,7 +674,8 @@ class App:
                 m.internal_ms = int((time.time() - age) * 1000)
                 mb.resort()
             m.force_att = ctl.get("x-standin-body-as-attachment", "") \
-                .lower() in ("yes", "true", "1")
+                .strip().lower() in ("yes", "true", "1")
+            m.body().force_attachment = m.force_att
             res["historyId"] = str(m.history_id)
         return res
 

@@ -1,0 +1,17 @@
+/* Small string helpers. */
+#ifndef MV_STR_H
+#define MV_STR_H
+
+#include <stddef.h>
+
+/* The value of a hexadecimal digit, or -1. */
+int mv_hexval(int c);
+
+/*
+ * Copies s into dst (dstlen bytes, at least 4) for quoting in a message:
+ * whole UTF-8 sequences only, control characters become spaces, ill-formed
+ * bytes '?', and "..." ends a copy cut at max bytes or at dstlen.
+ */
+void mv_quote_clean(char *dst, size_t dstlen, const char *s, size_t max);
+
+#endif
