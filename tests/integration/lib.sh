@@ -18,7 +18,7 @@ cleanup() {
 	fi
 	rm -rf "$TMP"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT HUP INT PIPE TERM
 
 fail() {
 	echo "FAIL: $*" >&2
