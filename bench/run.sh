@@ -11,7 +11,8 @@ RS=$build/runstat
 REPS=${REPS:-3}
 T=$(mktemp -d)
 PID=
-trap '[ -n "$PID" ] && kill $PID 2>/dev/null; wait 2>/dev/null; rm -rf "$T"' EXIT HUP INT PIPE TERM
+trap '[ -n "$PID" ] && kill $PID 2>/dev/null; wait 2>/dev/null; rm -rf "$T"' EXIT
+trap 'exit 1' HUP INT PIPE TERM
 
 /usr/bin/python3 "$top/tests/standin/gmail-standin" --port 0 \
     --port-file "$T/port" --generate 10000 --quiet 2>"$T/standin.err" &

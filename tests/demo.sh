@@ -6,7 +6,8 @@ build=$(cd "${1:-build}" && pwd)
 top=$(cd "$(dirname "$0")/.." && pwd)
 T=$(mktemp -d)
 PID=
-trap '[ -n "$PID" ] && kill $PID 2>/dev/null; rm -rf "$T"' EXIT HUP INT PIPE TERM
+trap '[ -n "$PID" ] && kill $PID 2>/dev/null; rm -rf "$T"' EXIT
+trap 'exit 1' HUP INT PIPE TERM
 
 /usr/bin/python3 "$top/tests/standin/gmail-standin" --port 0 \
     --port-file "$T/port" --quiet &

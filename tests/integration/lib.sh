@@ -18,7 +18,8 @@ cleanup() {
 	fi
 	rm -rf "$TMP"
 }
-trap cleanup EXIT HUP INT PIPE TERM
+trap cleanup EXIT
+trap 'exit 1' HUP INT PIPE TERM
 
 fail() {
 	echo "FAIL: $*" >&2
