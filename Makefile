@@ -24,14 +24,16 @@ SANITIZE ?= 0
 BUILD	?= build
 
 PKGS	= libcurl jansson libcrypto libbsd-overlay
+DPKGS	= libevent hiredis inih jansson libbsd-overlay
 MV_WARN	= -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes -Wshadow \
 	  -Wpointer-arith -Wcast-qual -Wwrite-strings -Wformat=2
 ifeq ($(WERROR),1)
 MV_WARN	+= -Werror
 endif
 MV_CFLAGS = -std=c11 -D_GNU_SOURCE -MMD -MP -I. $(MV_WARN) \
-	    $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+	    $(shell pkg-config --cflags $(PKGS) $(DPKGS) 2>/dev/null)
 MV_LIBS	= $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+MVD_LIBS = $(shell pkg-config --libs $(DPKGS) 2>/dev/null)
 ifeq ($(SANITIZE),1)
 MV_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer \
 	     -fno-sanitize-recover=undefined
@@ -40,14 +42,19 @@ endif
 
 SHARED_SRC	= $(sort $(wildcard shared/*.c))
 WORKER_SRC	= $(sort $(wildcard gmail-worker/*.c))
+SUPER_SRC	= $(sort $(wildcard supervisor/*.c))
+SUPER_MAINS	= supervisor/mailvisord.c supervisor/mailvisorctl.c
 CHECK_SRC	= $(sort $(wildcard tests/unit/check_*.c))
 
 OBJ		= $(BUILD)/obj
 SHARED_OBJS	= $(SHARED_SRC:%.c=$(OBJ)/%.o)
 WORKER_OBJS	= $(filter-out $(OBJ)/gmail-worker/main.o,$(WORKER_SRC:%.c=$(OBJ)/%.o))
+SUPER_OBJS	= $(patsubst %.c,$(OBJ)/%.o,$(filter-out $(SUPER_MAINS),$(SUPER_SRC)))
 CHECKS		= $(CHECK_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+TEST_WORKERS	= $(patsubst tests/workers/%.c,$(BUILD)/tests/%,$(wildcard tests/workers/*.c))
 
-PROGS		= $(BUILD)/gmail-worker
+PROGS		= $(BUILD)/gmail-worker \
+		  $(if $(wildcard supervisor/mailvisord.c),$(BUILD)/mailvisord)
 
 # The objects each unit test links besides shared/ (one line per test).
 CHECK_DEPS_check_shared	=
@@ -63,12 +70,27 @@ CHECK_DEPS_check_pace	= gmail-worker/pace.o
 CHECK_DEPS_check_retry	= gmail-worker/retry.o
 CHECK_DEPS_check_batch	= gmail-worker/batch.o gmail-worker/retry.o gmail-worker/rfc2047.o gmail-worker/charset.o
 CHECK_DEPS_check_opts	= gmail-worker/opts.o
+CHECK_DEPS_check_conf	= supervisor/conf.o supervisor/sched.o supervisor/backoff.o
+CHECK_DEPS_check_sched	= supervisor/sched.o
+CHECK_DEPS_check_backoff = supervisor/backoff.o
+CHECK_DEPS_check_child	= supervisor/child.o
+CHECK_DEPS_check_record	=
+CHECK_DEPS_check_stats	= supervisor/rds.o supervisor/stats.o
 
 all: $(PROGS)
 
 $(BUILD)/gmail-worker: $(OBJ)/gmail-worker/main.o $(WORKER_OBJS) $(SHARED_OBJS)
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) $(MV_LDFLAGS) -o $@ $^ $(MV_LIBS)
+
+$(BUILD)/mailvisord: $(OBJ)/supervisor/mailvisord.o $(SUPER_OBJS) $(SHARED_OBJS)
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) $(MV_LDFLAGS) -o $@ $^ $(MVD_LIBS)
+
+$(BUILD)/tests/mv-%: tests/workers/mv-%.c
+	@mkdir -p $(@D)
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS) -std=c11 -D_GNU_SOURCE $(MV_WARN) $(LDFLAGS) -o $@ $<
 
 $(OBJ)/%.o: %.c
 	@mkdir -p $(@D)
@@ -79,13 +101,13 @@ $(BUILD)/tests/%: $(OBJ)/tests/unit/%.o $(SHARED_OBJS) \
 		$$(addprefix $(OBJ)/,$$(CHECK_DEPS_$$*))
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
-	@$(CC) $(LDFLAGS) $(MV_LDFLAGS) -o $@ $^ $(MV_LIBS) \
+	@$(CC) $(LDFLAGS) $(MV_LDFLAGS) -o $@ $^ $(MV_LIBS) $(MVD_LIBS) \
 		$$(pkg-config --libs check)
 
 # Tests build argv arrays from string literals.
 $(OBJ)/tests/unit/%.o: MV_CFLAGS += -Wno-write-strings
 
-checks: $(CHECKS)
+checks: $(CHECKS) $(TEST_WORKERS)
 
 deps:
 	@tests/deps.sh
