@@ -129,10 +129,11 @@ sanitize: deps
 demo: all
 	@tests/demo.sh $(BUILD)
 
-bench: all $(BUILD)/runstat
+bench: all checks $(BUILD)/runstat $(BUILD)/spawnloop
 	@bench/run.sh $(BUILD)
+	@bench/mvd.sh $(BUILD)
 
-$(BUILD)/runstat: bench/runstat.c
+$(BUILD)/runstat $(BUILD)/spawnloop: $(BUILD)/%: bench/%.c
 	@echo "  LD      $@"
 	@$(CC) $(CFLAGS) -std=c11 -D_GNU_SOURCE $(MV_WARN) $(LDFLAGS) -o $@ $<
 

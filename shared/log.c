@@ -5,11 +5,17 @@
 #include <string.h>
 #include <syslog.h>
 
+#include <jansson.h>
+#include <time.h>
+
 #include "shared/log.h"
+#include "shared/mvtime.h"
+#include "shared/utf8.h"
 
 static const char *log_name = "mailvisor";
 static int log_level = LOG_LVL_INFO;
 static int log_syslog;
+static int log_json;
 
 void
 log_init(const char *progname, int level)
@@ -39,19 +45,49 @@ log_use_syslog(int on)
 }
 
 void
-vlog(int level, const char *fmt, va_list ap)
+log_use_json(int on)
+{
+	log_json = on;
+}
+
+/* One line out, as text or JSON. */
+static void
+log_emit(int level, const char *line)
 {
 	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
+	static const char *names[] = { "error", "warn", "info", "debug" };
+	char ts[32];
+	json_t *o;
+
+	if (log_syslog) {
+		syslog(prio[level], "%s", line);
+		return;
+	}
+	if (!log_json) {
+		fprintf(stderr, "%s: %s\n", log_name, line);
+		return;
+	}
+	o = json_object();
+	json_object_set_new(o, "ts", json_string(mv_iso8601(time(NULL), ts,
+	    sizeof(ts)) ? ts : ""));
+	json_object_set_new(o, "level", json_string(names[level]));
+	json_object_set_new(o, "prog", mv_json_str(log_name));
+	json_object_set_new(o, "msg", mv_json_str(line));
+	json_dumpf(o, stderr, JSON_COMPACT);
+	fputc('\n', stderr);
+	json_decref(o);
+}
+
+void
+vlog(int level, const char *fmt, va_list ap)
+{
 	char line[4096];
 	int saved = errno;
 
 	if (level > log_level)
 		return;
 	vsnprintf(line, sizeof(line), fmt, ap);
-	if (log_syslog)
-		syslog(prio[level], "%s", line);
-	else
-		fprintf(stderr, "%s: %s\n", log_name, line);
+	log_emit(level, line);
 	errno = saved;
 }
 
@@ -61,15 +97,14 @@ log_errno(int level, const char *fmt, va_list ap)
 	char buf[4096];
 	int saved = errno;
 
+	char line[4200];
+
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	errno = saved;
 	if (level > log_level)
 		return;
-	if (log_syslog)
-		syslog(level == LOG_LVL_ERROR ? LOG_ERR : LOG_WARNING, "%s: %s",
-		    buf, strerror(saved));
-	else
-		fprintf(stderr, "%s: %s: %s\n", log_name, buf, strerror(saved));
+	snprintf(line, sizeof(line), "%s: %s", buf, strerror(saved));
+	log_emit(level, line);
 	errno = saved;
 }
 

@@ -17,6 +17,9 @@ void log_set_level(int level);
 int log_get_level(void);
 /* Sends lines to syslog instead of stderr. */
 void log_use_syslog(int on);
+/* Writes each line on stderr as a JSON object {"ts","level","prog","msg"}
+ * instead of text. */
+void log_use_json(int on);
 
 /* log_warn() appends strerror(errno); the others do not. All keep errno. */
 void log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));

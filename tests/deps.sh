@@ -5,7 +5,7 @@ set -eu
 
 pkgs="make gcc pkg-config libcurl4-openssl-dev libjansson-dev libssl-dev
 libbsd-dev check libhiredis-dev libevent-dev libinih-dev redis-server
-python3 python3-cryptography mandoc jq curl"
+python3 python3-cryptography mandoc jq curl tzdata"
 
 missing=
 for p in $pkgs; do

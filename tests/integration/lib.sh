@@ -10,8 +10,14 @@ STANDIN=$MV_TOP/tests/standin/gmail-standin
 CREDS=$MV_TOP/tests/standin/credentials
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/mv-test.XXXXXX")
 STANDIN_PID=
+MVD_PID=
+REDIS_PID=
 
 cleanup() {
+	for p in $MVD_PID $REDIS_PID; do
+		kill "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
 	if [ -n "$STANDIN_PID" ]; then
 		kill "$STANDIN_PID" 2>/dev/null || true
 		wait "$STANDIN_PID" 2>/dev/null || true
@@ -129,5 +135,64 @@ no_secrets() {
 		if grep -q 'PRIVATE KEY' "$f"; then
 			fail "a private key appears in $f"
 		fi
+	done
+}
+
+# start_redis: a scratch redis-server on a unix socket in $TMP (its data
+# kept in an append-only file there, so that a restart keeps it); sets
+# REDIS_SOCK. Stopped by pid in cleanup; start_redis again restarts it.
+start_redis() {
+	mkdir -p "$TMP/redis"
+	REDIS_SOCK=$TMP/redis/redis.sock
+	redis-server --port 0 --unixsocket "$REDIS_SOCK" --unixsocketperm 700 \
+	    --dir "$TMP/redis" --save '' --appendonly yes \
+	    --daemonize no --logfile "$TMP/redis/log" &
+	REDIS_PID=$!
+	i=0
+	while ! redis-cli -s "$REDIS_SOCK" ping >/dev/null 2>&1; do
+		i=$((i + 1))
+		[ $i -le 200 ] || fail "redis-server did not start: $(cat "$TMP/redis/log")"
+		sleep 0.05
+	done
+}
+
+stop_redis() {
+	[ -n "$REDIS_PID" ] || return 0
+	kill "$REDIS_PID" 2>/dev/null || true
+	wait "$REDIS_PID" 2>/dev/null || true
+	REDIS_PID=
+}
+
+rcli() {
+	redis-cli -s "$REDIS_SOCK" "$@"
+}
+
+MVD=$MV_BUILD/mailvisord
+TESTW=$MV_BUILD/tests/mv-test-worker
+
+# start_mvd CONF [options]: the daemon in the background; its log in
+# $TMP/mvd.log.
+start_mvd() {
+	conf=$1
+	shift
+	"$MVD" -c "$conf" "$@" >"$TMP/mvd.out" 2>"$TMP/mvd.log" &
+	MVD_PID=$!
+}
+
+stop_mvd() {
+	[ -n "$MVD_PID" ] || return 0
+	kill "$MVD_PID" 2>/dev/null || true
+	wait "$MVD_PID" 2>/dev/null || true
+	MVD_PID=
+}
+
+# wait_for SECONDS COMMAND...: polls until COMMAND succeeds.
+wait_for() {
+	limit=$1
+	shift
+	end=$(( $(date +%s) + limit ))
+	while ! "$@" >/dev/null 2>&1; do
+		[ "$(date +%s)" -le "$end" ] || return 1
+		sleep 0.1
 	done
 }

@@ -1,0 +1,84 @@
+#!/bin/sh
+# mailvisord benchmarks: dispatch rate with a trivial worker and records
+# in Redis against a bare fork/exec/wait loop at the same parallelism; the
+# overhead the daemon adds to one run; its RSS idle with 1 000 jobs.
+# Prints figures; never fails on time.   bench/mvd.sh [BUILD]
+set -eu
+build=$(cd "${1:-build}" && pwd)
+T=$(mktemp -d)
+RPID=
+MPID=
+trap '[ -n "$MPID" ] && kill $MPID 2>/dev/null; [ -n "$RPID" ] && kill $RPID 2>/dev/null; wait 2>/dev/null; rm -rf "$T"' EXIT
+trap 'exit 1' HUP INT PIPE TERM
+W=$build/tests/mv-test-worker
+P=${PARALLEL:-4}
+N=${RUNS:-2000}
+
+redis-server --port 0 --unixsocket "$T/r.sock" --dir "$T" --save '' \
+    --appendonly no --logfile "$T/redis.log" &
+RPID=$!
+while ! redis-cli -s "$T/r.sock" ping >/dev/null 2>&1; do sleep 0.05; done
+
+conf() {	# ACCOUNTS PARALLEL
+	printf '[mailvisord]\nmax_children = %s\nlog_level = warn\n' "$2"
+	printf '[redis]\nsocket = %s\n' "$T/r.sock"
+	printf '[job:trivial]\ncommand = %s ok\nfor_each_account = true\n' "$W"
+	printf 'max_instances = 1000\n'
+	i=0
+	while [ $i -lt "$1" ]; do
+		printf '[account:a%d]\ntenant_id = t\nuser_id = u%d\n' $i $i
+		printf 'credentials = /dev/null\n'
+		i=$((i + 1))
+	done
+}
+runs_args() {	# the --run flags for N runs with 100 accounts
+	i=0
+	while [ $i -lt $(( $1 / 100 )) ]; do printf -- '--run trivial '; i=$((i + 1)); done
+}
+now() { date +%s.%N; }
+
+echo "== dispatch rate, $N trivial runs, $P at once"
+base=$("$build/spawnloop" "$N" "$P" "$W" ok)
+echo "baseline fork/exec/wait loop: $base"
+conf 100 "$P" >"$T/mvd.conf"
+redis-cli -s "$T/r.sock" FLUSHALL >/dev/null
+a=$(now)
+# shellcheck disable=SC2046
+"$build/mailvisord" -c "$T/mvd.conf" $(runs_args "$N") 2>"$T/mvd.log" || { tail "$T/mvd.log"; exit 1; }
+b=$(now)
+rate=$(awk "BEGIN { printf \"%.0f\", $N / ($b - $a) }")
+got=$(redis-cli -s "$T/r.sock" HGET worker:stats:trivial total_executions)
+echo "mailvisord: runs=$N recorded=$got runs_per_s=$rate (start-up and flush included)"
+echo "ratio (mailvisord/baseline): $(awk "BEGIN { printf \"%.2f\", $rate / $(echo "$base" | sed 's/.*runs_per_s=//') }")"
+
+echo
+echo "== overhead per run, one at a time (max_children 1), $((N / 4)) runs"
+conf 100 1 >"$T/one.conf"
+redis-cli -s "$T/r.sock" FLUSHALL >/dev/null
+a=$(now)
+# shellcheck disable=SC2046
+"$build/mailvisord" -c "$T/one.conf" $(runs_args $((N / 4))) 2>"$T/mvd.log"
+b=$(now)
+base1=$("$build/spawnloop" $((N / 4)) 1 "$W" ok | sed 's/.*runs_per_s=//')
+awk "BEGIN { w = ($b - $a) / $((N / 4)) * 1000; s = 1000 / $base1;
+    printf \"per run: mailvisord %.3f ms, bare loop %.3f ms, added %.3f ms\\n\", w, s, w - s }"
+redis-cli -s "$T/r.sock" LRANGE worker:history:trivial 0 -1 |
+    jq -s 'map(.duration * 1000) | sort | "worker duration (spawn to reap) p50 \(.[length/2|floor]) ms, p99 \(.[length*99/100|floor]) ms"' -r
+
+echo
+echo "== daemon RSS"
+{
+	printf '[mailvisord]\nlog_level = warn\n[redis]\nsocket = %s\n' "$T/r.sock"
+	i=0
+	while [ $i -lt 1000 ]; do
+		printf '[job:j%d]\ncommand = %s ok\nschedule = 0 3 * * *\n' $i "$W"
+		i=$((i + 1))
+	done
+} >"$T/many.conf"
+"$build/mailvisord" -c "$T/many.conf" 2>"$T/many.log" &
+MPID=$!
+sleep 2
+echo "idle, 1000 jobs configured: $(grep VmRSS /proc/$MPID/status)"
+kill $MPID
+wait $MPID 2>/dev/null || true
+MPID=

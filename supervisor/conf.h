@@ -1,0 +1,190 @@
+/* mailvisord's configuration: the INI file, its checks, argv and env. */
+#ifndef MVD_CONF_H
+#define MVD_CONF_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+#include "supervisor/backoff.h"
+#include "supervisor/sched.h"
+
+#define CONF_NAME_MAX	64		/* job and account names */
+#define CONF_LINE_MAX	199		/* longest line, in bytes */
+#define CONF_FILE_MAX	(1024 * 1024)	/* largest file */
+
+enum conf_log_format {
+	CONF_LOG_TEXT,
+	CONF_LOG_JSON,
+};
+
+/* A NULL-terminated array of n strings. */
+struct conf_words {
+	char	**v;
+	size_t	  n;
+};
+
+enum conf_arg_type {
+	CONF_ARG_INT,
+	CONF_ARG_STRING,
+	CONF_ARG_BOOL,
+};
+
+/* One declared argument of a job: `name:int(0..365)=1`. */
+struct conf_arg {
+	char			*name;
+	enum conf_arg_type	 type;
+	long long		 min, max;	/* int: bounds; string: 0, most
+						 * characters */
+	int			 has_default;	/* else required */
+	long long		 def_int;	/* int and bool (0/1) default */
+	char			*def_str;	/* string default */
+};
+
+struct conf_args {
+	struct conf_arg	*v;
+	size_t		 n;
+};
+
+/* [job:NAME] */
+struct job_conf {
+	char			*name;
+	int			 line;		/* of the section header */
+	struct conf_words	 command;	/* argv template: words with
+						 * {placeholders}; v[0] is an
+						 * absolute path */
+	struct conf_args	 args;
+	char			*schedule;	/* raw text; NULL: not scheduled */
+	char			*timezone;	/* raw text; NULL: UTC */
+	char			*jitter;	/* raw text; NULL: none */
+	long			 jitter_s;
+	int			 has_schedule;
+	struct sched_spec	 sched;		/* valid when has_schedule */
+	int			 for_each_account;
+	int			 needs_account;	/* command uses {account},
+						 * {tenant_id}, ... */
+	long			 max_instances;
+	size_t			 memory_limit;	/* RLIMIT_DATA bytes; 0: none */
+	long			 cpu_limit;	/* seconds; 0: none */
+	long			 nofile;
+	long			 soft_timeout;	/* seconds */
+	long			 timeout;	/* seconds */
+	long			 max_retries;
+	char			*retry_backoff;	/* raw text */
+	struct backoff		 backoff;	/* parsed retry_backoff */
+	struct conf_words	 env;		/* names passed from environ */
+	char			*working_directory;
+	size_t			 max_output;	/* bytes of stdout */
+};
+
+/* [account:NAME] */
+struct account_conf {
+	char	*name;
+	int	 line;
+	char	*tenant_id;
+	char	*user_id;
+	char	*user_email;	/* NULL when not set */
+	char	*credentials;	/* absolute path */
+};
+
+/* [mailvisord] */
+struct conf_daemon {
+	long	 max_children;
+	int	 log_level;	/* enum log_level of shared/log.h */
+	int	 log_format;	/* enum conf_log_format */
+	long	 grace_period;	/* seconds */
+	char	*user;		/* NULL: workers keep the daemon's ids */
+	char	*group;		/* NULL: the user's primary group */
+	int	 drop_privs;	/* user or group was set */
+	uid_t	 uid;		/* resolved user (the daemon's uid if none) */
+	gid_t	 gid;		/* resolved group */
+	char	*state_directory;
+	char	*cgroup;	/* NULL: no cgroup */
+	long	 record_buffer;
+};
+
+/* [redis] */
+struct conf_redis {
+	char	*url;		/* NULL when socket is set */
+	char	*socket;	/* NULL: use url */
+	char	*password_file;	/* NULL: no AUTH */
+	long	 db;
+	char	*key_prefix;	/* "" by default */
+	long	 metrics_ttl;	/* seconds */
+	long	 history_max;
+	long	 failures_max_age;	/* seconds */
+};
+
+struct conf {
+	char			*path;
+	struct conf_daemon	 daemon;
+	struct conf_redis	 redis;
+	struct job_conf		*jobs;
+	size_t			 njobs;
+	struct account_conf	*accounts;
+	size_t			 naccounts;
+};
+
+/*
+ * Loads and checks the file at path. Returns a new configuration (free it
+ * with conf_free()), or NULL after printing every error found, one a line
+ * as "path:line: message", to errs (nothing printed when errs is NULL).
+ */
+struct conf *conf_load(const char *path, FILE *errs);
+
+/* Frees conf and everything it holds. NULL-safe. */
+void conf_free(struct conf *);
+
+/* The job or account of that name, or NULL. Borrowed from conf. */
+const struct job_conf *conf_job(const struct conf *, const char *name);
+const struct account_conf *conf_account(const struct conf *,
+    const char *name);
+
+/* The account whose tenant_id and user_id are these, or NULL. Borrowed. */
+const struct account_conf *conf_account_by_ids(const struct conf *,
+    const char *tenant, const char *user);
+
+/*
+ * The argv of one run of job: each template word with its placeholders
+ * filled from the account (may be NULL when the command uses none of
+ * {account}, {tenant_id}, {user_id}, {user_email}, {credentials}) and from
+ * args (a JSON object of declared arguments, or NULL; missing ones take
+ * their defaults). Every value is checked against its declaration and
+ * stays inside its word; a value from args may not begin a word with '-'.
+ * Returns a new NULL-terminated array (free with conf_argv_free()), or
+ * NULL with the reason in err (unknown argument, wrong type, out of
+ * bounds, missing required argument or account field, out of memory).
+ */
+char **conf_render_argv(const struct job_conf *,
+    const struct account_conf *acct, json_t *args, char *err, size_t errlen);
+
+/*
+ * The environment of a worker of job: NAME=value for each allowlisted name
+ * set in the daemon's environment. Returns a new NULL-terminated array
+ * (free with conf_argv_free()), or NULL when out of memory.
+ */
+char **conf_render_env(const struct job_conf *);
+
+/* Frees an array from conf_render_argv(), conf_render_env() or
+ * conf_split_command(). NULL-safe. */
+void conf_argv_free(char **);
+
+/*
+ * Splits s into words like a shell word list (single quotes, double quotes,
+ * backslash escapes) without any expansion: an unquoted ; | & < > ( ) $ `
+ * * ? [ or a word starting with ~ or # is refused. Returns a new
+ * NULL-terminated array (free with conf_argv_free()) and its length in
+ * *np, or NULL with the reason in err.
+ */
+char **conf_split_command(const char *s, size_t *np, char *err,
+    size_t errlen);
+
+/* Writes the example configuration (every directive, commented out at its
+ * default) or the mdoc lists of directives of mailvisord.conf(5), both made
+ * from the directive table. Returns 0, or -1 on a write error. */
+int conf_write_example(FILE *);
+int conf_write_man(FILE *);
+
+#endif

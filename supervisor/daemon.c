@@ -1,0 +1,763 @@
+/* mailvisord's core: schedules fire into a run queue; runs start while
+ * fewer than max_children run; each result becomes an execution record
+ * (contract §2) written to Redis; retryable failures of scheduled runs come
+ * back after their backoff; SIGHUP swaps the configuration, SIGTERM drains. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "shared/log.h"
+#include "shared/mvtime.h"
+#include "shared/record.h"
+#include "supervisor/backoff.h"
+#include "supervisor/child.h"
+#include "supervisor/daemon.h"
+#include "supervisor/notify.h"
+#include "supervisor/rds.h"
+#include "supervisor/sched.h"
+#include "supervisor/stats.h"
+
+/* How often the paused/removed schedule sets are read again from Redis. */
+#define SCHED_STATE_POLL	5
+
+struct sjob;
+
+/* One execution, from queueing to its record (retries included). */
+struct run {
+	struct mvd		*d;
+	struct sjob		*sj;
+	const struct account_conf *acct;	/* NULL: not per account */
+	json_t			*args;		/* object or NULL */
+	char			 job_id[40];
+	int			 attempt;
+	struct event		*retry_timer;
+	struct child		*child;
+	TAILQ_ENTRY(run)	 entry;
+};
+TAILQ_HEAD(runq, run);
+
+/* A configured job at run time: its timer and counters. A job outlives a
+ * reload while its runs do (its conf with it). */
+struct sjob {
+	struct mvd		*d;
+	struct cref		*cref;		/* reference held */
+	const struct job_conf	*jc;
+	struct event		*timer;
+	time_t			 next_fire;
+	int			 running;
+	int			 paused;
+	int			 removed;
+	int			 live;		/* in the current configuration */
+	int			 refs;		/* runs pointing here, + live */
+};
+
+/* A configuration shared by the jobs built from it: freed with the last
+ * of them, so that runs started before a reload keep theirs. */
+struct cref {
+	struct conf		*conf;
+	int			 refs;
+};
+
+static struct cref *
+cref_new(struct conf *c)
+{
+	struct cref *cr;
+
+	if ((cr = calloc(1, sizeof(*cr))) == NULL)
+		return NULL;
+	cr->conf = c;
+	cr->refs = 1;
+	return cr;
+}
+
+static struct cref *
+cref_get(struct cref *cr)
+{
+	cr->refs++;
+	return cr;
+}
+
+static void
+cref_put(struct cref *cr)
+{
+	if (cr == NULL || --cr->refs > 0)
+		return;
+	conf_free(cr->conf);
+	free(cr);
+}
+
+struct mvd {
+	struct event_base	*base;
+	char			*conf_path;
+	struct conf		*conf;		/* the current one, in cref */
+	struct cref		*cref;
+	struct sjob		**jobs;
+	size_t			 njobs;
+	struct rds		*rds;
+	struct stats		*stats;
+	struct runq		 queue;		/* waiting for a slot */
+	struct runq		 retrying;	/* waiting for their backoff */
+	int			 running;
+	int			 waiting_retry;
+	int			 stopping;
+	int			 exit_when_idle;
+	struct event		*poll_timer;
+	struct event		*watchdog;
+	struct event		*stop_timer;
+};
+
+static void run_start(struct run *);
+static void dispatch(struct mvd *);
+
+static void
+job_id_new(char *buf, size_t len)
+{
+	unsigned char r[16];
+
+	if (getrandom(r, sizeof(r), 0) != sizeof(r))
+		for (size_t i = 0; i < sizeof(r); i++)
+			r[i] = (unsigned char)rand();
+	r[6] = (r[6] & 0x0f) | 0x40;		/* UUID version 4 */
+	r[8] = (r[8] & 0x3f) | 0x80;
+	snprintf(buf, len, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+	    "%02x%02x%02x%02x%02x%02x", r[0], r[1], r[2], r[3], r[4], r[5],
+	    r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14], r[15]);
+}
+
+static void
+sjob_put(struct sjob *sj)
+{
+	if (--sj->refs > 0)
+		return;
+	if (sj->timer)
+		event_free(sj->timer);
+	cref_put(sj->cref);
+	free(sj);
+}
+
+static void
+run_free(struct run *r)
+{
+	if (r->retry_timer)
+		event_free(r->retry_timer);
+	json_decref(r->args);
+	sjob_put(r->sj);
+	free(r);
+}
+
+static int
+mvd_idle(const struct mvd *d)
+{
+	return d->running == 0 && d->waiting_retry == 0 &&
+	    TAILQ_EMPTY(&d->queue);
+}
+
+/* Leaves the loop once a stop or a one-shot run has nothing left. */
+static void
+maybe_exit(struct mvd *d)
+{
+	if (!mvd_idle(d))
+		return;
+	if (d->stopping || d->exit_when_idle)
+		event_base_loopexit(d->base, NULL);	/* then mvd_flush() */
+}
+
+static struct run *
+run_new(struct sjob *sj, const struct account_conf *acct, json_t *args)
+{
+	struct run *r;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return NULL;
+	r->d = sj->d;
+	r->sj = sj;
+	sj->refs++;
+	r->acct = acct;
+	r->args = args ? json_incref(args) : NULL;
+	r->attempt = 1;
+	job_id_new(r->job_id, sizeof(r->job_id));
+	return r;
+}
+
+/* A record for a run that never started (skipped, refused). */
+static void
+record_not_run(struct run *r, const char *status, const char *reason)
+{
+	json_t *rec = mv_record_skeleton(r->sj->jc->name, r->job_id, status,
+	    r->attempt, time(NULL));
+
+	json_object_set_new(rec, "reason", json_string(reason));
+	log_info("job %s id %s: %s: %s", r->sj->jc->name, r->job_id, status,
+	    reason);
+	stats_record(r->d->stats, r->sj->jc->name, r->job_id, rec);
+}
+
+static void
+retry_fire(evutil_socket_t fd, short ev, void *arg)
+{
+	struct run *r = arg;
+
+	(void)fd;
+	(void)ev;
+	r->d->waiting_retry--;
+	TAILQ_REMOVE(&r->d->retrying, r, entry);
+	event_free(r->retry_timer);
+	r->retry_timer = NULL;
+	if (r->d->stopping || !r->sj->live) {
+		record_not_run(r, "skipped", r->d->stopping ? "daemon stopping"
+		    : "job removed from the configuration");
+		run_free(r);
+		maybe_exit(r->d);
+		return;
+	}
+	TAILQ_INSERT_TAIL(&r->d->queue, r, entry);
+	dispatch(r->d);
+}
+
+/* Schedules the next attempt of a retryable failure, if any is left. */
+static int
+run_retry(struct run *r, const struct child_result *res)
+{
+	const struct job_conf *jc = r->sj->jc;
+	struct timeval tv;
+	double delay, u;
+	uint32_t rnd;
+
+	if (!res->retryable || r->attempt > jc->max_retries || r->d->stopping)
+		return 0;
+	if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
+		rnd = (uint32_t)rand();
+	u = rnd / 4294967296.0;
+	delay = backoff_delay(&jc->backoff, r->attempt, u);
+	if (res->result && json_is_integer(json_object_get(json_object_get(
+	    res->result, "error"), "retry_after"))) {
+		double ra = (double)json_integer_value(json_object_get(
+		    json_object_get(res->result, "error"), "retry_after"));
+
+		if (ra > delay)
+			delay = ra;	/* the worker knows better */
+	}
+	r->attempt++;
+	tv.tv_sec = (time_t)delay;
+	tv.tv_usec = (suseconds_t)((delay - (double)tv.tv_sec) * 1e6);
+	if ((r->retry_timer = evtimer_new(r->d->base, retry_fire, r)) == NULL)
+		return 0;
+	evtimer_add(r->retry_timer, &tv);
+	TAILQ_INSERT_TAIL(&r->d->retrying, r, entry);
+	r->d->waiting_retry++;
+	log_info("job %s id %s: attempt %d in %.1f s", jc->name, r->job_id,
+	    r->attempt, delay);
+	return 1;
+}
+
+static void
+run_done(struct child *c, const struct child_result *res, void *arg)
+{
+	struct run *r = arg;
+	struct mvd *d = r->d;
+	json_t *rec;
+
+	(void)c;
+	r->child = NULL;
+	d->running--;
+	r->sj->running--;
+	rec = child_record(r->sj->jc->name, r->job_id, r->attempt, res);
+	if (r->acct)
+		json_object_set_new(rec, "account", json_string(
+		    r->acct->name));
+	log_info("job %s id %s: %s after %.3f s (attempt %d)",
+	    r->sj->jc->name, r->job_id, child_status_name(res->status),
+	    res->duration, r->attempt);
+	stats_record(d->stats, r->sj->jc->name, r->job_id, rec);
+	if (!run_retry(r, res))
+		run_free(r);
+	dispatch(d);
+	maybe_exit(d);
+}
+
+/* The limits of a job's runs, from its configuration. */
+static void
+run_limits(const struct mvd *d, const struct job_conf *jc, char **envp,
+    struct child_limits *l)
+{
+	memset(l, 0, sizeof(*l));
+	l->memory = jc->memory_limit;
+	l->cpu_s = jc->cpu_limit;
+	l->nofile = jc->nofile;
+	l->soft_timeout = (double)jc->soft_timeout;
+	l->timeout = (double)jc->timeout;
+	l->max_output = jc->max_output;
+	l->cwd = jc->working_directory;
+	l->envp = envp;
+	l->cgroup = d->conf->daemon.cgroup;
+	l->drop_privs = d->conf->daemon.drop_privs;
+	l->uid = d->conf->daemon.uid;
+	l->gid = d->conf->daemon.gid;
+}
+
+static void
+run_start(struct run *r)
+{
+	const struct job_conf *jc = r->sj->jc;
+	struct child_limits lim;
+	char err[256], tag[160], **argv, **envp;
+
+	if ((argv = conf_render_argv(jc, r->acct, r->args, err,
+	    sizeof(err))) == NULL) {
+		record_not_run(r, "failed", err);
+		run_free(r);
+		return;
+	}
+	envp = conf_render_env(jc);
+	run_limits(r->d, jc, envp, &lim);
+	snprintf(tag, sizeof(tag), "job %s id %s", jc->name, r->job_id);
+	r->child = child_spawn(r->d->base, argv, &lim, tag, run_done, r, err,
+	    sizeof(err));
+	conf_argv_free(argv);
+	conf_argv_free(envp);
+	if (r->child == NULL) {
+		log_warnx("job %s: %s", jc->name, err);
+		record_not_run(r, "failed", err);
+		run_free(r);
+		return;
+	}
+	r->d->running++;
+	r->sj->running++;
+}
+
+/* Starts queued runs while slots are free. */
+static void
+dispatch(struct mvd *d)
+{
+	struct run *r;
+
+	while (!d->stopping && d->running < d->conf->daemon.max_children &&
+	    (r = TAILQ_FIRST(&d->queue)) != NULL) {
+		TAILQ_REMOVE(&d->queue, r, entry);
+		run_start(r);
+	}
+	maybe_exit(d);
+}
+
+/* Queues one run, or records it skipped past max_instances. */
+static void
+enqueue(struct sjob *sj, const struct account_conf *acct, json_t *args,
+    int scheduled)
+{
+	struct run *r;
+	int queued = 0;
+
+	if ((r = run_new(sj, acct, args)) == NULL) {
+		log_warnx("job %s: out of memory; run dropped", sj->jc->name);
+		return;
+	}
+	if (scheduled)		/* only fires honour max_instances */
+		for (struct run *q = TAILQ_FIRST(&sj->d->queue); q;
+		    q = TAILQ_NEXT(q, entry))
+			if (q->sj == sj && q->acct == acct)
+				queued++;
+	if (scheduled && sj->running + queued >= sj->jc->max_instances) {
+		record_not_run(r, "skipped", "max_instances reached: the "
+		    "previous run is still going");
+		run_free(r);
+		return;
+	}
+	TAILQ_INSERT_TAIL(&sj->d->queue, r, entry);
+}
+
+/* One fire: a run, or one per account. */
+static void
+fire(struct sjob *sj, int scheduled, json_t *args)
+{
+	struct conf *c = sj->cref->conf;
+
+	if (!sj->jc->for_each_account) {
+		enqueue(sj, NULL, args, scheduled);
+		return;
+	}
+	for (size_t i = 0; i < c->naccounts; i++)
+		enqueue(sj, &c->accounts[i], args, scheduled);
+}
+
+static void sjob_arm(struct sjob *, time_t after);
+
+static void
+sjob_timer(evutil_socket_t fd, short ev, void *arg)
+{
+	struct sjob *sj = arg;
+	time_t now = time(NULL), due = sj->next_fire;
+	long missed;
+
+	(void)fd;
+	(void)ev;
+	if (sj->d->stopping || !sj->live)
+		return;
+	/* A late wake (a suspended machine, a stalled loop): every fire
+	 * time that passed becomes this one run, said in the log. */
+	missed = sched_missed(&sj->jc->sched, due, now);
+	if (missed > 0)
+		log_warnx("job %s: %ld fire time(s) missed since %lld; running "
+		    "once", sj->jc->name, missed, (long long)due);
+	if (sj->paused || sj->removed)
+		log_debug("job %s: %s; not run", sj->jc->name, sj->paused ?
+		    "paused" : "removed");
+	else
+		fire(sj, 1, NULL);
+	sjob_arm(sj, now > due ? now : due);
+	dispatch(sj->d);
+}
+
+static void
+sjob_arm(struct sjob *sj, time_t after)
+{
+	struct timeval tv;
+	time_t now = time(NULL), next;
+
+	if (!sj->jc->has_schedule)
+		return;
+	next = sched_next_jittered(&sj->jc->sched, after, sj->jc->name);
+	if (next < 0) {
+		log_warnx("job %s: its schedule never fires again",
+		    sj->jc->name);
+		return;
+	}
+	sj->next_fire = next;
+	tv.tv_sec = next > now ? next - now : 0;
+	tv.tv_usec = 0;
+	if (sj->timer == NULL)
+		sj->timer = evtimer_new(sj->d->base, sjob_timer, sj);
+	evtimer_add(sj->timer, &tv);
+}
+
+static struct sjob *
+sjob_new(struct mvd *d, struct cref *cr, const struct job_conf *jc)
+{
+	struct sjob *sj;
+
+	if ((sj = calloc(1, sizeof(*sj))) == NULL)
+		return NULL;
+	sj->d = d;
+	sj->cref = cref_get(cr);
+	sj->jc = jc;
+	sj->live = 1;
+	sj->refs = 1;
+	return sj;
+}
+
+static void
+jobs_retire(struct mvd *d)
+{
+	for (size_t i = 0; i < d->njobs; i++) {
+		d->jobs[i]->live = 0;
+		if (d->jobs[i]->timer)
+			evtimer_del(d->jobs[i]->timer);
+		sjob_put(d->jobs[i]);
+	}
+	free(d->jobs);
+	d->jobs = NULL;
+	d->njobs = 0;
+}
+
+/* Builds the run-time jobs of c and arms their schedules; the counts of
+ * runs still going under an older configuration carry over by name. */
+static int
+jobs_build(struct mvd *d, struct cref *cr)
+{
+	struct conf *c = cr->conf;
+	struct sjob **jobs;
+	time_t now = time(NULL);
+
+	if ((jobs = calloc(c->njobs ? c->njobs : 1, sizeof(*jobs))) == NULL)
+		return -1;
+	for (size_t i = 0; i < c->njobs; i++) {
+		if ((jobs[i] = sjob_new(d, cr, &c->jobs[i])) == NULL) {
+			while (i-- > 0)
+				sjob_put(jobs[i]);
+			free(jobs);
+			return -1;
+		}
+		for (size_t j = 0; j < d->njobs; j++)
+			if (strcmp(d->jobs[j]->jc->name, c->jobs[i].name) == 0) {
+				jobs[i]->paused = d->jobs[j]->paused;
+				jobs[i]->removed = d->jobs[j]->removed;
+			}
+	}
+	jobs_retire(d);
+	d->jobs = jobs;
+	d->njobs = c->njobs;
+	for (size_t i = 0; i < d->njobs; i++)
+		sjob_arm(d->jobs[i], now);
+	return 0;
+}
+
+static struct sjob *
+job_find(struct mvd *d, const char *name)
+{
+	for (size_t i = 0; i < d->njobs; i++)
+		if (strcmp(d->jobs[i]->jc->name, name) == 0)
+			return d->jobs[i];
+	return NULL;
+}
+
+/* The paused and removed sets, kept in Redis so that a restart keeps
+ * them (mailvisorctl and the HTTP API change them there). */
+static void
+pause_state_reply(struct rds *rds, redisReply *rep, void *arg)
+{
+	struct mvd *d = arg;
+	redisReply *el;
+	int removed;
+
+	(void)rds;
+	if (rep == NULL || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2)
+		return;
+	for (size_t i = 0; i < d->njobs; i++)
+		d->jobs[i]->paused = d->jobs[i]->removed = 0;
+	for (int set = 0; set < 2; set++) {
+		el = rep->element[set];
+		removed = set == 1;
+		if (el->type != REDIS_REPLY_ARRAY)
+			continue;
+		for (size_t i = 0; i < el->elements; i++) {
+			struct sjob *sj;
+
+			if (el->element[i]->type != REDIS_REPLY_STRING ||
+			    (sj = job_find(d, el->element[i]->str)) == NULL)
+				continue;
+			if (removed)
+				sj->removed = 1;
+			else
+				sj->paused = 1;
+		}
+	}
+}
+
+static void
+pause_state_poll(evutil_socket_t fd, short ev, void *arg)
+{
+	struct mvd *d = arg;
+	char pk[256], rk[256];
+	const char *argv[] = { "EVAL", "return {redis.call('SMEMBERS', "
+	    "KEYS[1]), redis.call('SMEMBERS', KEYS[2])}", "2", pk, rk };
+
+	(void)fd;
+	(void)ev;
+	snprintf(pk, sizeof(pk), "%smailvisor:schedule:paused",
+	    d->conf->redis.key_prefix);
+	snprintf(rk, sizeof(rk), "%smailvisor:schedule:removed",
+	    d->conf->redis.key_prefix);
+	if (rds_connected(d->rds))
+		rds_command(d->rds, 5, argv, NULL, pause_state_reply, d);
+}
+
+static void
+watchdog_ping(evutil_socket_t fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	(void)arg;
+	notify_send("WATCHDOG=1");
+}
+
+static void
+timers_start(struct mvd *d)
+{
+	struct timeval tv = { SCHED_STATE_POLL, 0 };
+	unsigned long long wd = notify_watchdog_usec();
+
+	d->poll_timer = event_new(d->base, -1, EV_PERSIST, pause_state_poll,
+	    d);
+	event_add(d->poll_timer, &tv);
+	if (wd > 0) {
+		tv.tv_sec = (time_t)(wd / 2 / 1000000);
+		tv.tv_usec = (suseconds_t)(wd / 2 % 1000000);
+		d->watchdog = event_new(d->base, -1, EV_PERSIST, watchdog_ping,
+		    d);
+		event_add(d->watchdog, &tv);
+	}
+}
+
+static void
+on_redis_connect(void *arg)
+{
+	pause_state_poll(-1, 0, arg);
+}
+
+struct mvd *
+mvd_new(struct event_base *base, struct conf *c, const char *path)
+{
+	struct mvd *d;
+
+	if ((d = calloc(1, sizeof(*d))) == NULL ||
+	    (d->conf_path = strdup(path)) == NULL) {
+		free(d);
+		log_warnx("out of memory");
+		return NULL;
+	}
+	d->base = base;
+	d->conf = c;
+	TAILQ_INIT(&d->queue);
+	TAILQ_INIT(&d->retrying);
+	if ((d->cref = cref_new(c)) == NULL) {
+		free(d->cref);
+		free(d->conf_path);
+		free(d);
+		return NULL;
+	}
+	d->rds = rds_new(base, c->redis.url, c->redis.socket,
+	    c->redis.password_file, (int)c->redis.db);
+	if (d->rds == NULL) {
+		log_warnx("cannot set up the Redis connection");
+		free(d->conf_path);
+		free(d);
+		return NULL;
+	}
+	d->stats = stats_new(d->rds, c->redis.key_prefix,
+	    (size_t)c->daemon.record_buffer, (int)c->redis.metrics_ttl,
+	    (int)c->redis.history_max, c->redis.failures_max_age);
+	if (d->stats == NULL) {
+		log_warnx("cannot set up the records writer");
+		rds_free(d->rds);
+		cref_put(d->cref);
+		free(d->conf_path);
+		free(d);
+		return NULL;
+	}
+	rds_on_connect(d->rds, on_redis_connect, d);
+	if (jobs_build(d, d->cref) == -1) {
+		mvd_free(d);
+		return NULL;
+	}
+	timers_start(d);
+	return d;
+}
+
+void
+mvd_free(struct mvd *d)
+{
+	struct run *r;
+
+	if (d == NULL)
+		return;
+	while ((r = TAILQ_FIRST(&d->queue)) != NULL) {
+		TAILQ_REMOVE(&d->queue, r, entry);
+		run_free(r);
+	}
+	while ((r = TAILQ_FIRST(&d->retrying)) != NULL) {
+		TAILQ_REMOVE(&d->retrying, r, entry);
+		run_free(r);
+	}
+	jobs_retire(d);
+	if (d->poll_timer)
+		event_free(d->poll_timer);
+	if (d->watchdog)
+		event_free(d->watchdog);
+	if (d->stop_timer)
+		event_free(d->stop_timer);
+	stats_free(d->stats);
+	rds_free(d->rds);
+	cref_put(d->cref);
+	free(d->conf_path);
+	free(d);
+}
+
+int
+mvd_trigger(struct mvd *d, const char *job, json_t *args, char *err,
+    size_t errlen)
+{
+	struct sjob *sj = job_find(d, job);
+	int before = 0, after = 0;
+	struct run *r;
+
+	if (sj == NULL) {
+		snprintf(err, errlen, "no job named '%s'", job);
+		return -1;
+	}
+	TAILQ_FOREACH(r, &d->queue, entry)
+		before++;
+	fire(sj, 0, args);
+	TAILQ_FOREACH(r, &d->queue, entry)
+		after++;
+	dispatch(d);
+	return after - before;
+}
+
+int
+mvd_reload(struct mvd *d)
+{
+	struct conf *c;
+	struct cref *cr;
+
+	notify_send("RELOADING=1");
+	if ((c = conf_load(d->conf_path, stderr)) == NULL) {
+		log_warnx("reload of %s failed: keeping the running "
+		    "configuration", d->conf_path);
+		notify_send("READY=1");
+		return -1;
+	}
+	if ((cr = cref_new(c)) == NULL || jobs_build(d, cr) == -1) {
+		log_warnx("reload: out of memory; keeping the running "
+		    "configuration");
+		if (cr)
+			cref_put(cr);
+		else
+			conf_free(c);
+		notify_send("READY=1");
+		return -1;
+	}
+	cref_put(d->cref);
+	d->cref = cr;
+	d->conf = c;
+	log_info("configuration %s reloaded: %zu jobs, %zu accounts",
+	    d->conf_path, c->njobs, c->naccounts);
+	notify_send("READY=1");
+	dispatch(d);
+	return 0;
+}
+
+void
+mvd_stop(struct mvd *d)
+{
+	struct run *r;
+
+	if (d->stopping)
+		return;
+	d->stopping = 1;
+	notify_send("STOPPING=1");
+	log_info("stopping: %d run(s) going, %d queued", d->running,
+	    d->waiting_retry);
+	for (size_t i = 0; i < d->njobs; i++)
+		if (d->jobs[i]->timer)
+			evtimer_del(d->jobs[i]->timer);
+	while ((r = TAILQ_FIRST(&d->queue)) != NULL) {
+		TAILQ_REMOVE(&d->queue, r, entry);
+		record_not_run(r, "skipped", "daemon stopping");
+		run_free(r);
+	}
+	while ((r = TAILQ_FIRST(&d->retrying)) != NULL) {
+		TAILQ_REMOVE(&d->retrying, r, entry);
+		d->waiting_retry--;
+		record_not_run(r, "skipped", "daemon stopping before its "
+		    "next attempt");
+		run_free(r);
+	}
+	child_terminate_all((double)d->conf->daemon.grace_period);
+	maybe_exit(d);
+}
+
+int
+mvd_flush(struct mvd *d, double seconds)
+{
+	return stats_flush_wait(d->stats, seconds);
+}
+
+void
+mvd_exit_when_idle(struct mvd *d)
+{
+	d->exit_when_idle = 1;
+	maybe_exit(d);
+}
