@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -252,17 +253,26 @@ slow:
 static void
 child_reset_signals(const struct child_plan *p)
 {
-	struct sigaction sa;
-	sigset_t none;
+	/* The kernel's struct sigaction: raw system calls, so that no libc
+	 * or sanitizer wrapper runs in the vfork child, and glibc's own
+	 * real-time signals (32, 33), which its sigaction() refuses to
+	 * touch, are reset too. */
+	struct {
+		void		*handler;
+		unsigned long	 flags;
+		void		*restorer;
+		uint64_t	 mask;
+	} dfl = { 0 };
+	uint64_t none = 0;
 	int sig;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_DFL;
-	for (sig = 1; sig < NSIG; sig++)
+	dfl.handler = (void *)SIG_DFL;
+	for (sig = 1; sig <= 64; sig++)
 		if (sig != SIGKILL && sig != SIGSTOP)
-			(void)sigaction(sig, &sa, NULL);
-	sigemptyset(&none);
-	if (sigprocmask(SIG_SETMASK, &none, NULL) == -1)
+			(void)syscall(SYS_rt_sigaction, sig, &dfl, NULL,
+			    sizeof(uint64_t));
+	if (syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL,
+	    sizeof(none)) == -1)
 		child_fail(p, STEP_SIGNALS);
 }
 

@@ -48,7 +48,6 @@ struct sjob {
 	const struct job_conf	*jc;
 	struct event		*timer;
 	time_t			 next_fire;
-	int			 running;
 	int			 paused;
 	int			 removed;
 	int			 live;		/* in the current configuration */
@@ -93,6 +92,7 @@ cref_put(struct cref *cr)
 struct mvd {
 	struct event_base	*base;
 	char			*conf_path;
+	char			*key_prefix;	/* [redis] is read at start only */
 	struct conf		*conf;		/* the current one, in cref */
 	struct cref		*cref;
 	struct sjob		**jobs;
@@ -100,6 +100,7 @@ struct mvd {
 	struct rds		*rds;
 	struct stats		*stats;
 	struct runq		 queue;		/* waiting for a slot */
+	struct runq		 active;	/* running */
 	struct runq		 retrying;	/* waiting for their backoff */
 	int			 running;
 	int			 waiting_retry;
@@ -191,31 +192,58 @@ record_not_run(struct run *r, const char *status, const char *reason)
 	    r->attempt, time(NULL));
 
 	json_object_set_new(rec, "reason", json_string(reason));
+	if (r->acct)
+		json_object_set_new(rec, "account", json_string(r->acct->name));
 	log_info("job %s id %s: %s: %s", r->sj->jc->name, r->job_id, status,
 	    reason);
 	stats_record(r->d->stats, r->sj->jc->name, r->job_id, rec);
+}
+
+static struct sjob *job_find(struct mvd *, const char *);
+
+/* Points a run of a job from an older configuration at the job of the
+ * same name in the current one (and its account of the same name), when
+ * there is one. */
+static void
+run_rebind(struct run *r)
+{
+	struct sjob *now = job_find(r->d, r->sj->jc->name);
+	const struct account_conf *acct = NULL;
+
+	if (now == NULL)
+		return;
+	if (r->acct && (acct = conf_account(now->cref->conf,
+	    r->acct->name)) == NULL)
+		return;		/* its account is gone */
+	now->refs++;
+	sjob_put(r->sj);
+	r->sj = now;
+	r->acct = acct;
 }
 
 static void
 retry_fire(evutil_socket_t fd, short ev, void *arg)
 {
 	struct run *r = arg;
+	struct mvd *d = r->d;
 
 	(void)fd;
 	(void)ev;
-	r->d->waiting_retry--;
-	TAILQ_REMOVE(&r->d->retrying, r, entry);
+	d->waiting_retry--;
+	TAILQ_REMOVE(&d->retrying, r, entry);
 	event_free(r->retry_timer);
 	r->retry_timer = NULL;
-	if (r->d->stopping || !r->sj->live) {
-		record_not_run(r, "skipped", r->d->stopping ? "daemon stopping"
-		    : "job removed from the configuration");
+	if (!d->stopping && !r->sj->live)
+		run_rebind(r);	/* reloaded meanwhile: the job as it is now */
+	if (d->stopping || !r->sj->live) {
+		record_not_run(r, "skipped", d->stopping ? "daemon stopping" :
+		    "job removed from the configuration");
 		run_free(r);
-		maybe_exit(r->d);
+		maybe_exit(d);
 		return;
 	}
-	TAILQ_INSERT_TAIL(&r->d->queue, r, entry);
-	dispatch(r->d);
+	TAILQ_INSERT_TAIL(&d->queue, r, entry);
+	dispatch(d);
 }
 
 /* Schedules the next attempt of a retryable failure, if any is left. */
@@ -264,7 +292,7 @@ run_done(struct child *c, const struct child_result *res, void *arg)
 	(void)c;
 	r->child = NULL;
 	d->running--;
-	r->sj->running--;
+	TAILQ_REMOVE(&d->active, r, entry);
 	rec = child_record(r->sj->jc->name, r->job_id, r->attempt, res);
 	if (r->acct)
 		json_object_set_new(rec, "account", json_string(
@@ -326,7 +354,7 @@ run_start(struct run *r)
 		return;
 	}
 	r->d->running++;
-	r->sj->running++;
+	TAILQ_INSERT_TAIL(&r->d->active, r, entry);
 }
 
 /* Starts queued runs while slots are free. */
@@ -343,6 +371,34 @@ dispatch(struct mvd *d)
 	maybe_exit(d);
 }
 
+/* Is q a run of the job called name, for the same account as acct
+ * (accounts matched by name: a reload makes new account structs)? */
+static int
+same_instance(const struct run *q, const char *name,
+    const struct account_conf *acct)
+{
+	if (strcmp(q->sj->jc->name, name) != 0)
+		return 0;
+	if (q->acct == NULL || acct == NULL)
+		return q->acct == acct;
+	return strcmp(q->acct->name, acct->name) == 0;
+}
+
+/* Runs of job name for acct that are running or queued: the instances
+ * max_instances bounds (per account for for_each_account jobs). */
+static int
+instances(struct mvd *d, const char *name, const struct account_conf *acct)
+{
+	struct run *q;
+	int n = 0;
+
+	TAILQ_FOREACH(q, &d->active, entry)
+		n += same_instance(q, name, acct);
+	TAILQ_FOREACH(q, &d->queue, entry)
+		n += same_instance(q, name, acct);
+	return n;
+}
+
 /* Queues one run, or records it skipped past max_instances. */
 static void
 enqueue(struct sjob *sj, const struct account_conf *acct, json_t *args,
@@ -356,11 +412,8 @@ enqueue(struct sjob *sj, const struct account_conf *acct, json_t *args,
 		return;
 	}
 	if (scheduled)		/* only fires honour max_instances */
-		for (struct run *q = TAILQ_FIRST(&sj->d->queue); q;
-		    q = TAILQ_NEXT(q, entry))
-			if (q->sj == sj && q->acct == acct)
-				queued++;
-	if (scheduled && sj->running + queued >= sj->jc->max_instances) {
+		queued = instances(sj->d, sj->jc->name, acct);
+	if (scheduled && queued >= sj->jc->max_instances) {
 		record_not_run(r, "skipped", "max_instances reached: the "
 		    "previous run is still going");
 		run_free(r);
@@ -462,8 +515,9 @@ jobs_retire(struct mvd *d)
 	d->njobs = 0;
 }
 
-/* Builds the run-time jobs of c and arms their schedules; the counts of
- * runs still going under an older configuration carry over by name. */
+/* Builds the run-time jobs of c and arms their schedules; paused and
+ * removed states carry over by name (running counts are found by name
+ * too, see instances()). */
 static int
 jobs_build(struct mvd *d, struct cref *cr)
 {
@@ -547,9 +601,9 @@ pause_state_poll(evutil_socket_t fd, short ev, void *arg)
 	(void)fd;
 	(void)ev;
 	snprintf(pk, sizeof(pk), "%smailvisor:schedule:paused",
-	    d->conf->redis.key_prefix);
+	    d->key_prefix);
 	snprintf(rk, sizeof(rk), "%smailvisor:schedule:removed",
-	    d->conf->redis.key_prefix);
+	    d->key_prefix);
 	if (rds_connected(d->rds))
 		rds_command(d->rds, 5, argv, NULL, pause_state_reply, d);
 }
@@ -593,7 +647,10 @@ mvd_new(struct event_base *base, struct conf *c, const char *path)
 	struct mvd *d;
 
 	if ((d = calloc(1, sizeof(*d))) == NULL ||
-	    (d->conf_path = strdup(path)) == NULL) {
+	    (d->conf_path = strdup(path)) == NULL ||
+	    (d->key_prefix = strdup(c->redis.key_prefix)) == NULL) {
+		if (d)
+			free(d->conf_path);
 		free(d);
 		log_warnx("out of memory");
 		return NULL;
@@ -601,9 +658,10 @@ mvd_new(struct event_base *base, struct conf *c, const char *path)
 	d->base = base;
 	d->conf = c;
 	TAILQ_INIT(&d->queue);
+	TAILQ_INIT(&d->active);
 	TAILQ_INIT(&d->retrying);
 	if ((d->cref = cref_new(c)) == NULL) {
-		free(d->cref);
+		free(d->key_prefix);
 		free(d->conf_path);
 		free(d);
 		return NULL;
@@ -612,6 +670,8 @@ mvd_new(struct event_base *base, struct conf *c, const char *path)
 	    c->redis.password_file, (int)c->redis.db);
 	if (d->rds == NULL) {
 		log_warnx("cannot set up the Redis connection");
+		cref_put(d->cref);
+		free(d->key_prefix);
 		free(d->conf_path);
 		free(d);
 		return NULL;
@@ -623,6 +683,7 @@ mvd_new(struct event_base *base, struct conf *c, const char *path)
 		log_warnx("cannot set up the records writer");
 		rds_free(d->rds);
 		cref_put(d->cref);
+		free(d->key_prefix);
 		free(d->conf_path);
 		free(d);
 		return NULL;
@@ -661,6 +722,7 @@ mvd_free(struct mvd *d)
 	stats_free(d->stats);
 	rds_free(d->rds);
 	cref_put(d->cref);
+	free(d->key_prefix);
 	free(d->conf_path);
 	free(d);
 }
@@ -728,8 +790,8 @@ mvd_stop(struct mvd *d)
 		return;
 	d->stopping = 1;
 	notify_send("STOPPING=1");
-	log_info("stopping: %d run(s) going, %d queued", d->running,
-	    d->waiting_retry);
+	log_info("stopping: %d run(s) going, %d waiting to retry",
+	    d->running, d->waiting_retry);
 	for (size_t i = 0; i < d->njobs; i++)
 		if (d->jobs[i]->timer)
 			evtimer_del(d->jobs[i]->timer);

@@ -145,6 +145,12 @@ main(int argc, char **argv)
 	}
 	if ((c = conf_load(path, stderr)) == NULL)
 		return 78;
+	for (int i = 0; i < nruns; i++)
+		if (conf_job(c, runs[i]) == NULL) {
+			log_warnx("--run %s: no such job in %s", runs[i], path);
+			conf_free(c);
+			return 64;
+		}
 	if (check) {
 		printf("configuration OK\n");
 		conf_free(c);
