@@ -123,7 +123,7 @@ sanitize: deps
 	 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	 tests/run-unit.sh build-san && \
 	 ASAN_OPTIONS=detect_leaks=1 \
-	 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 SOAK_RUNS=10000 \
 	 tests/run-integration.sh build-san
 
 demo: all
@@ -139,11 +139,16 @@ $(BUILD)/runstat $(BUILD)/spawnloop: $(BUILD)/%: bench/%.c
 
 install: all
 	$(INSTALL) -D -m 0755 $(BUILD)/gmail-worker $(DESTDIR)$(BINDIR)/gmail-worker
+	$(INSTALL) -D -m 0755 $(BUILD)/mailvisord $(DESTDIR)$(SBINDIR)/mailvisord
 	$(INSTALL) -D -m 0644 man/gmail-worker.1 $(DESTDIR)$(MANDIR)/man1/gmail-worker.1
+	$(INSTALL) -D -m 0644 man/mailvisord.8 $(DESTDIR)$(MANDIR)/man8/mailvisord.8
+	$(INSTALL) -D -m 0644 man/mailvisord.conf.5 $(DESTDIR)$(MANDIR)/man5/mailvisord.conf.5
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/gmail-worker
+	rm -f $(DESTDIR)$(BINDIR)/gmail-worker $(DESTDIR)$(SBINDIR)/mailvisord
 	rm -f $(DESTDIR)$(MANDIR)/man1/gmail-worker.1
+	rm -f $(DESTDIR)$(MANDIR)/man8/mailvisord.8
+	rm -f $(DESTDIR)$(MANDIR)/man5/mailvisord.conf.5
 
 lint-man:
 	mandoc -Tlint -Wwarning man/*.[158]
