@@ -23,7 +23,7 @@
 #include "supervisor/conf.h"
 
 #define ARG_NAME_MAX	64		/* declared argument names */
-#define ARGS_MAX	256		/* arguments of a job, names in env */
+#define ARGS_MAX	256		/* arguments of a job; names in env */
 #define ARG_STR_MAX	65536		/* string(N): largest N */
 #define ARG_STR_DEF	1024		/* string without bounds */
 #define WORD_MAX	131072		/* one rendered argv word (Linux's
@@ -40,7 +40,7 @@ enum sec {
 
 enum ctype {
 	CT_INT,			/* long in [min, max] */
-	CT_DURATION,		/* long seconds in [min, max]: 90, 90s, 5m */
+	CT_DURATION,		/* long seconds in [min, max]: 90s, 5m */
 	CT_SIZE,		/* size_t bytes in [min, max]: 512, 64k, 1g */
 	CT_BOOL,		/* int, 0 or 1 */
 	CT_ENUM,		/* int, index in the '|'-separated arg */
@@ -66,14 +66,14 @@ struct directive {
 	const char	*key;
 	enum ctype	 type;
 	long long	 min, max;
-	const char	*def;		/* default as written in the file;
-					 * NULL: none */
+	const char	*def;		/* default, as in the file; NULL:
+					 * none */
 	size_t		 off;		/* in the section's struct */
 	unsigned	 flags;
-	check_fn	 check;		/* CT_STRING: more checks, or NULL */
-	const char	*arg;		/* the value's name in the man page;
+	check_fn	 check;		/* CT_STRING: more checks */
+	const char	*arg;		/* the value in the man page;
 					 * CT_ENUM: the choices */
-	const char	*ex;		/* example value when def is NULL */
+	const char	*ex;		/* example where def is NULL */
 	const char	*help;		/* one sentence */
 };
 
@@ -126,7 +126,7 @@ static const struct directive dirs[] = {
 	  OD(cgroup), 0, chk_path, "path", NULL,
 	  "Delegated cgroup v2 directory in which each run gets a cgroup of "
 	  "its own; empty, none is used." },
-	{ SEC_DAEMON, "record_buffer", CT_INT, 0, 10000000, "10000",
+	{ SEC_DAEMON, "record_buffer", CT_INT, 1, 10000000, "10000",
 	  OD(record_buffer), 0, NULL, "number", NULL,
 	  "Execution records kept while Redis is unreachable; past it, the "
 	  "oldest are dropped and counted." },
@@ -258,7 +258,7 @@ struct cerr {
 struct section {
 	enum sec		 kind;
 	int			 line;		/* of the header */
-	int			 discard;	/* a duplicate: check, then drop */
+	int			 discard;	/* a duplicate: drop */
 	void			*base;		/* the struct being filled */
 	int			 set[NDIRS];	/* line of each key; 0: unset */
 	int			 bad[NDIRS];	/* its value was refused */
@@ -267,7 +267,7 @@ struct section {
 						 * -1: none */
 	int			 cont_err;	/* said it takes one line */
 	size_t			 nerrs0;	/* errors before the header */
-	int			 uses_email;	/* command has {user_email} */
+	int			 uses_email;	/* {user_email} in command */
 	char			 label[256];	/* "[job:email_sync]" */
 	struct conf_daemon	 d;
 	struct conf_redis	 r;
@@ -297,7 +297,7 @@ struct loader {
 	struct cerr	*errs;
 	size_t		 nerrs;
 	int		 oom;
-	int		 daemon_line;	/* of [mailvisord]; 0: none yet */
+	int		 daemon_line;	/* of [mailvisord]; 0: none */
 	int		 redis_line;
 	unsigned char	*job_ok;	/* per job: JOB_OK, JOB_EMAIL */
 	struct section	 sec;
@@ -306,21 +306,16 @@ struct loader {
 static void sec_finish(struct loader *);
 
 /*
- * Makes room for element n of the array *pp of elements of size bytes, of
- * which n are in use, doubling it when n is 0 or a power of two (the
- * capacity is then implied by n). 0, or -1 with *pp unchanged.
+ * The array p of n elements of size bytes with room for one more: p itself,
+ * or p reallocated to twice n when n is 0 or a power of two (so that its
+ * capacity follows from n). NULL when out of memory, p left as it was.
  */
-static int
-grow(void *pp, size_t n, size_t size)
+static void *
+grow(void *p, size_t n, size_t size)
 {
-	void *p;
-
 	if (n != 0 && (n & (n - 1)) != 0)
-		return 0;
-	if ((p = reallocarray(*(void **)pp, n ? 2 * n : 1, size)) == NULL)
-		return -1;
-	*(void **)pp = p;
-	return 0;
+		return p;
+	return reallocarray(p, n ? 2 * n : 1, size);
 }
 
 /* Adds an error at line (0: the file). */
@@ -335,12 +330,12 @@ lerr(struct loader *L, int line, const char *fmt, ...)
 	if (vasprintf(&msg, fmt, ap) == -1)
 		msg = NULL;
 	va_end(ap);
-	if (msg == NULL || grow(&L->errs, L->nerrs, sizeof(*e)) == -1) {
+	if (msg == NULL || (e = grow(L->errs, L->nerrs, sizeof(*e))) == NULL) {
 		free(msg);
 		L->oom = 1;
 		return;
 	}
-	e = L->errs;
+	L->errs = e;
 	e[L->nerrs].line = line;
 	e[L->nerrs].seq = L->nerrs;
 	e[L->nerrs].msg = msg;
@@ -1127,12 +1122,12 @@ args_parse(struct cursor *c, struct conf_args *out)
 			args_free(&na);
 			return cur_err(c, "more than %d arguments", ARGS_MAX);
 		}
-		if (grow(&na.v, na.n, sizeof(*v)) == -1) {
+		if ((v = grow(na.v, na.n, sizeof(*v))) == NULL) {
 			c->oom = 1;
 			args_free(&na);
 			return cur_err(c, "out of memory");
 		}
-		v = na.v;
+		na.v = v;
 		memset(&v[na.n], 0, sizeof(*v));
 		na.n++;
 		if (arg_parse(c, &v[na.n - 1], v, na.n - 1) == -1) {
@@ -1324,9 +1319,9 @@ enum tpl_kind {
 
 /* A piece of a template word. */
 struct tpl_tok {
-	const char	*s;		/* text, or the placeholder's name */
+	const char	*s;		/* text, or a placeholder's name */
 	size_t		 n;
-	const char	*cond;		/* {name:+cond}: its text; else NULL */
+	const char	*cond;		/* {name:+cond}: its text */
 	size_t		 condn;
 };
 
@@ -2034,8 +2029,9 @@ job_scheduled(struct loader *L, struct section *S, struct job_conf *j,
 static void
 finish_job(struct loader *L, struct section *S)
 {
-	struct job_conf *j = &S->j;
+	struct job_conf *j = &S->j, *v;
 	const char *acct_ph = NULL;
+	unsigned char *ok;
 	char err[256];
 
 	job_timeouts(L, S, j);
@@ -2051,8 +2047,11 @@ finish_job(struct loader *L, struct section *S)
 		job_free(j);
 		return;
 	}
-	if (grow(&L->conf->jobs, L->conf->njobs, sizeof(*j)) == -1 ||
-	    grow(&L->job_ok, L->conf->njobs, 1) == -1) {
+	if ((v = grow(L->conf->jobs, L->conf->njobs, sizeof(*v))) != NULL)
+		L->conf->jobs = v;
+	if ((ok = grow(L->job_ok, L->conf->njobs, 1)) != NULL)
+		L->job_ok = ok;
+	if (v == NULL || ok == NULL) {
 		L->oom = 1;
 		job_free(j);
 		return;
@@ -2066,18 +2065,20 @@ finish_job(struct loader *L, struct section *S)
 static void
 finish_account(struct loader *L, struct section *S)
 {
-	struct account_conf *a = &S->a;
+	struct account_conf *a = &S->a, *v;
 
 	if (S->discard || a->name == NULL) {
 		account_free(a);
 		return;
 	}
-	if (grow(&L->conf->accounts, L->conf->naccounts, sizeof(*a)) == -1) {
+	v = grow(L->conf->accounts, L->conf->naccounts, sizeof(*v));
+	if (v == NULL) {
 		L->oom = 1;
 		account_free(a);
 		return;
 	}
-	L->conf->accounts[L->conf->naccounts++] = *a;
+	L->conf->accounts = v;
+	v[L->conf->naccounts++] = *a;
 	memset(a, 0, sizeof(*a));
 }
 
@@ -2132,8 +2133,8 @@ sec_start(struct loader *L, enum sec kind, int line, const char *label)
 static int
 is_name(const char *s)
 {
-	size_t n = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	    "0123456789_.-");
+	size_t n = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789_.-");
 
 	return n > 0 && n <= CONF_NAME_MAX && s[n] == '\0';
 }
@@ -2197,7 +2198,8 @@ sec_unknown(struct loader *L, const char *name, const char *label)
 
 	sec_start(L, SEC_BAD, L->lineno, label);
 	q(b, sizeof(b), name);
-	if (colon == NULL && (strcmp(name, "job") == 0 || strcmp(name, "account") == 0)) {
+	if (colon == NULL && (strcmp(name, "job") == 0 ||
+	    strcmp(name, "account") == 0)) {
 		lerr(L, L->lineno, "section [%s] needs a name: [%s:NAME]",
 		    name, name);
 		return;
@@ -2414,7 +2416,8 @@ conf_reader(char *str, int num, void *stream)
 	len = nl != NULL ? (size_t)(nl - line) : L->len - L->pos;
 	L->pos += len + (nl != NULL);
 	L->lineno++;
-	if (L->lineno == 1 && len >= 3 && memcmp(line, "\xef\xbb\xbf", 3) == 0) {
+	if (L->lineno == 1 && len >= 3 &&
+	    memcmp(line, "\xef\xbb\xbf", 3) == 0) {
 		line += 3;
 		len -= 3;
 	}
@@ -2521,13 +2524,14 @@ check_runs(struct loader *L)
 		}
 		if (L->conf->naccounts > 0)
 			trial_run(L, j, &a[0]);
-		for (size_t k = 1; k < L->conf->naccounts; k++)
-			if ((L->job_ok[i] & JOB_EMAIL) && a[k].user_email ==
-			    NULL)
-				lerr(L, j->line, "[job:%s]: no scheduled run for "
-				    "[account:%s]: account '%s' has no "
-				    "user_email", j->name, a[k].name,
-				    a[k].name);
+		for (size_t k = 1; k < L->conf->naccounts; k++) {
+			if (!(L->job_ok[i] & JOB_EMAIL) ||
+			    a[k].user_email != NULL)
+				continue;
+			lerr(L, j->line, "[job:%s]: no scheduled run for "
+			    "[account:%s]: account '%s' has no user_email",
+			    j->name, a[k].name, a[k].name);
+		}
 	}
 }
 

@@ -56,9 +56,9 @@ struct job_conf {
 						 * {placeholders}; v[0] is an
 						 * absolute path */
 	struct conf_args	 args;
-	char			*schedule;	/* raw text; NULL: not scheduled */
+	char			*schedule;	/* raw text; NULL: none */
 	char			*timezone;	/* raw text; NULL: UTC */
-	char			*jitter;	/* raw text; NULL: none */
+	char			*jitter;	/* raw text ("0" by default) */
 	long			 jitter_s;
 	int			 has_schedule;
 	struct sched_spec	 sched;		/* valid when has_schedule */

@@ -34,22 +34,23 @@ write_file(const char *path, const char *text, size_t len)
 	ck_assert_int_eq(fclose(fp), 0);
 }
 
-/* s with each occurrence of from replaced by to. Caller frees. */
+/* s with each occurrence of from replaced by to. Caller frees. (No
+ * strstr() loop: under ASan each call measures the whole rest.) */
 static char *
 replace(const char *s, const char *from, const char *to)
 {
-	size_t n = strlen(from), cap = strlen(s) * 2 + 16, o = 0;
-	char *out = malloc(cap);
-	const char *p;
+	size_t n = strlen(from), m = strlen(to), o = 0;
+	char *out = malloc(strlen(s) * (m > n ? m : n) + 1);
 
-	while ((p = strstr(s, from)) != NULL) {
-		memcpy(out + o, s, (size_t)(p - s));
-		o += (size_t)(p - s);
-		memcpy(out + o, to, strlen(to));
-		o += strlen(to);
-		s = p + n;
+	while (*s != '\0') {
+		if (strncmp(s, from, n) == 0) {
+			memcpy(out + o, to, m);
+			o += m;
+			s += n;
+		} else
+			out[o++] = *s++;
 	}
-	strcpy(out + o, s);
+	out[o] = '\0';
 	return out;
 }
 
@@ -349,8 +350,8 @@ static const struct bound bounds[] = {
 	  "(1 to 4096)" },
 	{ "[mailvisord]\n", "grace_period", "0", "1h", NULL, "3601",
 	  "(0 to 3600 seconds)" },
-	{ "[mailvisord]\n", "record_buffer", "0", "10000000", "-1",
-	  "10000001", "(0 to 10000000)" },
+	{ "[mailvisord]\n", "record_buffer", "1", "10000000", "0",
+	  "10000001", "(1 to 10000000)" },
 	{ "[redis]\n", "db", "0", "15", "-1", "16", "(0 to 15)" },
 	{ "[redis]\n", "metrics_ttl", "1", "365d", "0", "366d",
 	  "(1 to 31536000 seconds)" },
@@ -1105,19 +1106,34 @@ START_TEST(test_render_refused)
 	    "[--query] [" E20 "] [--credentials] "
 	    "[@/etc/c/alice.json] [--user_email] [alice@example.com] "
 	    "[--full=false] [{sync}] [alice/acme/u1]");
-	ck_assert_str_eq(render(c, "sync", "alice", "{\"query\": \"a\\u0000b\"}"),
+	ck_assert_str_eq(render(c, "sync", "alice",
+	    "{\"query\": \"a\\u0000b\"}"),
 	    "ERR: argument 'query': contains a NUL byte");
 	ck_assert_str_eq(render(c, "sync", "alice", "{\"query\": \"-rf\"}"),
 	    "ERR: argument 'query': a value starting with '-' cannot begin "
 	    "a word");
 	ck_assert_str_eq(render(c, "sync", "alice", "{\"day_back\": 2}"),
 	    "ERR: unknown argument 'day_back'; did you mean 'days_back'?");
-	ck_assert_str_eq(render(c, "sync", "alice", "{\"argv\": [\"/bin/sh\"]}"),
+	ck_assert_str_eq(render(c, "sync", "alice",
+	    "{\"argv\": [\"/bin/sh\"]}"),
 	    "ERR: unknown argument 'argv'");
 	ck_assert_str_eq(render(c, "sync", "alice", "{\"credentials\": \"x\"}"),
 	    "ERR: unknown argument 'credentials'");
 	ck_assert_str_eq(render(c, "sync", "alice", "[1]"),
 	    "ERR: args is not a JSON object");
+	ck_assert_str_eq(render(c, "sync", "alice", "\"x\""),
+	    "ERR: args is not a JSON object");
+	{
+		char deep[1100];
+
+		/* {"query": [[[...]]]}, 500 deep */
+		strcpy(deep, "{\"query\": ");
+		memset(deep + 10, '[', 500);
+		memset(deep + 510, ']', 500);
+		strcpy(deep + 1010, "}");
+		ck_assert_str_eq(render(c, "sync", "alice", deep),
+		    "ERR: argument 'query': expected a string");
+	}
 	ck_assert_str_eq(render(c, "sync", NULL, NULL),
 	    "ERR: job 'sync' uses {credentials}, which needs an account");
 	ck_assert_str_eq(render(c, "sync", "bob", NULL),
