@@ -62,23 +62,6 @@ static const struct creds_field creds_token_fields[] = {
 	{ NULL, 0, 0 },
 };
 
-/* Overwrites the top-level string values of a parsed document, which hold
- * secrets, before jansson frees them. */
-static void
-creds_wipe_doc(json_t *doc)
-{
-	const char *key;
-	json_t *v;
-
-	if (!json_is_object(doc))
-		return;
-	json_object_foreach(doc, key, v) {
-		if (json_is_string(v))
-			explicit_bzero((void *)(uintptr_t)json_string_value(v),
-			    json_string_length(v));
-	}
-}
-
 /* Frees *p after overwriting it; NULL-safe. */
 static void
 creds_wipe_str(char **p)
@@ -289,7 +272,7 @@ creds_parse(const char *json, size_t len, const char *source,
 		    "%s: not valid JSON (%s at line %d, column %d)", source,
 		    creds_json_why(&je), je.line, je.column);
 	rc = creds_from_doc(doc, source, c, err);
-	creds_wipe_doc(doc);
+	mv_json_wipe(doc);
 	json_decref(doc);
 	if (rc == -1)
 		creds_free(c);

@@ -532,23 +532,6 @@ oauth_parse_grant(const json_t *doc, char **token, long *expires_in,
 	return 0;
 }
 
-/* Overwrites the top-level string values of an answer (the token among
- * them) before jansson frees them. */
-static void
-oauth_wipe_doc(json_t *doc)
-{
-	const char *key;
-	json_t *v;
-
-	if (!json_is_object(doc))
-		return;
-	json_object_foreach(doc, key, v) {
-		if (json_is_string(v))
-			explicit_bzero((void *)(uintptr_t)json_string_value(v),
-			    json_string_length(v));
-	}
-}
-
 int
 oauth_token_parse(long status, const char *body, size_t len, char **token,
     long *expires_in, struct mv_err *err)
@@ -567,7 +550,7 @@ oauth_token_parse(long status, const char *body, size_t len, char **token,
 	if (rc == -1)
 		err->http_status = status < 0 || status > INT_MAX ? 0 :
 		    (int)status;
-	oauth_wipe_doc(doc);
+	mv_json_wipe(doc);
 	json_decref(doc);
 	return rc;
 }

@@ -1,4 +1,7 @@
 /* Small string helpers: hex digits, text cleaned for quoting. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "shared/str.h"
@@ -44,4 +47,19 @@ mv_quote_clean(char *dst, size_t dstlen, const char *s, size_t max)
 		i += k ? k : 1;
 	}
 	dst[o] = '\0';
+}
+
+int
+mv_errf(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+	int saved = errno;
+
+	if (err != NULL && errlen > 0) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	errno = saved;
+	return -1;
 }

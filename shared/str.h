@@ -14,4 +14,10 @@ int mv_hexval(int c);
  */
 void mv_quote_clean(char *dst, size_t dstlen, const char *s, size_t max);
 
+/* Formats a message into err (errlen bytes; nothing when err is NULL or
+ * errlen 0), keeping errno. Returns -1, so that callers can
+ * `return mv_errf(err, errlen, ...)`. */
+int mv_errf(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 #endif

@@ -1,4 +1,5 @@
 /* UTF-8 checks (RFC 3629, Unicode Table 3-7) and U+FFFD repair. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -108,4 +109,19 @@ json_t *
 mv_json_str(const char *s)
 {
 	return s ? mv_json_strn(s, strlen(s)) : json_null();
+}
+
+void
+mv_json_wipe(json_t *doc)
+{
+	const char *key;
+	json_t *v;
+
+	if (!json_is_object(doc))
+		return;
+	json_object_foreach(doc, key, v) {
+		if (json_is_string(v))
+			explicit_bzero((void *)(uintptr_t)json_string_value(v),
+			    json_string_length(v));
+	}
 }

@@ -23,4 +23,8 @@ char *mv_utf8_sanitize(const char *s, size_t n, size_t *outlen);
 json_t *mv_json_strn(const char *s, size_t n);
 json_t *mv_json_str(const char *s);
 
+/* Overwrites the string values at the top level of a JSON object (which
+ * may hold secrets) before jansson frees them. */
+void mv_json_wipe(json_t *);
+
 #endif

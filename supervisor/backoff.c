@@ -11,21 +11,6 @@
 
 #define BACKOFF_DIGITS	15	/* significant digits a double holds */
 
-static void backoff_err(char *, size_t, const char *, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-backoff_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* x to the power n by squaring: no libm, O(log n). */
 static double
 backoff_pow(double x, unsigned int n)
@@ -119,14 +104,14 @@ backoff_fields(const char *s, double v[4], char *err, size_t errlen)
 			snprintf(word, sizeof(word), "%.*s", (int)(len <
 			    sizeof(word) ? len : sizeof(word) - 1), p);
 			mv_quote_clean(quoted, sizeof(quoted), word, 32);
-			backoff_err(err, errlen, "backoff: %s '%s' is not a "
+			mv_errf(err, errlen, "backoff: %s '%s' is not a "
 			    "plain number", backoff_names[n], quoted);
 			return -1;
 		}
 		p += len;
 	}
 	if (n != 4 || *p != '\0') {
-		backoff_err(err, errlen, "backoff: expected 'initial factor "
+		mv_errf(err, errlen, "backoff: expected 'initial factor "
 		    "max jitter', as in '%s'", BACKOFF_DEFAULT);
 		return -1;
 	}
@@ -138,16 +123,16 @@ static int
 backoff_check(const double v[4], char *err, size_t errlen)
 {
 	if (!(v[0] > 0.0 && v[0] <= BACKOFF_INITIAL_MAX))
-		backoff_err(err, errlen, "backoff: initial must be more than "
+		mv_errf(err, errlen, "backoff: initial must be more than "
 		    "0 and at most %.0f s", BACKOFF_INITIAL_MAX);
 	else if (!(v[1] >= 1.0 && v[1] <= BACKOFF_FACTOR_MAX))
-		backoff_err(err, errlen, "backoff: factor must be from 1 to "
+		mv_errf(err, errlen, "backoff: factor must be from 1 to "
 		    "%.0f", BACKOFF_FACTOR_MAX);
 	else if (!(v[2] >= v[0] && v[2] <= BACKOFF_MAX_MAX))
-		backoff_err(err, errlen, "backoff: max must be from initial "
+		mv_errf(err, errlen, "backoff: max must be from initial "
 		    "to %.0f s", BACKOFF_MAX_MAX);
 	else if (!(v[3] >= 0.0 && v[3] <= 1.0))
-		backoff_err(err, errlen, "backoff: jitter must be from 0 to "
+		mv_errf(err, errlen, "backoff: jitter must be from 0 to "
 		    "1");
 	else
 		return 0;
@@ -160,7 +145,7 @@ backoff_parse(const char *s, struct backoff *b, char *err, size_t errlen)
 	double v[4];
 
 	if (s == NULL) {
-		backoff_err(err, errlen, "backoff: empty");
+		mv_errf(err, errlen, "backoff: empty");
 		return -1;
 	}
 	if (backoff_fields(s, v, err, errlen) == -1 ||

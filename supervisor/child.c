@@ -422,26 +422,6 @@ child_plan_init(struct child_plan *p, char *const argv[],
 		child_rlimit(&p->nofile, (rlim_t)l->nofile, (rlim_t)l->nofile);
 }
 
-static int
-child_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* Formats the failure into err; keeps errno. Returns -1. */
-static int
-child_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	int saved = errno;
-
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	errno = saved;
-	return -1;
-}
-
 /* Writes a short value into dir/file. Returns 0 or -1 with errno. */
 static int
 child_cg_write(const char *dir, const char *file, const char *val)
@@ -481,10 +461,10 @@ child_cg_make(struct child *c, const struct child_limits *l,
 	if (asprintf(&c->cgdir, "%s/mv-%ld-%lu", l->cgroup, (long)getpid(),
 	    ++seq) == -1) {
 		c->cgdir = NULL;
-		return child_err(err, errlen, "cgroup: out of memory");
+		return mv_errf(err, errlen, "cgroup: out of memory");
 	}
 	if (mkdir(c->cgdir, 0755) == -1) {
-		child_err(err, errlen, "cgroup %s: %s", c->cgdir,
+		mv_errf(err, errlen, "cgroup %s: %s", c->cgdir,
 		    strerror(errno));
 		free(c->cgdir);
 		c->cgdir = NULL;
@@ -501,7 +481,7 @@ child_cg_make(struct child *c, const struct child_limits *l,
 		(void)child_cg_write(c->cgdir, "memory.swap.max", "0");
 	snprintf(path, sizeof(path), "%s/cgroup.procs", c->cgdir);
 	if ((p->cg_fd = open(path, O_WRONLY | O_CLOEXEC)) == -1)
-		return child_err(err, errlen, "cgroup %s: %s", path,
+		return mv_errf(err, errlen, "cgroup %s: %s", path,
 		    strerror(errno));
 	p->cg_fd = child_fd_high(p->cg_fd);
 	return 0;
@@ -550,14 +530,14 @@ child_prepare(struct child *c, const struct child_limits *l,
 		return -1;
 	p->fd_in = child_fd_high(open("/dev/null", O_RDONLY | O_CLOEXEC));
 	if (p->fd_in == -1)
-		return child_err(err, errlen, "/dev/null: %s", strerror(errno));
+		return mv_errf(err, errlen, "/dev/null: %s", strerror(errno));
 	if (child_pipe(&c->out.fd, &p->fd_out) == -1 ||
 	    child_pipe(&c->err.fd, &p->fd_err) == -1 ||
 	    child_pipe(&p->report_r, &p->report_w) == -1)
-		return child_err(err, errlen, "pipe: %s", strerror(errno));
+		return mv_errf(err, errlen, "pipe: %s", strerror(errno));
 	if (fcntl(c->out.fd, F_SETFL, O_NONBLOCK) == -1 ||
 	    fcntl(c->err.fd, F_SETFL, O_NONBLOCK) == -1)
-		return child_err(err, errlen, "fcntl: %s", strerror(errno));
+		return mv_errf(err, errlen, "fcntl: %s", strerror(errno));
 	p->keep[p->nkeep++] = p->report_w;
 	if (p->cg_fd != -1)
 		p->keep[p->nkeep++] = p->cg_fd;
@@ -566,7 +546,7 @@ child_prepare(struct child *c, const struct child_limits *l,
 		p->keep[1] = p->report_w;
 	}
 	if (child_events(c) == -1)
-		return child_err(err, errlen, "event: out of memory");
+		return mv_errf(err, errlen, "event: out of memory");
 	return 0;
 }
 
@@ -597,7 +577,7 @@ child_start(struct child *c, struct child_plan *p, char *err, size_t errlen)
 	saved = errno;
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (pid == -1)
-		return child_err(err, errlen, "vfork: %s", strerror(saved));
+		return mv_errf(err, errlen, "vfork: %s", strerror(saved));
 	c->pid = pid;
 	child_close(&p->report_w);
 	do
@@ -722,11 +702,11 @@ child_spawn(struct event_base *base, char *const argv[],
 	if (base == NULL || done == NULL || argv == NULL || argv[0] == NULL ||
 	    argv[0][0] == '\0') {
 		errno = EINVAL;
-		child_err(err, errlen, "spawn: nothing to run");
+		mv_errf(err, errlen, "spawn: nothing to run");
 		return NULL;
 	}
 	if ((c = child_new(base, argv[0], limits, tag, done, arg)) == NULL) {
-		child_err(err, errlen, "spawn: %s", strerror(errno));
+		mv_errf(err, errlen, "spawn: %s", strerror(errno));
 		return NULL;
 	}
 	child_plan_init(&plan, argv, limits);

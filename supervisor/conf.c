@@ -1467,17 +1467,6 @@ struct argval {
 	const char	*s;		/* string: borrowed */
 };
 
-static int __attribute__((format(printf, 3, 4)))
-rerr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 /* Checks the JSON value v of a and stores it in *out. */
 static int
 arg_value(const struct conf_arg *a, json_t *v, struct argval *out,
@@ -1488,17 +1477,17 @@ arg_value(const struct conf_arg *a, json_t *v, struct argval *out,
 	switch (a->type) {
 	case CONF_ARG_INT:
 		if (!json_is_integer(v))
-			return rerr(err, errlen, "argument '%s': expected an "
+			return mv_errf(err, errlen, "argument '%s': expected an "
 			    "integer", a->name);
 		out->i = json_integer_value(v);
 		if (out->i < a->min || out->i > a->max)
-			return rerr(err, errlen, "argument '%s': %lld is out "
+			return mv_errf(err, errlen, "argument '%s': %lld is out "
 			    "of range (%lld to %lld)", a->name, out->i,
 			    a->min, a->max);
 		return 0;
 	case CONF_ARG_BOOL:
 		if (!json_is_boolean(v))
-			return rerr(err, errlen, "argument '%s': expected "
+			return mv_errf(err, errlen, "argument '%s': expected "
 			    "true or false", a->name);
 		out->i = json_is_true(v);
 		return 0;
@@ -1506,14 +1495,14 @@ arg_value(const struct conf_arg *a, json_t *v, struct argval *out,
 		break;
 	}
 	if (!json_is_string(v))
-		return rerr(err, errlen, "argument '%s': expected a string",
+		return mv_errf(err, errlen, "argument '%s': expected a string",
 		    a->name);
 	s = json_string_value(v);
 	if (strlen(s) != json_string_length(v))
-		return rerr(err, errlen, "argument '%s': contains a NUL byte",
+		return mv_errf(err, errlen, "argument '%s': contains a NUL byte",
 		    a->name);
 	if ((long long)utf8_chars(s, strlen(s)) > a->max)
-		return rerr(err, errlen, "argument '%s': longer than %lld "
+		return mv_errf(err, errlen, "argument '%s': longer than %lld "
 		    "characters", a->name, a->max);
 	out->s = s;
 	return 0;
@@ -1529,15 +1518,15 @@ args_resolve(const struct job_conf *j, json_t *args, struct argval *vals,
 	char b[64];
 
 	if (args != NULL && !json_is_object(args))
-		return rerr(err, errlen, "args is not a JSON object");
+		return mv_errf(err, errlen, "args is not a JSON object");
 	json_object_foreach(args, key, v) {
 		if (arg_find(j, key, strlen(key)) != -1)
 			continue;
 		if ((sug = ph_suggest(j, key)) != NULL &&
 		    builtin_find(sug, strlen(sug)) == -1)
-			return rerr(err, errlen, "unknown argument '%s'; did "
+			return mv_errf(err, errlen, "unknown argument '%s'; did "
 			    "you mean '%s'?", q(b, sizeof(b), key), sug);
-		return rerr(err, errlen, "unknown argument '%s'",
+		return mv_errf(err, errlen, "unknown argument '%s'",
 		    q(b, sizeof(b), key));
 	}
 	for (size_t i = 0; i < j->args.n; i++) {
@@ -1548,7 +1537,7 @@ args_resolve(const struct job_conf *j, json_t *args, struct argval *vals,
 			if (arg_value(a, v, &vals[i], err, errlen) == -1)
 				return -1;
 		} else if (!a->has_default)
-			return rerr(err, errlen, "missing argument '%s'",
+			return mv_errf(err, errlen, "missing argument '%s'",
 			    a->name);
 		else {
 			vals[i].i = a->def_int;
@@ -1568,13 +1557,13 @@ render_builtin(const struct job_conf *j, const struct account_conf *acct,
 	if (n == 0)
 		return mv_buf_puts(b, j->name);
 	if (acct == NULL)
-		return rerr(err, errlen, "job '%s' uses {%s}, which needs an "
+		return mv_errf(err, errlen, "job '%s' uses {%s}, which needs an "
 		    "account", j->name, builtins[n]);
 	v = n == 1 ? acct->name : n == 2 ? acct->tenant_id :
 	    n == 3 ? acct->user_id : n == 4 ? acct->user_email :
 	    acct->credentials;
 	if (v == NULL)
-		return rerr(err, errlen, "account '%s' has no %s", acct->name,
+		return mv_errf(err, errlen, "account '%s' has no %s", acct->name,
 		    builtins[n]);
 	if (n == 5 && mv_buf_putc(b, '@') == -1)
 		return -1;
@@ -1599,7 +1588,7 @@ render_arg(const struct job_conf *j, const struct argval *vals, int n,
 	else
 		v = vals[n].s;
 	if (b->len == 0 && v[0] == '-')
-		return rerr(err, errlen, "argument '%s': a value starting "
+		return mv_errf(err, errlen, "argument '%s': a value starting "
 		    "with '-' cannot begin a word", a->name);
 	return mv_buf_puts(b, v);
 }
@@ -1627,10 +1616,10 @@ render_word(const struct job_conf *j, const struct account_conf *acct,
 		} else if ((n = builtin_find(t.s, t.n)) != -1)
 			r = render_builtin(j, acct, n, b, err, errlen);
 		else
-			r = rerr(err, errlen, "undeclared placeholder {%.*s}",
+			r = mv_errf(err, errlen, "undeclared placeholder {%.*s}",
 			    (int)t.n, t.s);
 		if (r == -1 && err[0] == '\0')
-			return rerr(err, errlen, errno == EMSGSIZE ? "a word "
+			return mv_errf(err, errlen, errno == EMSGSIZE ? "a word "
 			    "is longer than %d bytes" : "out of memory",
 			    WORD_MAX);
 		if (r == -1)
@@ -1650,7 +1639,7 @@ conf_render_argv(const struct job_conf *j, const struct account_conf *acct,
 	int drop = 0;
 
 	if ((vals = calloc(j->args.n + 1, sizeof(*vals))) == NULL) {
-		rerr(err, errlen, "out of memory");
+		mv_errf(err, errlen, "out of memory");
 		return NULL;
 	}
 	mv_buf_init(&b, WORD_MAX);
@@ -1662,12 +1651,12 @@ conf_render_argv(const struct job_conf *j, const struct account_conf *acct,
 		    errlen) == -1)
 			goto fail;
 		if (!drop && words_push(&out, b.data != NULL ? b.data : "")) {
-			rerr(err, errlen, "out of memory");
+			mv_errf(err, errlen, "out of memory");
 			goto fail;
 		}
 	}
 	if (out.v == NULL && (out.v = calloc(1, sizeof(char *))) == NULL) {
-		rerr(err, errlen, "out of memory");
+		mv_errf(err, errlen, "out of memory");
 		goto fail;
 	}
 	mv_buf_free(&b);

@@ -58,21 +58,6 @@ static const struct {
 	{ "@annually", "0 0 1 1 *" },
 };
 
-static void sched_err(char *, size_t, const char *, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-sched_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* Copies n bytes of s, cleaned, for quoting in a message. */
 static void
 sched_quote(char *dst, size_t dstlen, const char *s, size_t n)
@@ -169,7 +154,7 @@ sched_value(const char **sp, const struct sched_field *f, int *v, char *err,
 			n = n > 9999 ? n : n * 10 + (*q - '0');
 		if (n < f->min || n > f->max) {
 			sched_quote(quoted, sizeof(quoted), p, (size_t)(q - p));
-			sched_err(err, errlen, "%s: %s out of range %d-%d",
+			mv_errf(err, errlen, "%s: %s out of range %d-%d",
 			    f->name, quoted, f->min, f->max);
 			return -1;
 		}
@@ -180,13 +165,13 @@ sched_value(const char **sp, const struct sched_field *f, int *v, char *err,
 	while (isalpha((unsigned char)*q))
 		q++;
 	if (*p == '\0') {
-		sched_err(err, errlen, "%s: a number or name is missing",
+		mv_errf(err, errlen, "%s: a number or name is missing",
 		    f->name);
 		return -1;
 	}
 	if (q == p) {
 		sched_quote(quoted, sizeof(quoted), p, strlen(p));
-		sched_err(err, errlen, "%s: unexpected '%s'", f->name,
+		mv_errf(err, errlen, "%s: unexpected '%s'", f->name,
 		    quoted);
 		return -1;
 	}
@@ -198,7 +183,7 @@ sched_value(const char **sp, const struct sched_field *f, int *v, char *err,
 		}
 	}
 	sched_quote(quoted, sizeof(quoted), p, (size_t)(q - p));
-	sched_err(err, errlen, "%s: unknown name '%s'", f->name, quoted);
+	mv_errf(err, errlen, "%s: unknown name '%s'", f->name, quoted);
 	return -1;
 }
 
@@ -211,13 +196,13 @@ sched_step(const char **sp, const struct sched_field *f, char *err,
 	long n = 0;
 
 	if (!isdigit((unsigned char)*p)) {
-		sched_err(err, errlen, "%s: step must be a number", f->name);
+		mv_errf(err, errlen, "%s: step must be a number", f->name);
 		return -1;
 	}
 	for (; isdigit((unsigned char)*p); p++)
 		n = n > 9999 ? n : n * 10 + (*p - '0');
 	if (n < 1 || n > f->max - f->min + 1) {
-		sched_err(err, errlen, "%s: step %ld out of range 1-%d",
+		mv_errf(err, errlen, "%s: step %ld out of range 1-%d",
 		    f->name, n, f->max - f->min + 1);
 		return -1;
 	}
@@ -251,7 +236,7 @@ sched_element(const char **sp, const struct sched_field *f, uint64_t *bits,
 				return -1;
 		}
 		if (lo > hi) {
-			sched_err(err, errlen, "%s: range %d-%d is reversed",
+			mv_errf(err, errlen, "%s: range %d-%d is reversed",
 			    f->name, lo, hi);
 			return -1;
 		}
@@ -259,7 +244,7 @@ sched_element(const char **sp, const struct sched_field *f, uint64_t *bits,
 	if (*p == '/') {
 		p++;
 		if (!range) {
-			sched_err(err, errlen, "%s: a step needs a range or "
+			mv_errf(err, errlen, "%s: a step needs a range or "
 			    "'*'", f->name);
 			return -1;
 		}
@@ -269,7 +254,7 @@ sched_element(const char **sp, const struct sched_field *f, uint64_t *bits,
 	}
 	if (*p != ',' && *p != '\0') {
 		sched_quote(quoted, sizeof(quoted), p, strlen(p));
-		sched_err(err, errlen, "%s: unexpected '%s'", f->name, quoted);
+		mv_errf(err, errlen, "%s: unexpected '%s'", f->name, quoted);
 		return -1;
 	}
 	for (; lo <= hi; lo += step)
@@ -288,7 +273,7 @@ sched_field(const char *s, const struct sched_field *f, uint64_t *bits,
 	*bits = 0;
 	for (;;) {
 		if (*p == ',' || *p == '\0') {
-			sched_err(err, errlen, "%s: empty list element",
+			mv_errf(err, errlen, "%s: empty list element",
 			    f->name);
 			return -1;
 		}
@@ -343,19 +328,19 @@ sched_interval(const char *s, struct sched_spec *spec, char *err,
 		    *p == 'd' ? 86400 : 0;
 		if (p == s || !isdigit((unsigned char)p[-1]) || unit == 0) {
 			sched_quote(quoted, sizeof(quoted), s, strlen(s));
-			sched_err(err, errlen, "every: '%s' is not a number "
+			mv_errf(err, errlen, "every: '%s' is not a number "
 			    "followed by s, m, h or d", quoted);
 			return -1;
 		}
 		p++;
 		total += n > SCHED_PERIOD_MAX ? SCHED_PERIOD_MAX + 1 : n * unit;
 		if (total > SCHED_PERIOD_MAX) {
-			sched_err(err, errlen, "every: longer than 365 days");
+			mv_errf(err, errlen, "every: longer than 365 days");
 			return -1;
 		}
 	}
 	if (total < 1) {
-		sched_err(err, errlen, "every: the interval must be at "
+		mv_errf(err, errlen, "every: the interval must be at "
 		    "least 1 second");
 		return -1;
 	}
@@ -402,7 +387,7 @@ sched_macro(const char *name, struct sched_spec *s, char *err,
 			return sched_expr(sched_macros[i].cron, s, err,
 			    errlen);
 	sched_quote(quoted, sizeof(quoted), name, strlen(name));
-	sched_err(err, errlen, "unknown schedule '%s' (use @hourly, @daily, "
+	mv_errf(err, errlen, "unknown schedule '%s' (use @hourly, @daily, "
 	    "@midnight, @weekly, @monthly, @yearly or @annually)", quoted);
 	return -1;
 }
@@ -416,19 +401,19 @@ sched_expr(const char *expr, struct sched_spec *s, char *err, size_t errlen)
 	int n;
 
 	if (strlcpy(buf, expr, sizeof(buf)) >= sizeof(buf)) {
-		sched_err(err, errlen, "schedule longer than %d bytes",
+		mv_errf(err, errlen, "schedule longer than %d bytes",
 		    SCHED_EXPR_MAX - 1);
 		return -1;
 	}
 	n = sched_split(buf, tok, 5);
 	if (n == 0) {
-		sched_err(err, errlen, "empty schedule");
+		mv_errf(err, errlen, "empty schedule");
 		return -1;
 	}
 	if (strcasecmp(tok[0], "every") == 0) {
 		if (n == 2)
 			return sched_interval(tok[1], s, err, errlen);
-		sched_err(err, errlen, "every: expected one interval, as in "
+		mv_errf(err, errlen, "every: expected one interval, as in "
 		    "'every 5m'");
 		return -1;
 	}
@@ -436,11 +421,11 @@ sched_expr(const char *expr, struct sched_spec *s, char *err, size_t errlen)
 		if (n == 1)
 			return sched_macro(tok[0], s, err, errlen);
 		sched_quote(quoted, sizeof(quoted), tok[0], strlen(tok[0]));
-		sched_err(err, errlen, "'%s' takes no fields", quoted);
+		mv_errf(err, errlen, "'%s' takes no fields", quoted);
 		return -1;
 	}
 	if (n != 5) {
-		sched_err(err, errlen, "expected 5 cron fields (minute hour "
+		mv_errf(err, errlen, "expected 5 cron fields (minute hour "
 		    "day-of-month month day-of-week), got %d", n);
 		return -1;
 	}
@@ -498,7 +483,7 @@ sched_tzif_header(struct sched_tzif *t, char *err, size_t errlen)
 	int i;
 
 	if (t->len - t->pos < 44 || memcmp(h, "TZif", 4) != 0) {
-		sched_err(err, errlen, t->pos == 0 ? "not a TZif file" :
+		mv_errf(err, errlen, t->pos == 0 ? "not a TZif file" :
 		    "truncated TZif data");
 		return -1;
 	}
@@ -509,12 +494,12 @@ sched_tzif_header(struct sched_tzif *t, char *err, size_t errlen)
 	    t->cnt[TZ_LEAP] > 100000 ||
 	    (t->cnt[TZ_ISUT] != 0 && t->cnt[TZ_ISUT] != t->cnt[TZ_TYPE]) ||
 	    (t->cnt[TZ_ISSTD] != 0 && t->cnt[TZ_ISSTD] != t->cnt[TZ_TYPE])) {
-		sched_err(err, errlen, "corrupt TZif header");
+		mv_errf(err, errlen, "corrupt TZif header");
 		return -1;
 	}
 	t->pos += 44;
 	if (t->len - t->pos < sched_tzif_block(t->cnt, t->v2)) {
-		sched_err(err, errlen, "truncated TZif data");
+		mv_errf(err, errlen, "truncated TZif data");
 		return -1;
 	}
 	return 0;
@@ -554,7 +539,7 @@ sched_tzif_data(struct sched_tzif *t, struct sched_zone *z, char *err,
 		off = (int32_t)sched_be32(ti + 6 * i);
 		if (off < -SCHED_OFF_MAX || off > SCHED_OFF_MAX || ti[6 * i +
 		    4] > 1) {
-			sched_err(err, errlen, "corrupt TZif time type");
+			mv_errf(err, errlen, "corrupt TZif time type");
 			return -1;
 		}
 	}
@@ -564,7 +549,7 @@ sched_tzif_data(struct sched_tzif *t, struct sched_zone *z, char *err,
 		    (int32_t)sched_be32(tm + 4 * i);
 		if (at <= prev || idx[i] >= ntype || at < -SCHED_T_FAR ||
 		    at > SCHED_T_FAR) {
-			sched_err(err, errlen, "corrupt TZif transitions");
+			mv_errf(err, errlen, "corrupt TZif transitions");
 			return -1;
 		}
 		prev = at;
@@ -612,11 +597,11 @@ sched_tzif_footer(struct sched_tzif *t, struct sched_zone *z, char *err,
 
 	nl = left < 2 || p[0] != '\n' ? NULL : memchr(p + 1, '\n', left - 1);
 	if (nl == NULL) {
-		sched_err(err, errlen, "TZif footer missing");
+		mv_errf(err, errlen, "TZif footer missing");
 		return -1;
 	}
 	if ((size_t)(nl - p - 1) >= sizeof(tz)) {
-		sched_err(err, errlen, "TZif footer too long");
+		mv_errf(err, errlen, "TZif footer too long");
 		return -1;
 	}
 	memcpy(tz, p + 1, (size_t)(nl - p - 1));
@@ -625,7 +610,7 @@ sched_tzif_footer(struct sched_tzif *t, struct sched_zone *z, char *err,
 		return 0;
 	if (strlen(tz) != (size_t)(nl - p - 1) ||
 	    sched_tzstring(tz, &z->rule) == -1) {
-		sched_err(err, errlen, "TZif footer: unsupported TZ string");
+		mv_errf(err, errlen, "TZif footer: unsupported TZ string");
 		return -1;
 	}
 	return 0;
@@ -642,7 +627,7 @@ sched_zone_parse(const unsigned char *data, size_t len, struct sched_zone *z,
 		return -1;
 	if (data[4] != '\0') {
 		if (data[4] < '2' || data[4] > '9') {
-			sched_err(err, errlen, "unknown TZif version");
+			mv_errf(err, errlen, "unknown TZif version");
 			return -1;
 		}
 		t.pos += sched_tzif_block(t.cnt, 0);
@@ -651,7 +636,7 @@ sched_zone_parse(const unsigned char *data, size_t len, struct sched_zone *z,
 			return -1;
 	}
 	if (t.cnt[TZ_LEAP] != 0) {
-		sched_err(err, errlen, "leap-second zones are not supported");
+		mv_errf(err, errlen, "leap-second zones are not supported");
 		return -1;
 	}
 	if (sched_tzif_data(&t, z, err, errlen) == -1)
@@ -1207,7 +1192,7 @@ sched_zone_load(const char *name, struct sched_zone *z, char *err,
 
 	mv_quote_clean(quoted, sizeof(quoted), name, 40);
 	if (!sched_tzname_ok(name)) {
-		sched_err(err, errlen, "timezone '%s': not a zone name",
+		mv_errf(err, errlen, "timezone '%s': not a zone name",
 		    quoted);
 		return -1;
 	}
@@ -1215,17 +1200,17 @@ sched_zone_load(const char *name, struct sched_zone *z, char *err,
 	data = (unsigned char *)mv_read_file(path, SCHED_TZFILE_MAX, &len);
 	if (data == NULL) {
 		if (errno == ENOENT || errno == ENOTDIR || errno == EISDIR)
-			sched_err(err, errlen, "timezone '%s': unknown (no "
+			mv_errf(err, errlen, "timezone '%s': unknown (no "
 			    "such zone in %s)", quoted, SCHED_ZONEINFO);
 		else
-			sched_err(err, errlen, "timezone '%s': %s: %s",
+			mv_errf(err, errlen, "timezone '%s': %s: %s",
 			    quoted, path, strerror(errno));
 		return -1;
 	}
 	rc = sched_zone_parse(data, len, z, why, sizeof(why));
 	free(data);
 	if (rc == -1) {
-		sched_err(err, errlen, "timezone '%s': %s", quoted, why);
+		mv_errf(err, errlen, "timezone '%s': %s", quoted, why);
 		return -1;
 	}
 	strlcpy(z->name, name, sizeof(z->name));
@@ -1238,12 +1223,12 @@ sched_set_jitter(struct sched_spec *s, long jitter_s, char *err,
     size_t errlen)
 {
 	if (jitter_s < 0 || jitter_s > SCHED_JITTER_MAX) {
-		sched_err(err, errlen, "jitter: %ld out of range 0-%ld",
+		mv_errf(err, errlen, "jitter: %ld out of range 0-%ld",
 		    jitter_s, SCHED_JITTER_MAX);
 		return -1;
 	}
 	if (s->kind == SCHED_INTERVAL && jitter_s >= s->period) {
-		sched_err(err, errlen, "jitter: %ld s is not shorter than "
+		mv_errf(err, errlen, "jitter: %ld s is not shorter than "
 		    "the interval (%ld s)", jitter_s, s->period);
 		return -1;
 	}
@@ -1271,7 +1256,7 @@ sched_zone_intern(const char *name, char *err, size_t errlen)
 		if (strcmp(e->zone.name, name) == 0)
 			return &e->zone;
 	if ((e = calloc(1, sizeof(*e))) == NULL) {
-		sched_err(err, errlen, "timezone '%.64s': out of memory", name);
+		mv_errf(err, errlen, "timezone '%.64s': out of memory", name);
 		return NULL;
 	}
 	if (sched_zone_load(name, &e->zone, err, errlen) == -1) {
@@ -1280,7 +1265,7 @@ sched_zone_intern(const char *name, char *err, size_t errlen)
 	}
 	if (strlcpy(e->zone.name, name, sizeof(e->zone.name)) >=
 	    sizeof(e->zone.name)) {
-		sched_err(err, errlen, "timezone '%.64s': name too long", name);
+		mv_errf(err, errlen, "timezone '%.64s': name too long", name);
 		free(e);
 		return NULL;
 	}
@@ -1295,7 +1280,7 @@ sched_parse(const char *expr, const char *tz, long jitter_s,
 {
 	memset(out, 0, sizeof(*out));
 	if (expr == NULL) {
-		sched_err(err, errlen, "empty schedule");
+		mv_errf(err, errlen, "empty schedule");
 		return -1;
 	}
 	if (sched_expr(expr, out, err, errlen) == -1 ||
