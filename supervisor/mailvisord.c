@@ -91,8 +91,9 @@ signals_free(struct signals *s)
 			event_free(all[i]);
 }
 
-int
-main(int argc, char **argv)
+/* Everything but the --run list's memory, which main() owns. */
+static int
+mvd_main(int argc, char **argv, const char **runs)
 {
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
@@ -103,7 +104,7 @@ main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *path = DEFAULT_CONF, **runs = NULL;
+	const char *path = DEFAULT_CONF;
 	int ch, check = 0, debug = 0, nruns = 0, rc = 0;
 	struct event_base *base;
 	struct signals sig = { 0 };
@@ -111,9 +112,6 @@ main(int argc, char **argv)
 	struct mvd *d;
 	char err[256];
 
-	log_init("mailvisord", LOG_LVL_INFO);
-	if ((runs = calloc((size_t)argc, sizeof(*runs))) == NULL)
-		fatal("calloc");
 	while ((ch = getopt_long(argc, argv, "c:ndhV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -184,6 +182,19 @@ main(int argc, char **argv)
 	mvd_free(d);
 	signals_free(&sig);
 	event_base_free(base);
-	free(runs);
 	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char **runs;
+	int rc;
+
+	log_init("mailvisord", LOG_LVL_INFO);
+	if ((runs = calloc((size_t)argc, sizeof(*runs))) == NULL)
+		fatal("calloc");
+	rc = mvd_main(argc, argv, runs);
+	free(runs);
+	return rc;
 }

@@ -16,6 +16,8 @@ command = $WORKER --action fetch_emails --days_back {days_back}
 args = days_back:int(0..365)=3
 for_each_account = true
 timeout = 60
+# No RLIMIT_DATA: a sanitizer build of the worker reserves terabytes.
+memory_limit = 0
 
 [account:alice]
 tenant_id = t1
