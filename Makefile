@@ -125,6 +125,7 @@ sanitize: deps
 	 tests/run-unit.sh build-san && \
 	 ASAN_OPTIONS=detect_leaks=1 \
 	 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 SOAK_RUNS=10000 \
+	 MV_SANITIZE=1 \
 	 tests/run-integration.sh build-san
 
 demo: all
