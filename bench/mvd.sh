@@ -82,3 +82,60 @@ echo "idle, 1000 jobs configured: $(grep VmRSS /proc/$MPID/status)"
 kill $MPID
 wait $MPID 2>/dev/null || true
 MPID=
+
+echo
+echo "== queues: end to end (XADD to record), $N trivial jobs, 4 slots a daemon"
+qconf() {
+	printf '[mailvisord]\nmax_children = 4\nlog_level = warn\n'
+	printf '[redis]\nsocket = %s\n' "$T/r.sock"
+	printf '[job:q]\ncommand = %s now\n' "$W"
+	printf '[account:a]\ntenant_id = t\nuser_id = u\ncredentials = /dev/null\n'
+}
+qconf >"$T/q.conf"
+for daemons in 1 2 4; do
+	redis-cli -s "$T/r.sock" FLUSHALL >/dev/null
+	pids=
+	i=0
+	while [ $i -lt $daemons ]; do
+		"$build/mailvisord" -c "$T/q.conf" 2>>"$T/q.log" &
+		pids="$pids $!"
+		i=$((i + 1))
+	done
+	sleep 1
+	a=$(now)
+	i=0
+	while [ $i -lt "$N" ]; do
+		echo "XADD mailvisor:queue:sync * job q tenant_id t user_id u"
+		i=$((i + 1))
+	done | redis-cli -s "$T/r.sock" >/dev/null
+	while [ "$(redis-cli -s "$T/r.sock" HGET worker:stats:q total_executions)" != "$N" ]; do
+		sleep 0.05
+	done
+	b=$(now)
+	kill $pids
+	wait $pids 2>/dev/null || true
+	echo "$daemons daemon(s): jobs_per_s=$(awk "BEGIN { printf \"%.0f\", $N / ($b - $a) }")"
+done
+
+echo
+echo "== queues: enqueue to start, one job at a time, a slot free (200 jobs)"
+redis-cli -s "$T/r.sock" FLUSHALL >/dev/null
+"$build/mailvisord" -c "$T/q.conf" 2>>"$T/q.log" &
+MPID=$!
+sleep 1
+i=0
+while [ $i -lt 200 ]; do
+	redis-cli -s "$T/r.sock" XADD mailvisor:queue:sync '*' job q \
+	    tenant_id t user_id u >/dev/null
+	i=$((i + 1))
+	while [ "$(redis-cli -s "$T/r.sock" HGET worker:stats:q total_executions)" != "$i" ]; do
+		sleep 0.005
+	done
+done
+kill $MPID
+wait $MPID 2>/dev/null || true
+MPID=
+redis-cli -s "$T/r.sock" --scan --pattern 'worker:metrics:q:*' |
+    while read -r k; do redis-cli -s "$T/r.sock" GET "$k"; done |
+    jq -s -r 'map((.result.now_ms) - (.job_id | split("-")[0] | tonumber)) | sort |
+      "latency p50 \(.[length/2|floor]) ms, p99 \(.[length*99/100|floor]) ms, max \(.[-1]) ms"'

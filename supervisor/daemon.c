@@ -17,12 +17,16 @@
 #include "supervisor/child.h"
 #include "supervisor/daemon.h"
 #include "supervisor/notify.h"
+#include "supervisor/queue.h"
 #include "supervisor/rds.h"
 #include "supervisor/sched.h"
 #include "supervisor/stats.h"
 
 /* How often the paused/removed schedule sets are read again from Redis. */
 #define SCHED_STATE_POLL	5
+/* A queued job pending on a daemon that stopped heartbeating is taken
+ * over this long after its hard timeout. */
+#define RECLAIM_MARGIN		30.0
 
 struct sjob;
 
@@ -36,6 +40,7 @@ struct run {
 	int			 attempt;
 	struct event		*retry_timer;
 	struct child		*child;
+	struct qmsg		*qm;		/* a queued job's message, or NULL */
 	TAILQ_ENTRY(run)	 entry;
 };
 TAILQ_HEAD(runq, run);
@@ -47,7 +52,8 @@ struct sjob {
 	struct cref		*cref;		/* reference held */
 	const struct job_conf	*jc;
 	struct event		*timer;
-	time_t			 next_fire;
+	time_t			 next_fire;	/* with jitter */
+	time_t			 next_base;	/* without: the fire's name */
 	int			 paused;
 	int			 removed;
 	int			 live;		/* in the current configuration */
@@ -98,8 +104,13 @@ struct mvd {
 	struct sjob		**jobs;
 	size_t			 njobs;
 	struct rds		*rds;
+	struct rds		*rds_block;	/* XREADGROUP BLOCK */
 	struct stats		*stats;
+	struct queue		*queue_mod;	/* Redis Streams queues */
+	struct queue_conf	*qconf;
+	size_t			 nqconf;
 	struct runq		 queue;		/* waiting for a slot */
+	int			 queued;	/* runs in queue */
 	struct runq		 active;	/* running */
 	struct runq		 retrying;	/* waiting for their backoff */
 	int			 running;
@@ -153,8 +164,26 @@ run_free(struct run *r)
 static int
 mvd_idle(const struct mvd *d)
 {
-	return d->running == 0 && d->waiting_retry == 0 &&
-	    TAILQ_EMPTY(&d->queue);
+	return d->running == 0 && d->waiting_retry == 0 && d->queued == 0;
+}
+
+static void
+runq_push(struct mvd *d, struct run *r)
+{
+	TAILQ_INSERT_TAIL(&d->queue, r, entry);
+	d->queued++;
+}
+
+static struct run *
+runq_pop(struct mvd *d)
+{
+	struct run *r = TAILQ_FIRST(&d->queue);
+
+	if (r != NULL) {
+		TAILQ_REMOVE(&d->queue, r, entry);
+		d->queued--;
+	}
+	return r;
 }
 
 /* Leaves the loop once a stop or a one-shot run has nothing left. */
@@ -196,7 +225,11 @@ record_not_run(struct run *r, const char *status, const char *reason)
 		json_object_set_new(rec, "account", json_string(r->acct->name));
 	log_info("job %s id %s: %s: %s", r->sj->jc->name, r->job_id, status,
 	    reason);
-	stats_record(r->d->stats, r->sj->jc->name, r->job_id, rec);
+	if (r->qm != NULL) {
+		queue_finish(r->d->queue_mod, r->qm, rec, Q_DLQ, 0, reason);
+		r->qm = NULL;
+	} else
+		stats_record(r->d->stats, r->sj->jc->name, r->job_id, rec);
 }
 
 static struct sjob *job_find(struct mvd *, const char *);
@@ -242,8 +275,22 @@ retry_fire(evutil_socket_t fd, short ev, void *arg)
 		maybe_exit(d);
 		return;
 	}
-	TAILQ_INSERT_TAIL(&d->queue, r, entry);
+	runq_push(d, r);
 	dispatch(d);
+}
+
+/* The worker's own error.retry_after (seconds), or 0. */
+static double
+worker_retry_after(const struct child_result *res)
+{
+	json_t *ra;
+
+	if (res->result == NULL)
+		return 0;
+	ra = json_object_get(json_object_get(res->result, "error"),
+	    "retry_after");
+	return json_is_integer(ra) && json_integer_value(ra) > 0 ?
+	    (double)json_integer_value(ra) : 0;
 }
 
 /* Schedules the next attempt of a retryable failure, if any is left. */
@@ -261,14 +308,8 @@ run_retry(struct run *r, const struct child_result *res)
 		rnd = (uint32_t)rand();
 	u = rnd / 4294967296.0;
 	delay = backoff_delay(&jc->backoff, r->attempt, u);
-	if (res->result && json_is_integer(json_object_get(json_object_get(
-	    res->result, "error"), "retry_after"))) {
-		double ra = (double)json_integer_value(json_object_get(
-		    json_object_get(res->result, "error"), "retry_after"));
-
-		if (ra > delay)
-			delay = ra;	/* the worker knows better */
-	}
+	if (worker_retry_after(res) > delay)
+		delay = worker_retry_after(res);	/* the worker knows */
 	r->attempt++;
 	tv.tv_sec = (time_t)delay;
 	tv.tv_usec = (suseconds_t)((delay - (double)tv.tv_sec) * 1e6);
@@ -300,9 +341,19 @@ run_done(struct child *c, const struct child_result *res, void *arg)
 	log_info("job %s id %s: %s after %.3f s (attempt %d)",
 	    r->sj->jc->name, r->job_id, child_status_name(res->status),
 	    res->duration, r->attempt);
-	stats_record(d->stats, r->sj->jc->name, r->job_id, rec);
-	if (!run_retry(r, res))
+	if (r->qm != NULL) {
+		/* The queue writes the record with its ack, retry or dead
+		 * letter, in one transaction. */
+		queue_finish(d->queue_mod, r->qm, rec, res->status == CHILD_SUCCESS ?
+		    Q_ACK : res->retryable ? Q_RETRY : Q_DLQ,
+		    worker_retry_after(res), NULL);
+		r->qm = NULL;
 		run_free(r);
+	} else {
+		stats_record(d->stats, r->sj->jc->name, r->job_id, rec);
+		if (!run_retry(r, res))
+			run_free(r);
+	}
 	dispatch(d);
 	maybe_exit(d);
 }
@@ -357,17 +408,30 @@ run_start(struct run *r)
 	TAILQ_INSERT_TAIL(&r->d->active, r, entry);
 }
 
-/* Starts queued runs while slots are free. */
+/* Starts waiting runs while slots are free. */
 static void
-dispatch(struct mvd *d)
+start_waiting(struct mvd *d)
 {
 	struct run *r;
 
 	while (!d->stopping && d->running < d->conf->daemon.max_children &&
-	    (r = TAILQ_FIRST(&d->queue)) != NULL) {
-		TAILQ_REMOVE(&d->queue, r, entry);
+	    (r = runq_pop(d)) != NULL)
 		run_start(r);
-	}
+}
+
+/* Starts waiting runs while slots are free, then asks the queues for work
+ * for the slots left. */
+static void
+dispatch(struct mvd *d)
+{
+	int free_slots;
+
+	start_waiting(d);
+	/* Queued jobs are read only for the slots nothing local wants. */
+	free_slots = (int)d->conf->daemon.max_children - d->running -
+	    d->queued;
+	if (!d->stopping && d->queue_mod != NULL && free_slots > 0)
+		queue_poll(d->queue_mod, free_slots);
 	maybe_exit(d);
 }
 
@@ -419,7 +483,7 @@ enqueue(struct sjob *sj, const struct account_conf *acct, json_t *args,
 		run_free(r);
 		return;
 	}
-	TAILQ_INSERT_TAIL(&sj->d->queue, r, entry);
+	runq_push(sj->d, r);
 }
 
 /* One fire: a run, or one per account. */
@@ -438,11 +502,57 @@ fire(struct sjob *sj, int scheduled, json_t *args)
 
 static void sjob_arm(struct sjob *, time_t after);
 
+/* A fire time being claimed in Redis. */
+struct claim {
+	struct sjob	*sj;		/* reference held */
+	time_t		 base;
+};
+
+static void
+fire_claimed(void *arg, int won)
+{
+	struct claim *cl = arg;
+	struct sjob *sj = cl->sj;
+
+	if (won == 1 || (won == -1 && !sj->d->stopping)) {
+		if (won == -1)
+			log_warnx("job %s: fire time %lld not claimed (Redis "
+			    "unreachable): running it here", sj->jc->name,
+			    (long long)cl->base);
+		if (sj->live && !sj->d->stopping)
+			fire(sj, 1, NULL);
+		dispatch(sj->d);
+	} else
+		log_debug("job %s: fire time %lld claimed by another daemon",
+		    sj->jc->name, (long long)cl->base);
+	sjob_put(sj);
+	free(cl);
+}
+
+/* Fires once across every daemon sharing the Redis: the first to claim
+ * the fire time runs it. */
+static void
+fire_once(struct sjob *sj, time_t base)
+{
+	struct claim *cl;
+
+	if ((cl = malloc(sizeof(*cl))) == NULL) {
+		fire(sj, 1, NULL);
+		return;
+	}
+	cl->sj = sj;
+	cl->base = base;
+	sj->refs++;
+	if (queue_claim_fire(sj->d->queue_mod, sj->jc->name, base,
+	    fire_claimed, cl) == -1)
+		fire_claimed(cl, -1);
+}
+
 static void
 sjob_timer(evutil_socket_t fd, short ev, void *arg)
 {
 	struct sjob *sj = arg;
-	time_t now = time(NULL), due = sj->next_fire;
+	time_t now = time(NULL), base = sj->next_base;
 	long missed;
 
 	(void)fd;
@@ -451,16 +561,16 @@ sjob_timer(evutil_socket_t fd, short ev, void *arg)
 		return;
 	/* A late wake (a suspended machine, a stalled loop): every fire
 	 * time that passed becomes this one run, said in the log. */
-	missed = sched_missed(&sj->jc->sched, due, now);
+	missed = sched_missed(&sj->jc->sched, base, now);
 	if (missed > 0)
 		log_warnx("job %s: %ld fire time(s) missed since %lld; running "
-		    "once", sj->jc->name, missed, (long long)due);
+		    "once", sj->jc->name, missed, (long long)base);
 	if (sj->paused || sj->removed)
 		log_debug("job %s: %s; not run", sj->jc->name, sj->paused ?
 		    "paused" : "removed");
 	else
-		fire(sj, 1, NULL);
-	sjob_arm(sj, now > due ? now : due);
+		fire_once(sj, base);
+	sjob_arm(sj, missed > 0 ? now : base);
 	dispatch(sj->d);
 }
 
@@ -472,7 +582,8 @@ sjob_arm(struct sjob *sj, time_t after)
 
 	if (!sj->jc->has_schedule)
 		return;
-	next = sched_next_jittered(&sj->jc->sched, after, sj->jc->name);
+	next = sched_next_jittered_base(&sj->jc->sched, after, sj->jc->name,
+	    &sj->next_base);
 	if (next < 0) {
 		log_warnx("job %s: its schedule never fires again",
 		    sj->jc->name);
@@ -608,6 +719,51 @@ pause_state_poll(evutil_socket_t fd, short ev, void *arg)
 		rds_command(d->rds, 5, argv, NULL, pause_state_reply, d);
 }
 
+/* A message from a Redis Streams queue, validated against the current
+ * configuration: it becomes a run like any other. */
+static void
+queue_deliver(void *arg, struct qmsg *m)
+{
+	struct mvd *d = arg;
+	struct sjob *sj = job_find(d, m->job->name);
+	struct run *r;
+
+	if (sj == NULL || (r = run_new(sj, m->acct, m->args)) == NULL) {
+		queue_finish(d->queue_mod, m, mv_record_skeleton(m->job->name,
+		    m->job_id, "failed", m->attempt, time(NULL)), Q_DLQ, 0,
+		    sj == NULL ? "job not in the configuration" :
+		    "out of memory");
+		return;
+	}
+	strlcpy(r->job_id, m->job_id, sizeof(r->job_id));
+	r->attempt = m->attempt;
+	r->qm = m;
+	runq_push(d, r);
+	start_waiting(d);	/* not dispatch(): we are inside the queue */
+}
+
+/* Starts the queue consumer on a connection of its own for blocking
+ * reads. Returns 0 or -1. */
+static int
+queue_start(struct mvd *d)
+{
+	struct queue_opts o;
+	struct conf *c = d->conf;
+
+	memset(&o, 0, sizeof(o));
+	o.key_prefix = d->key_prefix;
+	o.reclaim_margin = RECLAIM_MARGIN;
+	d->rds_block = rds_new(d->base, c->redis.url, c->redis.socket,
+	    c->redis.password_file, (int)c->redis.db);
+	if (d->rds_block == NULL ||
+	    (d->qconf = queue_defaults(&d->nqconf)) == NULL)
+		return -1;
+	rds_set_timeout(d->rds_block, QUEUE_BLOCK_MS / 1000.0 + 10);
+	d->queue_mod = queue_new(d->base, d->rds, d->rds_block, d->stats,
+	    d->qconf, d->nqconf, &o, c, queue_deliver, d);
+	return d->queue_mod == NULL ? -1 : 0;
+}
+
 static void
 watchdog_ping(evutil_socket_t fd, short ev, void *arg)
 {
@@ -689,11 +845,17 @@ mvd_new(struct event_base *base, struct conf *c, const char *path)
 		return NULL;
 	}
 	rds_on_connect(d->rds, on_redis_connect, d);
+	if (queue_start(d) == -1) {
+		log_warnx("cannot set up the job queues");
+		mvd_free(d);
+		return NULL;
+	}
 	if (jobs_build(d, d->cref) == -1) {
 		mvd_free(d);
 		return NULL;
 	}
 	timers_start(d);
+	dispatch(d);		/* starts reading the queues */
 	return d;
 }
 
@@ -704,10 +866,8 @@ mvd_free(struct mvd *d)
 
 	if (d == NULL)
 		return;
-	while ((r = TAILQ_FIRST(&d->queue)) != NULL) {
-		TAILQ_REMOVE(&d->queue, r, entry);
+	while ((r = runq_pop(d)) != NULL)
 		run_free(r);
-	}
 	while ((r = TAILQ_FIRST(&d->retrying)) != NULL) {
 		TAILQ_REMOVE(&d->retrying, r, entry);
 		run_free(r);
@@ -719,7 +879,10 @@ mvd_free(struct mvd *d)
 		event_free(d->watchdog);
 	if (d->stop_timer)
 		event_free(d->stop_timer);
+	queue_free(d->queue_mod);
+	queue_conf_free(d->qconf, d->nqconf);
 	stats_free(d->stats);
+	rds_free(d->rds_block);
 	rds_free(d->rds);
 	cref_put(d->cref);
 	free(d->key_prefix);
@@ -732,18 +895,14 @@ mvd_trigger(struct mvd *d, const char *job, json_t *args, char *err,
     size_t errlen)
 {
 	struct sjob *sj = job_find(d, job);
-	int before = 0, after = 0;
-	struct run *r;
+	int before = d->queued, after;
 
 	if (sj == NULL) {
 		snprintf(err, errlen, "no job named '%s'", job);
 		return -1;
 	}
-	TAILQ_FOREACH(r, &d->queue, entry)
-		before++;
 	fire(sj, 0, args);
-	TAILQ_FOREACH(r, &d->queue, entry)
-		after++;
+	after = d->queued;
 	dispatch(d);
 	return after - before;
 }
@@ -771,6 +930,10 @@ mvd_reload(struct mvd *d)
 		notify_send("READY=1");
 		return -1;
 	}
+	if (d->queue_mod != NULL &&
+	    queue_set_conf(d->queue_mod, d->qconf, d->nqconf, c) == -1)
+		log_warnx("reload: the queues keep validating against the "
+		    "previous configuration");
 	cref_put(d->cref);
 	d->cref = cr;
 	d->conf = c;
@@ -795,9 +958,12 @@ mvd_stop(struct mvd *d)
 	for (size_t i = 0; i < d->njobs; i++)
 		if (d->jobs[i]->timer)
 			evtimer_del(d->jobs[i]->timer);
-	while ((r = TAILQ_FIRST(&d->queue)) != NULL) {
-		TAILQ_REMOVE(&d->queue, r, entry);
-		record_not_run(r, "skipped", "daemon stopping");
+	while ((r = runq_pop(d)) != NULL) {
+		/* A queued job not started stays pending in its stream: this
+		 * daemon takes it up again at restart, or another one
+		 * reclaims it. */
+		if (r->qm == NULL)
+			record_not_run(r, "skipped", "daemon stopping");
 		run_free(r);
 	}
 	while ((r = TAILQ_FIRST(&d->retrying)) != NULL) {

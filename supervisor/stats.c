@@ -47,6 +47,14 @@ static const char stats_avg_lua[] =
     "end\n"
     "return n\n";
 
+/* A copy of an extra command of a transaction. */
+struct srec_cmd {
+	int		 argc;
+	const char	**argv;		/* into data */
+	size_t		*len;
+	char		*data;
+};
+
 /* A record waiting for, or in, its transaction. */
 struct srec {
 	TAILQ_ENTRY(srec)	 entry;
@@ -64,6 +72,8 @@ struct srec {
 	char			 status[32];
 	char			 duration[48];
 	char			 last[32];
+	struct srec_cmd		*extra;
+	size_t			 nextra;
 };
 TAILQ_HEAD(srecs, srec);
 
@@ -105,8 +115,16 @@ stats_may_log(int64_t *last)
 static void
 stats_srec_free(struct srec *e)
 {
+	size_t i;
+
 	if (e == NULL)
 		return;
+	for (i = 0; i < e->nextra; i++) {
+		free(e->extra[i].data);
+		free(e->extra[i].argv);
+		free(e->extra[i].len);
+	}
+	free(e->extra);
 	free(e->worker);
 	free(e->job_id);
 	free(e->full);
@@ -277,6 +295,89 @@ stats_record(struct stats *s, const char *worker, const char *job_id,
 	stats_pump(s);
 }
 
+/* Copies one extra command into c. 0 or -1 (ENOMEM, EINVAL). */
+static int
+stats_copy_cmd(struct srec_cmd *c, const struct stats_cmd *x)
+{
+	size_t total = 0, off = 0;
+	int i;
+
+	if (x->argc < 1 || x->argv == NULL) {
+		errno = EINVAL;
+		return -1;
+	}
+	if ((c->argv = calloc((size_t)x->argc, sizeof(*c->argv))) == NULL ||
+	    (c->len = calloc((size_t)x->argc, sizeof(*c->len))) == NULL)
+		return -1;
+	for (i = 0; i < x->argc; i++) {
+		c->len[i] = x->len != NULL ? x->len[i] : strlen(x->argv[i]);
+		total += c->len[i] + 1;
+	}
+	if ((c->data = malloc(total)) == NULL)
+		return -1;
+	c->argc = x->argc;
+	for (i = 0; i < x->argc; i++) {
+		memcpy(c->data + off, x->argv[i], c->len[i]);
+		c->data[off + c->len[i]] = '\0';
+		c->argv[i] = c->data + off;
+		off += c->len[i] + 1;
+	}
+	return 0;
+}
+
+/* Copies the extra commands into e. 0 or -1 (errno). */
+static int
+stats_copy_extra(struct srec *e, const struct stats_cmd *extra,
+    size_t nextra)
+{
+	size_t i;
+
+	if (nextra == 0)
+		return 0;
+	if (extra == NULL || nextra > STATS_EXTRA_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	if ((e->extra = calloc(nextra, sizeof(*e->extra))) == NULL)
+		return -1;
+	for (i = 0; i < nextra; i++) {
+		e->nextra = i + 1;
+		if (stats_copy_cmd(&e->extra[i], &extra[i]) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+int
+stats_record_tx(struct stats *s, const char *worker, const char *job_id,
+    json_t *record, const struct stats_cmd *extra, size_t nextra)
+{
+	char qw[64], qj[64];
+	const char *why;
+	struct srec *e;
+
+	e = stats_srec_new(s, worker, job_id, record, &why);
+	json_decref(record);
+	if (e != NULL && stats_copy_extra(e, extra, nextra) == -1) {
+		why = strerror(errno);
+		stats_srec_free(e);
+		e = NULL;
+	}
+	if (e == NULL) {
+		s->invalid++;
+		mv_quote_clean(qw, sizeof(qw), worker ? worker : "", 48);
+		mv_quote_clean(qj, sizeof(qj), job_id ? job_id : "", 48);
+		log_warnx("stats: record of %s %s not kept: %s", qw, qj, why);
+		return -1;
+	}
+	TAILQ_INSERT_TAIL(&s->queue, e, entry);
+	s->n++;
+	s->bytes += e->full_len + e->hist_len;
+	stats_trim(s);
+	stats_pump(s);
+	return 0;
+}
+
 /* The retry timer after a refused transaction. */
 static void
 stats_retry_cb(int fd, short ev, void *arg)
@@ -430,6 +531,7 @@ stats_send_lists(struct stats *s, struct srec *e, int *rc)
 static int
 stats_send(struct stats *s, struct srec *e)
 {
+	size_t i;
 	int rc = 0;
 
 	if (rds_command(s->rds, 1, (const char *[]){ "MULTI" }, NULL, NULL,
@@ -437,6 +539,9 @@ stats_send(struct stats *s, struct srec *e)
 		return -1;
 	stats_send_hash(s, e, &rc);
 	stats_send_lists(s, e, &rc);
+	for (i = 0; i < e->nextra; i++)
+		stats_cmd(s, &rc, e->extra[i].argc, e->extra[i].argv,
+		    e->extra[i].len);
 	if (rc == 0)
 		rc = rds_command(s->rds, 1, (const char *[]){ "EXEC" }, NULL,
 		    stats_exec_done, e);

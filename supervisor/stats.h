@@ -86,6 +86,32 @@ void stats_set_bytes(struct stats *, size_t bytes_max);
 void stats_record(struct stats *, const char *worker, const char *job_id,
     json_t *record);
 
+/* One extra command of a record's transaction: argc arguments argv with
+ * lengths len (NULL: each argv[i] is a C string). Borrowed by
+ * stats_record_tx(), which copies it. */
+struct stats_cmd {
+	int		 argc;
+	const char	**argv;
+	const size_t	*len;
+};
+
+/* Most extra commands in one record's transaction. */
+#define STATS_EXTRA_MAX	16
+
+/*
+ * As stats_record(), and the nextra (at most STATS_EXTRA_MAX) commands
+ * extra (copied) are sent after the record's own commands INSIDE its
+ * MULTI ... EXEC: they are buffered with the record, applied at the same
+ * time as it, and dropped with it. Their replies are not examined beyond
+ * counting an error as stats_record() does. Returns 0 when the record was
+ * kept (written or buffered), or -1 when it was refused (counted invalid
+ * and logged as by stats_record(); also for nextra out of range or an
+ * extra command with argc < 1) or memory ran out: then nothing is sent.
+ * The record is stolen either way.
+ */
+int stats_record_tx(struct stats *, const char *worker, const char *job_id,
+    json_t *record, const struct stats_cmd *extra, size_t nextra);
+
 /* Fills c with the counters. */
 void stats_counters(const struct stats *, struct stats_counters *c);
 

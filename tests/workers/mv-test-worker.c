@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -15,8 +16,8 @@ extern char **environ;
 static const char usage[] =
     "usage: mv-test-worker MODE [ARG]\n"
     "modes: ok, fail75, fail, exit N, alloc MIB,\n"
-    "       sleep [ignore-term|term-ok], flood MIB, garbage, segv,\n"
-    "       grandchild, fds, env, id, cgroup, stderr N [LEN], ndjson,\n"
+    "       sleep [ignore-term|term-ok], nap MS, now, flood MIB, garbage,\n"
+    "       segv, grandchild, fds, env, id, cgroup, stderr N [LEN], ndjson,\n"
     "       binary\n";
 
 /* Writes s as a JSON string (quotes included). */
@@ -107,6 +108,28 @@ mode_sleep(const char *arg)
 		signal(SIGTERM, term_ok);
 	for (;;)
 		pause();
+}
+
+/* Succeeds, saying when it started (ms since the epoch). */
+static int
+mode_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	printf("{\"status\":\"success\",\"action\":\"now\",\"now_ms\":"
+	    "%lld}\n", (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+	return 0;
+}
+
+/* Works for a while, then succeeds. */
+static int
+mode_nap(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+	return mode_ok();
 }
 
 static int
@@ -314,6 +337,10 @@ main(int argc, char **argv)
 		return (int)num(a);
 	if (strcmp(m, "alloc") == 0)
 		return mode_alloc(num(a));
+	if (strcmp(m, "now") == 0)
+		return mode_now();
+	if (strcmp(m, "nap") == 0)
+		return mode_nap(num(a));
 	if (strcmp(m, "sleep") == 0)
 		return mode_sleep(a);
 	if (strcmp(m, "flood") == 0)

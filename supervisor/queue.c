@@ -1,0 +1,1547 @@
+/* mailvisord's queued jobs on Redis Streams: reading by priority,
+ * validation, idempotency holds, records with their acknowledgement,
+ * delayed retries, dead letters, fire claims and the DLQ tools. */
+#include <sys/queue.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <hiredis/hiredis.h>
+#include <jansson.h>
+
+#include "shared/log.h"
+#include "shared/mvtime.h"
+#include "shared/record.h"
+#include "shared/utf8.h"
+#include "supervisor/backoff.h"
+#include "supervisor/conf.h"
+#include "supervisor/queue.h"
+#include "supervisor/rds.h"
+#include "supervisor/stats.h"
+
+#define QM_BUF		0	/* read, waiting for a slot */
+#define QM_CHECK	1	/* idempotency and revocation check sent */
+#define QM_RUN		2	/* delivered */
+
+#define QUEUE_ARGS_MAX	65536	/* bytes of the args field */
+#define QUEUE_FIELD_MAX	200	/* bytes of other short fields */
+#define QUEUE_ATTEMPT_MAX 1000
+
+TAILQ_HEAD(qmsgs, qmsg);
+
+struct qstream {
+	struct queue_conf	 c;
+	char			 key[QUEUE_KEY_MAX];
+	struct qmsgs		 buf;
+	int			 nbuf;
+	int			 running;	/* CHECK and RUN */
+	int			 dry;		/* nothing new at last read */
+	int			 reclaiming;	/* reclaim reply awaited */
+};
+
+struct queue {
+	struct event_base	*base;
+	struct rds		*cmd, *blk;
+	struct stats		*st;
+	const struct conf	*conf;
+	struct qstream		*s;
+	size_t			 n;
+	char			 group[QUEUE_NAME_MAX + 1];
+	char			 consumer[QUEUE_FIELD_MAX + 1];
+	char			 prefix[STATS_PREFIX_MAX + 1];
+	char			 ttl[24];
+	double			 margin;
+	int			 tenant_limit;
+	int			 block_ms;
+	int			 hb_ms;
+	queue_deliver_fn	 deliver;
+	void			*arg;
+	struct qmsgs		 active;	/* CHECK and RUN */
+	int			 avail;
+	int			 reading;
+	unsigned long		 picks;
+	struct event		*tick_ev, *hb_ev;
+	struct queue_counters	 cnt;
+};
+
+struct fire_claim {
+	void	(*cb)(void *, int);
+	void	*arg;
+};
+
+/* Moves due retries back to their streams, atomically per member. */
+static const char queue_mover_lua[] =
+    "local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1],"
+    " 'LIMIT', 0, 100)\n"
+    "for _, m in ipairs(due) do\n"
+    "  local ok, o = pcall(cjson.decode, m)\n"
+    "  if ok and type(o) == 'table' and type(o.q) == 'string' and\n"
+    "      type(o.f) == 'table' and #o.f >= 2 then\n"
+    "    redis.call('XADD', ARGV[2] .. o.q, '*', unpack(o.f))\n"
+    "  end\n"
+    "  redis.call('ZREM', KEYS[1], m)\n"
+    "end\n"
+    "return #due\n";
+
+/* 2: revoked; 1: another job holds the key; 0: ours, run it. */
+static const char queue_check_lua[] =
+    "if redis.call('SISMEMBER', KEYS[2], ARGV[3]) == 1 or\n"
+    "    redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 1 then\n"
+    "  return 2\n"
+    "end\n"
+    "local v = redis.call('GET', KEYS[1])\n"
+    "if not v then\n"
+    "  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])\n"
+    "  return 0\n"
+    "end\n"
+    "if v == ARGV[1] then return 0 end\n"
+    "return 1\n";
+
+/*
+ * Takes over entries of stream KEYS[1], group ARGV[1], for consumer
+ * ARGV[2]: those of another consumer without heartbeat (key ARGV[4] ..
+ * consumer) idle longer than their job's limit (ARGV[5..] pairs job, ms;
+ * ARGV[3] for other jobs). Returns the entries claimed.
+ */
+static const char queue_reclaim_lua[] =
+    "local p = redis.call('XPENDING', KEYS[1], ARGV[1], 'IDLE', ARGV[3],"
+    " '-', '+', 50)\n"
+    "local out = {}\n"
+    "for _, e in ipairs(p) do\n"
+    "  local id, who, idle = e[1], e[2], tonumber(e[3])\n"
+    "  if who ~= ARGV[2] and redis.call('EXISTS', ARGV[4] .. who) == 0"
+    " then\n"
+    "    local lim = tonumber(ARGV[3])\n"
+    "    local r = redis.call('XRANGE', KEYS[1], id, id)\n"
+    "    if r[1] then\n"
+    "      local f = r[1][2]\n"
+    "      for i = 1, #f, 2 do\n"
+    "        if f[i] == 'job' then\n"
+    "          for j = 5, #ARGV, 2 do\n"
+    "            if ARGV[j] == f[i + 1] then lim = tonumber(ARGV[j + 1])"
+    " end\n"
+    "          end\n"
+    "        end\n"
+    "      end\n"
+    "    end\n"
+    "    if idle >= lim then\n"
+    "      local c = redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], lim,"
+    " id)\n"
+    "      if c[1] and c[1][2] then table.insert(out, c[1])\n"
+    "      elseif c[1] then redis.call('XACK', KEYS[1], ARGV[1], id) end\n"
+    "    end\n"
+    "  end\n"
+    "end\n"
+    "return out\n";
+
+static const char *const queue_fields[] = {
+	"job", "args", "tenant_id", "user_id", "idempotency_key", "attempt",
+	"enqueued_at", "origin_id", "attempts", NULL
+};
+
+static void queue_pump(struct queue *);
+static void queue_reclaim(struct queue *);
+
+/* 1 when s is a queue name: [A-Za-z0-9_.-], 1 to QUEUE_NAME_MAX. */
+static int
+queue_name_ok(const char *s)
+{
+	size_t i;
+
+	if (s == NULL || *s == '\0' || strlen(s) > QUEUE_NAME_MAX)
+		return 0;
+	for (i = 0; s[i] != '\0'; i++)
+		if (!isalnum((unsigned char)s[i]) && strchr("_.-", s[i]) ==
+		    NULL)
+			return 0;
+	return 1;
+}
+
+/* Parses a stream id "ms-seq". 0 or -1. */
+static int
+queue_parse_id(const char *s, unsigned long long *ms,
+    unsigned long long *seq)
+{
+	char *end;
+
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	*ms = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '-' || !isdigit((unsigned char)end[1]))
+		return -1;
+	*seq = strtoull(end + 1, &end, 10);
+	if (errno != 0 || *end != '\0' || end - s >= 48)
+		return -1;
+	return 0;
+}
+
+static int64_t
+queue_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+queue_arm(struct event *ev, int ms)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	evtimer_add(ev, &tv);
+}
+
+void
+queue_conf_free(struct queue_conf *qs, size_t n)
+{
+	size_t i;
+
+	if (qs == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		free(qs[i].name);
+	free(qs);
+}
+
+struct queue_conf *
+queue_defaults(size_t *n)
+{
+	static const struct {
+		const char	*name;
+		int		 prio, retries;
+		double		 initial;
+	} seed[] = {
+		{ "sync", 10, 5, 60 }, { "send", 8, 3, 30 },
+		{ "delete", 5, 2, 30 }, { "spam", 3, 2, 30 },
+		{ "periodic", 10, 1, 30 },
+	};
+	struct queue_conf *qs;
+	size_t i, k = sizeof(seed) / sizeof(seed[0]);
+
+	if ((qs = calloc(k, sizeof(*qs))) == NULL)
+		return NULL;
+	for (i = 0; i < k; i++) {
+		if ((qs[i].name = strdup(seed[i].name)) == NULL) {
+			queue_conf_free(qs, k);
+			return NULL;
+		}
+		qs[i].priority = seed[i].prio;
+		qs[i].max_retries = seed[i].retries;
+		qs[i].backoff.initial = seed[i].initial;
+		qs[i].backoff.factor = 2;
+		qs[i].backoff.max = seed[i].initial * 4;
+		qs[i].backoff.jitter = 0.1;
+	}
+	*n = k;
+	return qs;
+}
+
+static void
+queue_msg_free(struct qmsg *m)
+{
+	if (m == NULL)
+		return;
+	json_decref(m->fields);
+	json_decref(m->attempts);
+	json_decref(m->args);
+	free(m->tenant);
+	free(m->idem);
+	free(m);
+}
+
+/* The field's value as a C string, or NULL. Borrowed. */
+static const char *
+queue_field(const struct qmsg *m, const char *name)
+{
+	return json_string_value(json_object_get(m->fields, name));
+}
+
+/* Checks the names, count and encoding of the fields. NULL or why not. */
+static const char *
+queue_check_fields(struct qmsg *m, const redisReply *f)
+{
+	const char *const *p;
+	const char *name;
+	size_t i;
+
+	if (f == NULL || f->type != REDIS_REPLY_ARRAY || f->elements % 2)
+		return "no fields";
+	for (i = 0; i < f->elements; i += 2) {
+		name = f->element[i]->str;
+		for (p = queue_fields; *p != NULL; p++)
+			if (f->element[i]->len == strlen(*p) &&
+			    memcmp(name, *p, f->element[i]->len) == 0)
+				break;
+		if (*p == NULL)
+			return "field not allowed in a message";
+		if (json_object_get(m->fields, *p) != NULL)
+			return "field given twice";
+		json_object_set_new(m->fields, *p, mv_json_strn(
+		    f->element[i + 1]->str, f->element[i + 1]->len));
+		if (f->element[i + 1]->len > (strcmp(*p, "args") == 0 ?
+		    QUEUE_ARGS_MAX : QUEUE_FIELD_MAX))
+			return "field too long";
+		if (!mv_utf8_valid(f->element[i + 1]->str,
+		    f->element[i + 1]->len) || memchr(f->element[i + 1]->str,
+		    '\0', f->element[i + 1]->len) != NULL)
+			return "field not valid UTF-8";
+	}
+	return NULL;
+}
+
+/* Copies all the fields into m->fields (repaired), for a DLQ entry. */
+static void
+queue_keep_fields(struct qmsg *m, const redisReply *f)
+{
+	char name[64];
+	size_t i;
+
+	if (f == NULL || f->type != REDIS_REPLY_ARRAY)
+		return;
+	for (i = 0; i + 1 < f->elements; i += 2) {
+		snprintf(name, sizeof(name), "%.*s", (int)(f->element[i]->len <
+		    60 ? f->element[i]->len : 60), f->element[i]->str);
+		if (json_object_get(m->fields, name) == NULL)
+			json_object_set_new(m->fields, name, mv_json_strn(
+			    f->element[i + 1]->str, f->element[i + 1]->len));
+	}
+}
+
+/* The attempt, origin and attempts list. NULL or why not. */
+static const char *
+queue_check_meta(struct qmsg *m)
+{
+	const char *s;
+	char *end;
+	long v;
+	size_t i;
+
+	m->attempt = 1;
+	if ((s = queue_field(m, "attempt")) != NULL) {
+		errno = 0;
+		v = strtol(s, &end, 10);
+		if (!isdigit((unsigned char)*s) || *end != '\0' || errno ||
+		    v < 1 || v > QUEUE_ATTEMPT_MAX)
+			return "attempt not a number from 1 to 1000";
+		m->attempt = (int)v;
+	}
+	if ((s = queue_field(m, "origin_id")) != NULL) {
+		unsigned long long a, b;
+
+		if (queue_parse_id(s, &a, &b) == -1)
+			return "origin_id not a stream id";
+		strlcpy(m->job_id, s, sizeof(m->job_id));
+	}
+	if ((s = queue_field(m, "attempts")) != NULL) {
+		json_decref(m->attempts);
+		m->attempts = json_loads(s, JSON_REJECT_DUPLICATES, NULL);
+		if (!json_is_array(m->attempts))
+			return "attempts not a JSON array";
+		for (i = 0; i < json_array_size(m->attempts); i++)
+			if (!json_is_string(json_array_get(m->attempts, i)))
+				return "attempts not a JSON array of strings";
+	}
+	s = queue_field(m, "idempotency_key");
+	if (s != NULL && *s == '\0')
+		return "empty idempotency_key";
+	if ((m->idem = strdup(s != NULL ? s : m->job_id)) == NULL)
+		return "out of memory";
+	return NULL;
+}
+
+/* The job, account and args against q's configuration. NULL or why. */
+static const char *
+queue_check_job(struct queue *q, struct qmsg *m, char *err, size_t errlen)
+{
+	const char *job, *t, *u, *a;
+	char **argv;
+
+	if ((job = queue_field(m, "job")) == NULL)
+		return "no job";
+	if ((m->job = conf_job(q->conf, job)) == NULL)
+		return "unknown job";
+	t = queue_field(m, "tenant_id");
+	u = queue_field(m, "user_id");
+	if (t == NULL || u == NULL)
+		return "no tenant_id or user_id";
+	if ((m->acct = conf_account_by_ids(q->conf, t, u)) == NULL)
+		return "tenant_id and user_id name no configured account";
+	json_decref(m->args);
+	a = queue_field(m, "args");
+	m->args = a != NULL ? json_loads(a, JSON_REJECT_DUPLICATES, NULL) :
+	    json_object();
+	if (!json_is_object(m->args))
+		return "args not a JSON object";
+	if ((argv = conf_render_argv(m->job, m->acct, m->args, err,
+	    errlen)) == NULL)
+		return err;
+	conf_argv_free(argv);
+	free(m->tenant);
+	if ((m->tenant = strdup(t)) == NULL)
+		return "out of memory";
+	return NULL;
+}
+
+/*
+ * A message from one stream entry (id, fields) of stream si. Returns it
+ * with *why NULL when valid; with *why set when it must go to the DLQ;
+ * NULL when out of memory.
+ */
+static struct qmsg *
+queue_msg_new(struct queue *q, int si, const redisReply *id,
+    const redisReply *f, const char **why, char *err, size_t errlen)
+{
+	struct qmsg *m;
+
+	if ((m = calloc(1, sizeof(*m))) == NULL)
+		return NULL;
+	m->q = q;
+	m->qi = si;
+	m->queue = q->s[si].c.name;
+	m->attempt = 1;
+	m->fields = json_object();
+	m->attempts = json_array();
+	if (m->fields == NULL || m->attempts == NULL) {
+		queue_msg_free(m);
+		return NULL;
+	}
+	snprintf(m->id, sizeof(m->id), "%.*s", (int)(id->len < 47 ?
+	    id->len : 47), id->str);
+	if (queue_parse_id(m->id, &m->ms, &m->seq) == -1)
+		m->ms = m->seq = ULLONG_MAX;
+	strlcpy(m->job_id, m->id, sizeof(m->job_id));
+	if ((*why = queue_check_fields(m, f)) == NULL &&
+	    (*why = queue_check_meta(m)) == NULL)
+		*why = queue_check_job(q, m, err, errlen);
+	if (*why != NULL)
+		queue_keep_fields(m, f);
+	return m;
+}
+
+/* The worker name of m's records. */
+static const char *
+queue_worker(const struct qmsg *m, char *buf, size_t len)
+{
+	if (m->job != NULL)
+		return m->job->name;
+	snprintf(buf, len, "queue:%s", m->queue);
+	return buf;
+}
+
+/* Appends an XACK of m to x. */
+static void
+queue_x_ack(struct queue *q, const struct qmsg *m, struct stats_cmd *x,
+    const char **v)
+{
+	v[0] = "XACK";
+	v[1] = q->s[m->qi].key;
+	v[2] = q->group;
+	v[3] = m->id;
+	x->argc = 4;
+	x->argv = v;
+	x->len = NULL;
+}
+
+/*
+ * Writes record with the extra commands, then XACK of m, in one
+ * transaction, and frees m (and the record).
+ */
+static void
+queue_commit(struct queue *q, struct qmsg *m, json_t *record,
+    struct stats_cmd *x, size_t nx)
+{
+	struct stats_cmd all[STATS_EXTRA_MAX];
+	const char *ack[4];
+	char wbuf[QUEUE_NAME_MAX + 8];
+	size_t i;
+
+	for (i = 0; i < nx && i < STATS_EXTRA_MAX - 1; i++)
+		all[i] = x[i];
+	queue_x_ack(q, m, &all[i++], ack);
+	if (record != NULL && m->job == NULL)
+		json_object_set_new(record, "queue", json_string(m->queue));
+	stats_record_tx(q->st, queue_worker(m, wbuf, sizeof(wbuf)), m->job_id,
+	    record, all, i);
+	queue_msg_free(m);
+}
+
+/* A record of a message that did not run. New reference. */
+static json_t *
+queue_skeleton(const struct qmsg *m, const char *status, const char *reason)
+{
+	char wbuf[QUEUE_NAME_MAX + 8];
+	json_t *rec;
+
+	rec = mv_record_skeleton(queue_worker(m, wbuf, sizeof(wbuf)),
+	    m->job_id, status, m->attempt, time(NULL));
+	if (rec != NULL) {
+		json_object_set_new(rec, "reason", json_string(reason));
+		if (m->acct != NULL)
+			json_object_set_new(rec, "account",
+			    json_string(m->acct->name));
+	}
+	return rec;
+}
+
+/*
+ * To the DLQ with record (stolen; NULL: one of status "failed" is made)
+ * and reason: XADD to the DLQ and XACK with the record. Frees m.
+ */
+static void
+queue_to_dlq(struct queue *q, struct qmsg *m, json_t *record,
+    const char *reason)
+{
+	char key[QUEUE_KEY_MAX], at[32];
+	char *fields, *attempts, *rec;
+	const char *v[20];
+	struct stats_cmd x[2];
+
+	if (record == NULL)
+		record = queue_skeleton(m, "failed", reason);
+	snprintf(key, sizeof(key), "%smailvisor:dlq", q->prefix);
+	mv_iso8601(time(NULL), at, sizeof(at));
+	fields = json_dumps(m->fields, JSON_COMPACT);
+	attempts = json_dumps(m->attempts, JSON_COMPACT);
+	rec = record != NULL ? mv_record_dumps(record) : NULL;
+	v[0] = "XADD"; v[1] = key; v[2] = "*";
+	v[3] = "queue"; v[4] = m->queue;
+	v[5] = "id"; v[6] = m->id;
+	v[7] = "job_id"; v[8] = m->job_id;
+	v[9] = "reason"; v[10] = reason;
+	v[11] = "fields"; v[12] = fields != NULL ? fields : "{}";
+	v[13] = "attempts"; v[14] = attempts != NULL ? attempts : "[]";
+	v[15] = "record"; v[16] = rec != NULL ? rec : "{}";
+	v[17] = "at"; v[18] = at;
+	x[0].argc = 19;
+	x[0].argv = v;
+	x[0].len = NULL;
+	log_warnx("queue %s: entry %s (job %s) to the dead letters: %s",
+	    m->queue, m->id, m->job_id, reason);
+	q->cnt.dead++;
+	queue_commit(q, m, record, x, 1);
+	free(fields);
+	free(attempts);
+	free(rec);
+}
+
+/* Takes m out of the active list. */
+static void
+queue_deactivate(struct queue *q, struct qmsg *m)
+{
+	TAILQ_REMOVE(&q->active, m, entry);
+	q->s[m->qi].running--;
+}
+
+/* The reply of the idempotency and revocation check of m. */
+static void
+queue_check_done(struct rds *r, redisReply *reply, void *arg)
+{
+	struct qmsg *m = arg;
+	struct queue *q = m->q;
+	const char *srem[4];
+	char key[QUEUE_KEY_MAX];
+	struct stats_cmd x[1];
+
+	(void)r;
+	if (reply == NULL || reply->type != REDIS_REPLY_INTEGER) {
+		/* No answer: it waits in the buffer again. */
+		queue_deactivate(q, m);
+		m->state = QM_BUF;
+		TAILQ_INSERT_HEAD(&q->s[m->qi].buf, m, entry);
+		q->s[m->qi].nbuf++;
+		q->avail++;
+		return;
+	}
+	if (reply->integer == 0) {
+		m->state = QM_RUN;
+		q->cnt.delivered++;
+		q->deliver(q->arg, m);
+		return;
+	}
+	queue_deactivate(q, m);
+	q->avail++;
+	if (reply->integer == 2) {
+		snprintf(key, sizeof(key), "%smailvisor:revoked", q->prefix);
+		srem[0] = "SREM"; srem[1] = key; srem[2] = m->id;
+		srem[3] = m->job_id;
+		x[0].argc = 4;
+		x[0].argv = srem;
+		x[0].len = NULL;
+		q->cnt.revoked++;
+		log_info("queue %s: entry %s revoked", m->queue, m->id);
+		queue_commit(q, m, queue_skeleton(m, "revoked", "revoked"),
+		    x, 1);
+	} else {
+		q->cnt.skipped++;
+		log_info("queue %s: entry %s: duplicate idempotency key",
+		    m->queue, m->id);
+		queue_commit(q, m, queue_skeleton(m, "skipped",
+		    "duplicate idempotency key"), x, 0);
+	}
+	queue_pump(q);
+}
+
+/* Sends m's check; it then counts as running. 0 or -1. */
+static int
+queue_check(struct queue *q, struct qmsg *m)
+{
+	char ik[QUEUE_KEY_MAX + 256], rk[QUEUE_KEY_MAX];
+	const char *v[8];
+
+	snprintf(ik, sizeof(ik), "%smailvisor:idem:%s", q->prefix, m->idem);
+	snprintf(rk, sizeof(rk), "%smailvisor:revoked", q->prefix);
+	v[0] = "EVAL"; v[1] = queue_check_lua; v[2] = "2"; v[3] = ik;
+	v[4] = rk; v[5] = m->job_id; v[6] = q->ttl; v[7] = m->id;
+	if (rds_command(q->cmd, 8, v, NULL, queue_check_done, m) == -1)
+		return -1;
+	m->state = QM_CHECK;
+	TAILQ_INSERT_TAIL(&q->active, m, entry);
+	q->s[m->qi].running++;
+	return 0;
+}
+
+/* Running messages of tenant t. */
+static int
+queue_tenant_running(const struct queue *q, const char *t)
+{
+	const struct qmsg *m;
+	int n = 0;
+
+	TAILQ_FOREACH(m, &q->active, entry)
+		if (strcmp(m->tenant, t) == 0)
+			n++;
+	return n;
+}
+
+/* The first message of stream si that may start now, or NULL. */
+static struct qmsg *
+queue_candidate(struct queue *q, size_t si)
+{
+	struct qstream *s = &q->s[si];
+	struct qmsg *m;
+	long cap;
+
+	if (s->c.share > 0 && q->conf != NULL) {
+		cap = (q->conf->daemon.max_children * s->c.share + 99) / 100;
+		if (s->running >= (cap < 1 ? 1 : cap))
+			return NULL;
+	}
+	TAILQ_FOREACH(m, &s->buf, entry)
+		if (q->tenant_limit <= 0 ||
+		    queue_tenant_running(q, m->tenant) < q->tenant_limit)
+			return m;
+	return NULL;
+}
+
+/* The next message to start: by priority, every QUEUE_AGE_EVERY-th the
+ * oldest. NULL when none may start. */
+static struct qmsg *
+queue_pick(struct queue *q)
+{
+	struct qmsg *best = NULL, *m;
+	int oldest = q->picks % QUEUE_AGE_EVERY == QUEUE_AGE_EVERY - 1;
+	size_t i;
+
+	for (i = 0; i < q->n; i++) {
+		if ((m = queue_candidate(q, i)) == NULL)
+			continue;
+		if (best == NULL)
+			best = m;
+		else if (oldest && (m->ms < best->ms || (m->ms == best->ms &&
+		    m->seq < best->seq)))
+			best = m;
+		else if (!oldest && q->s[i].c.priority >
+		    q->s[best->qi].c.priority)
+			best = m;
+	}
+	if (best != NULL)
+		q->picks++;
+	return best;
+}
+
+/* Starts checks of buffered messages while slots are free. */
+static void
+queue_start(struct queue *q)
+{
+	struct qmsg *m;
+
+	while (q->avail > 0 && (m = queue_pick(q)) != NULL) {
+		TAILQ_REMOVE(&q->s[m->qi].buf, m, entry);
+		q->s[m->qi].nbuf--;
+		if (queue_check(q, m) == -1) {
+			TAILQ_INSERT_HEAD(&q->s[m->qi].buf, m, entry);
+			q->s[m->qi].nbuf++;
+			return;
+		}
+		q->avail--;
+	}
+}
+
+/* 1 when entry id of stream si is already ours (buffered or active). */
+static int
+queue_known(struct queue *q, size_t si, const char *id, size_t len)
+{
+	struct qmsg *m;
+
+	TAILQ_FOREACH(m, &q->s[si].buf, entry)
+		if (strlen(m->id) == len && memcmp(m->id, id, len) == 0)
+			return 1;
+	TAILQ_FOREACH(m, &q->active, entry)
+		if (m->qi == (int)si && strlen(m->id) == len &&
+		    memcmp(m->id, id, len) == 0)
+			return 1;
+	return 0;
+}
+
+/* One entry [id, fields] read from stream si: buffered, or to the DLQ. */
+static void
+queue_take(struct queue *q, size_t si, const redisReply *e, int lost)
+{
+	char err[256];
+	const char *why;
+	struct qmsg *m;
+
+	if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
+	    e->element[0]->type != REDIS_REPLY_STRING ||
+	    queue_known(q, si, e->element[0]->str, e->element[0]->len))
+		return;
+	err[0] = '\0';
+	if ((m = queue_msg_new(q, (int)si, e->element[0], e->element[1],
+	    &why, err, sizeof(err))) == NULL) {
+		log_warn("queue %s: entry", q->s[si].c.name);
+		return;
+	}
+	if (lost) {
+		/* Its consumer died with it: that attempt counts. */
+		log_warnx("queue %s: entry %s (job %s) reclaimed after attempt"
+		    " %d", q->s[si].c.name, m->id, m->job_id, m->attempt);
+		json_array_append_new(m->attempts, json_string("lost"));
+		if (m->attempt < QUEUE_ATTEMPT_MAX)
+			m->attempt++;
+		q->cnt.reclaimed++;
+	}
+	if (why != NULL) {
+		queue_to_dlq(q, m, NULL, why);
+		return;
+	}
+	m->state = QM_BUF;
+	TAILQ_INSERT_TAIL(&q->s[si].buf, m, entry);
+	q->s[si].nbuf++;
+}
+
+/* The stream of key k in the reply, or -1. */
+static int
+queue_stream_of(const struct queue *q, const redisReply *k)
+{
+	size_t i;
+
+	if (k->type != REDIS_REPLY_STRING)
+		return -1;
+	for (i = 0; i < q->n; i++)
+		if (strlen(q->s[i].key) == k->len &&
+		    memcmp(q->s[i].key, k->str, k->len) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* The reply of an XREADGROUP: [[stream, [[id, fields], ...]], ...]. */
+static void
+queue_read_done(struct rds *r, redisReply *reply, void *arg)
+{
+	struct queue *q = arg;
+	const redisReply *st;
+	size_t i, j;
+	int si;
+
+	(void)r;
+	q->reading = 0;
+	if (reply == NULL)
+		return;
+	if (reply->type == REDIS_REPLY_ERROR) {
+		log_warnx("queue: XREADGROUP: %s", reply->str);
+		return;
+	}
+	for (i = 0; reply->type == REDIS_REPLY_ARRAY && i < reply->elements;
+	    i++) {
+		st = reply->element[i];
+		if (st->type != REDIS_REPLY_ARRAY || st->elements != 2 ||
+		    (si = queue_stream_of(q, st->element[0])) == -1 ||
+		    st->element[1]->type != REDIS_REPLY_ARRAY)
+			continue;
+		for (j = 0; j < st->element[1]->elements; j++)
+			queue_take(q, (size_t)si, st->element[1]->element[j],
+			    0);
+		if (st->element[1]->elements > 0)
+			q->s[si].dry = 0;
+	}
+	queue_pump(q);
+}
+
+/*
+ * XREADGROUP of the streams that need it: with block, all of them on the
+ * blocking connection; else those with nothing buffered and not dry, id
+ * ">" (or "0": our own pending entries, when own). 0 or -1.
+ */
+static int
+queue_read(struct queue *q, int block, int own)
+{
+	const char *v[10 + 2 * 64];
+	char count[16], bms[16];
+	size_t i, k, n = 0;
+	int c = 0;
+
+	v[c++] = "XREADGROUP"; v[c++] = "GROUP"; v[c++] = q->group;
+	v[c++] = q->consumer; v[c++] = "COUNT"; v[c++] = count;
+	if (block) {
+		v[c++] = "BLOCK";
+		v[c++] = bms;
+	}
+	v[c++] = "STREAMS";
+	k = (size_t)c;
+	for (i = 0; i < q->n && i < 64; i++)
+		if (block || own || (q->s[i].nbuf == 0 && !q->s[i].dry))
+			v[k + n++] = q->s[i].key;
+	if (n == 0)
+		return -1;
+	for (i = 0; i < n; i++)
+		v[k + n + i] = own ? "0" : ">";
+	snprintf(count, sizeof(count), "%d", own ? QUEUE_BATCH_MAX :
+	    q->avail < 1 ? 1 : q->avail > QUEUE_BATCH_MAX ? QUEUE_BATCH_MAX :
+	    q->avail);
+	snprintf(bms, sizeof(bms), "%d", q->block_ms);
+	if (!block)
+		for (i = 0; i < q->n; i++)
+			if (own || (q->s[i].nbuf == 0 && !q->s[i].dry))
+				q->s[i].dry = 1;
+	if (rds_command(block ? q->blk : q->cmd, (int)(k + 2 * n), v, NULL,
+	    queue_read_done, q) == -1)
+		return -1;
+	q->reading = 1;
+	return 0;
+}
+
+/*
+ * Fills the buffers and starts what may start: streams with nothing
+ * buffered are read first (so that a higher queue is not passed over
+ * because its messages were not read yet); when nothing at all is
+ * buffered and slots are free, a blocking read waits for messages.
+ */
+static void
+queue_pump(struct queue *q)
+{
+	size_t i;
+	int any = 0;
+
+	if (q->reading || q->avail <= 0)
+		return;
+	for (i = 0; i < q->n; i++)
+		if (q->s[i].nbuf == 0 && !q->s[i].dry)
+			any = 1;
+	if (any && queue_read(q, 0, 0) == 0)
+		return;
+	queue_start(q);
+	if (q->avail <= 0 || q->reading)
+		return;
+	for (i = 0; i < q->n; i++)
+		if (q->s[i].nbuf > 0)
+			return;
+	queue_read(q, 1, 0);
+}
+
+void
+queue_poll(struct queue *q, int free_slots)
+{
+	struct qmsg *m;
+	int checking = 0;
+
+	TAILQ_FOREACH(m, &q->active, entry)
+		if (m->state == QM_CHECK)
+			checking++;
+	q->avail = free_slots - checking;
+	queue_pump(q);
+}
+
+/* Every QUEUE_TICK_MS: due retries back, dry marks cleared, pump. */
+static void
+queue_tick_cb(int fd, short ev, void *arg)
+{
+	struct queue *q = arg;
+	char key[QUEUE_KEY_MAX], pre[QUEUE_KEY_MAX], now[24];
+	size_t i;
+
+	(void)fd;
+	(void)ev;
+	snprintf(key, sizeof(key), "%smailvisor:delayed", q->prefix);
+	snprintf(pre, sizeof(pre), "%smailvisor:queue:", q->prefix);
+	snprintf(now, sizeof(now), "%lld", (long long)queue_now_ms());
+	rds_command(q->cmd, 6, (const char *[]){ "EVAL", queue_mover_lua,
+	    "1", key, now, pre }, NULL, NULL, NULL);
+	for (i = 0; i < q->n; i++)
+		q->s[i].dry = 0;
+	queue_pump(q);
+	queue_arm(q->tick_ev, QUEUE_TICK_MS);
+}
+
+/* Every QUEUE_HEARTBEAT_MS: our heartbeat, and the idle time of the
+ * entries we run reset (XCLAIM ... JUSTID to ourselves). */
+static void
+queue_hb_cb(int fd, short ev, void *arg)
+{
+	struct queue *q = arg;
+	char key[QUEUE_KEY_MAX], now[24], ttl[16];
+	const char *v[6 + 64];
+	struct qmsg *m;
+	size_t i;
+	int c;
+
+	(void)fd;
+	(void)ev;
+	snprintf(key, sizeof(key), "%smailvisor:consumer:%s", q->prefix,
+	    q->consumer);
+	snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
+	snprintf(ttl, sizeof(ttl), "%d", QUEUE_HEARTBEAT_TTL);
+	rds_command(q->cmd, 5, (const char *[]){ "SET", key, now, "EX",
+	    ttl }, NULL, NULL, NULL);
+	for (i = 0; i < q->n; i++) {
+		v[0] = "XCLAIM"; v[1] = q->s[i].key; v[2] = q->group;
+		v[3] = q->consumer; v[4] = "0";
+		c = 5;
+		TAILQ_FOREACH(m, &q->active, entry)
+			if (m->qi == (int)i && c < 5 + 63)
+				v[c++] = m->id;
+		if (c == 5)
+			continue;
+		v[c++] = "JUSTID";
+		rds_command(q->cmd, c, v, NULL, NULL, NULL);
+	}
+	queue_reclaim(q);
+	queue_arm(q->hb_ev, q->hb_ms);
+}
+
+/* The entries a reclaim script took over for stream arg's index. */
+static void
+queue_reclaim_done(struct rds *r, redisReply *reply, void *arg)
+{
+	struct queue *q = arg;
+	size_t j, si;
+
+	(void)r;
+	for (si = 0; si < q->n; si++)
+		if (q->s[si].reclaiming) {
+			q->s[si].reclaiming = 0;
+			break;
+		}
+	if (si == q->n || reply == NULL ||
+	    reply->type != REDIS_REPLY_ARRAY || reply->elements == 0) {
+		if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
+			log_warnx("queue: reclaim: %s", reply->str);
+		return;
+	}
+	for (j = 0; j < reply->elements; j++)
+		queue_take(q, si, reply->element[j], 1);
+	queue_pump(q);
+}
+
+/* Looks for dead consumers' entries of each stream (see
+ * queue_reclaim_lua). */
+static void
+queue_reclaim(struct queue *q)
+{
+	char hb[QUEUE_KEY_MAX], margin[24], lims[64][24];
+	const char *v[8 + 2 * 64];
+	size_t i, j;
+	int c;
+
+	snprintf(hb, sizeof(hb), "%smailvisor:consumer:", q->prefix);
+	snprintf(margin, sizeof(margin), "%lld", (long long)(q->margin *
+	    1000));
+	for (i = 0; i < q->n; i++) {
+		v[0] = "EVAL"; v[1] = queue_reclaim_lua; v[2] = "1";
+		v[3] = q->s[i].key; v[4] = q->group; v[5] = q->consumer;
+		v[6] = margin; v[7] = hb;
+		c = 8;
+		for (j = 0; j < q->conf->njobs && j < 64; j++) {
+			snprintf(lims[j], sizeof(lims[j]), "%lld",
+			    (long long)(q->conf->jobs[j].timeout * 1000 +
+			    q->margin * 1000));
+			v[c++] = q->conf->jobs[j].name;
+			v[c++] = lims[j];
+		}
+		/* Replies come in order: the flag names the stream. */
+		if (rds_command(q->cmd, c, v, NULL, queue_reclaim_done, q) ==
+		    0)
+			q->s[i].reclaiming = 1;
+	}
+}
+
+/* The command connection is ready: groups, then our own pending. */
+static void
+queue_on_connect(void *arg)
+{
+	struct queue *q = arg;
+	size_t i;
+
+	for (i = 0; i < q->n; i++)
+		rds_command(q->cmd, 6, (const char *[]){ "XGROUP", "CREATE",
+		    q->s[i].key, q->group, "$", "MKSTREAM" }, NULL, NULL,
+		    NULL);
+	if (!q->reading)
+		queue_read(q, 0, 1);
+}
+
+/* Fills the streams of q from qs. 0 or -1. */
+static int
+queue_set_streams(struct queue *q, const struct queue_conf *qs, size_t n)
+{
+	struct qstream *s;
+	size_t i;
+
+	if (n == 0 || n > 64) {
+		errno = EINVAL;
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		if (!queue_name_ok(qs[i].name)) {
+			errno = EINVAL;
+			return -1;
+		}
+	if ((s = calloc(n, sizeof(*s))) == NULL)
+		return -1;
+	for (i = 0; i < n; i++) {
+		s[i].c = qs[i];
+		if ((s[i].c.name = strdup(qs[i].name)) == NULL) {
+			while (i-- > 0)
+				free(s[i].c.name);
+			free(s);
+			return -1;
+		}
+		snprintf(s[i].key, sizeof(s[i].key), "%smailvisor:queue:%s",
+		    q->prefix, qs[i].name);
+		TAILQ_INIT(&s[i].buf);
+	}
+	q->s = s;
+	q->n = n;
+	return 0;
+}
+
+/* Sets the names and bounds from opts. 0 or -1 (EINVAL). */
+static int
+queue_set_opts(struct queue *q, const struct queue_opts *o)
+{
+	char host[256];
+	const char *p = o != NULL && o->key_prefix ? o->key_prefix : "";
+
+	if (strlcpy(q->prefix, p, sizeof(q->prefix)) >= sizeof(q->prefix) ||
+	    strlcpy(q->group, o != NULL && o->group ? o->group : "mailvisor",
+	    sizeof(q->group)) >= sizeof(q->group)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (o != NULL && o->consumer != NULL) {
+		if (strlcpy(q->consumer, o->consumer, sizeof(q->consumer)) >=
+		    sizeof(q->consumer) || *o->consumer == '\0') {
+			errno = EINVAL;
+			return -1;
+		}
+	} else {
+		if (gethostname(host, sizeof(host)) == -1)
+			strlcpy(host, "localhost", sizeof(host));
+		host[sizeof(host) - 1] = '\0';
+		snprintf(q->consumer, sizeof(q->consumer), "%.150s:%ld", host,
+		    (long)getpid());
+	}
+	snprintf(q->ttl, sizeof(q->ttl), "%ld", o != NULL &&
+	    o->idempotency_ttl > 0 ? o->idempotency_ttl : QUEUE_IDEM_TTL);
+	q->margin = o != NULL ? o->reclaim_margin : 0;
+	q->tenant_limit = o != NULL ? o->tenant_limit : 0;
+	q->block_ms = o != NULL && o->block_ms > 0 ? o->block_ms :
+	    QUEUE_BLOCK_MS;
+	q->hb_ms = o != NULL && o->heartbeat_ms > 0 ? o->heartbeat_ms :
+	    QUEUE_HEARTBEAT_MS;
+	return 0;
+}
+
+struct queue *
+queue_new(struct event_base *base, struct rds *cmd, struct rds *blocking,
+    struct stats *st, const struct queue_conf *qs, size_t n,
+    const struct queue_opts *opts, const struct conf *conf,
+    queue_deliver_fn deliver, void *arg)
+{
+	struct queue *q;
+
+	if (base == NULL || cmd == NULL || blocking == NULL || st == NULL ||
+	    qs == NULL || conf == NULL || deliver == NULL) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if ((q = calloc(1, sizeof(*q))) == NULL)
+		return NULL;
+	q->base = base;
+	q->cmd = cmd;
+	q->blk = blocking;
+	q->st = st;
+	q->conf = conf;
+	q->deliver = deliver;
+	q->arg = arg;
+	TAILQ_INIT(&q->active);
+	if (queue_set_opts(q, opts) == -1 ||
+	    queue_set_streams(q, qs, n) == -1) {
+		free(q);
+		return NULL;
+	}
+	q->tick_ev = evtimer_new(base, queue_tick_cb, q);
+	q->hb_ev = evtimer_new(base, queue_hb_cb, q);
+	if (q->tick_ev == NULL || q->hb_ev == NULL) {
+		queue_free(q);
+		errno = ENOMEM;
+		return NULL;
+	}
+	queue_arm(q->tick_ev, QUEUE_TICK_MS);
+	queue_arm(q->hb_ev, 0);
+	rds_on_connect(cmd, queue_on_connect, q);
+	/* A blocking read's reply lost with its connection: the entries
+	 * are pending for us; read them again when it is back. */
+	if (blocking != cmd)
+		rds_on_connect(blocking, queue_on_connect, q);
+	if (rds_connected(cmd))
+		queue_on_connect(q);
+	return q;
+}
+
+int
+queue_set_conf(struct queue *q, const struct queue_conf *qs, size_t n,
+    const struct conf *conf)
+{
+	struct qstream *old = q->s;
+	size_t on = q->n, i, j;
+	struct qmsg *m;
+
+	if (conf == NULL || queue_set_streams(q, qs, n) == -1) {
+		q->s = old;
+		q->n = on;
+		if (conf == NULL)
+			errno = EINVAL;
+		return -1;
+	}
+	q->conf = conf;
+	/* Active messages keep running; they point at their new stream,
+	 * or are counted nowhere when their queue is gone. */
+	TAILQ_FOREACH(m, &q->active, entry) {
+		for (j = 0; j < n; j++)
+			if (strcmp(q->s[j].c.name, old[m->qi].c.name) == 0)
+				break;
+		m->qi = j < n ? (int)j : -1;
+		if (j < n) {
+			q->s[j].running++;
+			m->queue = q->s[j].c.name;
+		}
+	}
+	/* Buffered ones are forgotten: still pending for us, they are read
+	 * again (id 0) and checked against the new configuration. */
+	for (i = 0; i < on; i++) {
+		while ((m = TAILQ_FIRST(&old[i].buf)) != NULL) {
+			TAILQ_REMOVE(&old[i].buf, m, entry);
+			queue_msg_free(m);
+		}
+		free(old[i].c.name);
+	}
+	free(old);
+	if (!q->reading)
+		queue_read(q, 0, 1);
+	return 0;
+}
+
+/* The next attempt of m as a delayed set member. New string, or NULL. */
+static char *
+queue_retry_member(const struct qmsg *m)
+{
+	static const char *const keep[] = { "job", "args", "tenant_id",
+	    "user_id", "idempotency_key", "enqueued_at", NULL };
+	const char *const *p;
+	char num[16], *s, *att;
+	json_t *o, *f;
+
+	o = json_object();
+	f = json_array();
+	json_object_set_new(o, "q", json_string(m->queue));
+	json_object_set_new(o, "f", f);
+	for (p = keep; *p != NULL; p++)
+		if (queue_field(m, *p) != NULL) {
+			json_array_append_new(f, json_string(*p));
+			json_array_append_new(f, json_string(queue_field(m,
+			    *p)));
+		}
+	snprintf(num, sizeof(num), "%d", m->attempt + 1);
+	att = json_dumps(m->attempts, JSON_COMPACT);
+	json_array_append_new(f, json_string("attempt"));
+	json_array_append_new(f, json_string(num));
+	json_array_append_new(f, json_string("origin_id"));
+	json_array_append_new(f, json_string(m->job_id));
+	json_array_append_new(f, json_string("attempts"));
+	json_array_append_new(f, json_string(att != NULL ? att : "[]"));
+	s = json_dumps(o, JSON_COMPACT);
+	free(att);
+	json_decref(o);
+	return s;
+}
+
+/* Q_RETRY with attempts left: ZADD of the next attempt with the record.
+ * 0, or -1 (out of memory: nothing done). */
+static int
+queue_retry(struct queue *q, struct qmsg *m, json_t *record,
+    double retry_after)
+{
+	const struct backoff *b = &q->s[m->qi].c.backoff;
+	char key[QUEUE_KEY_MAX], score[32], *mem;
+	const char *v[4];
+	struct stats_cmd x[1];
+	uint32_t rnd;
+	double delay;
+
+	if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
+		rnd = (uint32_t)random();
+	delay = backoff_delay(b, m->attempt, rnd / 4294967296.0);
+	if (retry_after > delay)
+		delay = retry_after;
+	if ((mem = queue_retry_member(m)) == NULL)
+		return -1;
+	snprintf(key, sizeof(key), "%smailvisor:delayed", q->prefix);
+	snprintf(score, sizeof(score), "%lld", (long long)queue_now_ms() +
+	    (long long)(delay * 1000));
+	v[0] = "ZADD"; v[1] = key; v[2] = score; v[3] = mem;
+	x[0].argc = 4;
+	x[0].argv = v;
+	x[0].len = NULL;
+	log_info("queue %s: job %s attempt %d in %.1f s", m->queue, m->job_id,
+	    m->attempt + 1, delay);
+	q->cnt.retried++;
+	queue_commit(q, m, record, x, 1);
+	free(mem);
+	return 0;
+}
+
+void
+queue_finish(struct queue *q, struct qmsg *m, json_t *record,
+    enum qoutcome o, double retry_after, const char *reason)
+{
+	const char *status;
+	int max;
+
+	queue_deactivate(q, m);
+	if (record == NULL)
+		record = queue_skeleton(m, "failed", reason != NULL ? reason :
+		    "no record");
+	status = json_string_value(json_object_get(record, "status"));
+	json_array_append_new(m->attempts, json_string(status != NULL ?
+	    status : "failed"));
+	if (reason == NULL)
+		reason = status != NULL ? status : "failed";
+	max = m->qi >= 0 ? q->s[m->qi].c.max_retries : 0;
+	if (m->qi < 0 && o != Q_ACK) {
+		o = Q_DLQ;
+		reason = "queue removed from the configuration";
+	}
+	if (o == Q_RETRY && m->attempt > max) {
+		o = Q_DLQ;
+		reason = "attempts exhausted";
+	}
+	if (o == Q_RETRY && queue_retry(q, m, record, retry_after) == 0)
+		return;
+	if (o == Q_ACK) {
+		q->cnt.acked++;
+		queue_commit(q, m, record, NULL, 0);
+	} else
+		queue_to_dlq(q, m, record, reason);
+}
+
+/* The reply of a fire claim. */
+static void
+queue_claim_done(struct rds *r, redisReply *reply, void *arg)
+{
+	struct fire_claim *fc = arg;
+
+	(void)r;
+	if (reply == NULL || reply->type == REDIS_REPLY_ERROR)
+		fc->cb(fc->arg, -1);
+	else
+		fc->cb(fc->arg, reply->type == REDIS_REPLY_STATUS);
+	free(fc);
+}
+
+int
+queue_claim_fire(struct queue *q, const char *job, time_t fire,
+    void (*cb)(void *arg, int won), void *arg)
+{
+	char key[QUEUE_KEY_MAX];
+	struct fire_claim *fc;
+
+	if ((fc = malloc(sizeof(*fc))) == NULL)
+		return -1;
+	fc->cb = cb;
+	fc->arg = arg;
+	snprintf(key, sizeof(key), "%smailvisor:fire:%s:%lld", q->prefix, job,
+	    (long long)fire);
+	if (rds_command(q->cmd, 6, (const char *[]){ "SET", key, "1", "NX",
+	    "EX", "86400" }, NULL, queue_claim_done, fc) == -1) {
+		free(fc);
+		return -1;
+	}
+	return 0;
+}
+
+int
+queue_revoke(struct queue *q, const char *id)
+{
+	char key[QUEUE_KEY_MAX];
+
+	snprintf(key, sizeof(key), "%smailvisor:revoked", q->prefix);
+	return rds_command(q->cmd, 3, (const char *[]){ "SADD", key, id },
+	    NULL, NULL, NULL);
+}
+
+void
+queue_counters(const struct queue *q, struct queue_counters *c)
+{
+	const struct qmsg *m;
+	size_t i;
+
+	*c = q->cnt;
+	c->running = 0;
+	c->buffered = 0;
+	TAILQ_FOREACH(m, &q->active, entry)
+		c->running++;
+	for (i = 0; i < q->n; i++)
+		c->buffered += q->s[i].nbuf;
+}
+
+void
+queue_free(struct queue *q)
+{
+	struct qmsg *m;
+	size_t i;
+
+	if (q == NULL)
+		return;
+	rds_on_connect(q->cmd, NULL, q);
+	rds_on_connect(q->blk, NULL, q);
+	rds_cancel(q->cmd, q);
+	rds_cancel(q->blk, q);
+	while ((m = TAILQ_FIRST(&q->active)) != NULL) {
+		TAILQ_REMOVE(&q->active, m, entry);
+		rds_cancel(q->cmd, m);
+		queue_msg_free(m);
+	}
+	for (i = 0; i < q->n; i++) {
+		while ((m = TAILQ_FIRST(&q->s[i].buf)) != NULL) {
+			TAILQ_REMOVE(&q->s[i].buf, m, entry);
+			queue_msg_free(m);
+		}
+		free(q->s[i].c.name);
+	}
+	free(q->s);
+	if (q->tick_ev != NULL)
+		event_free(q->tick_ev);
+	if (q->hb_ev != NULL)
+		event_free(q->hb_ev);
+	free(q);
+}
+
+/* A synchronous command; the reply (caller frees) or NULL, logged. */
+static redisReply *
+queue_sync(redisContext *c, int argc, const char **argv)
+{
+	redisReply *r = redisCommandArgv(c, argc, argv, NULL);
+
+	if (r == NULL)
+		log_warnx("redis: %s: %s", argv[0], c->errstr);
+	else if (r->type == REDIS_REPLY_ERROR) {
+		log_warnx("redis: %s: %s", argv[0], r->str);
+		freeReplyObject(r);
+		return NULL;
+	}
+	return r;
+}
+
+/* A DLQ entry [id, [f, v, ...]] as {"dlq_id": id, f: v, ...}. New
+ * reference. */
+static json_t *
+queue_entry_json(const redisReply *e)
+{
+	const redisReply *f;
+	json_t *o = json_object();
+	char name[64];
+	size_t i;
+
+	if (e->type != REDIS_REPLY_ARRAY || e->elements != 2)
+		return o;
+	json_object_set_new(o, "dlq_id", mv_json_strn(e->element[0]->str,
+	    e->element[0]->len));
+	f = e->element[1];
+	for (i = 0; f->type == REDIS_REPLY_ARRAY && i + 1 < f->elements;
+	    i += 2) {
+		snprintf(name, sizeof(name), "%.*s", (int)(f->element[i]->len <
+		    60 ? f->element[i]->len : 60), f->element[i]->str);
+		json_object_set_new(o, name, mv_json_strn(
+		    f->element[i + 1]->str, f->element[i + 1]->len));
+	}
+	return o;
+}
+
+json_t *
+queue_dlq_peek(redisContext *c, const char *prefix, const char *start,
+    int count)
+{
+	char key[QUEUE_KEY_MAX], cnt[16];
+	redisReply *r;
+	json_t *a;
+	size_t i;
+
+	snprintf(key, sizeof(key), "%smailvisor:dlq", prefix ? prefix : "");
+	snprintf(cnt, sizeof(cnt), "%d", count > 0 ? count : 1);
+	if ((r = queue_sync(c, 6, (const char *[]){ "XRANGE", key,
+	    start ? start : "-", "+", "COUNT", cnt })) == NULL)
+		return NULL;
+	a = json_array();
+	for (i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++)
+		json_array_append_new(a, queue_entry_json(r->element[i]));
+	freeReplyObject(r);
+	return a;
+}
+
+/* Puts the DLQ entry e (a peek object) back on its queue and deletes it
+ * from the DLQ, in one transaction. 0 or -1. */
+static int
+queue_dlq_back(redisContext *c, const char *prefix, json_t *e)
+{
+	const char *qn, *id, *k, *v[32];
+	char dkey[QUEUE_KEY_MAX], skey[QUEUE_KEY_MAX];
+	json_t *fields, *val;
+	redisReply *r;
+	int n = 3, rc = -1;
+
+	qn = json_string_value(json_object_get(e, "queue"));
+	id = json_string_value(json_object_get(e, "dlq_id"));
+	fields = json_loads(json_string_value(json_object_get(e, "fields")) ?
+	    json_string_value(json_object_get(e, "fields")) : "", 0, NULL);
+	if (qn == NULL || id == NULL || !json_is_object(fields) ||
+	    !queue_name_ok(qn)) {
+		json_decref(fields);
+		return -1;
+	}
+	snprintf(dkey, sizeof(dkey), "%smailvisor:dlq", prefix);
+	snprintf(skey, sizeof(skey), "%smailvisor:queue:%s", prefix, qn);
+	v[0] = "XADD"; v[1] = skey; v[2] = "*";
+	json_object_del(fields, "attempt");
+	json_object_del(fields, "attempts");
+	if (json_object_get(fields, "origin_id") == NULL &&
+	    json_object_get(e, "job_id") != NULL)
+		json_object_set(fields, "origin_id",
+		    json_object_get(e, "job_id"));
+	json_object_foreach(fields, k, val) {
+		if (n >= 30 || !json_is_string(val))
+			continue;
+		v[n++] = k;
+		v[n++] = json_string_value(val);
+	}
+	if ((r = queue_sync(c, 1, (const char *[]){ "MULTI" })) != NULL)
+		freeReplyObject(r);
+	if ((r = redisCommandArgv(c, n, v, NULL)) != NULL)
+		freeReplyObject(r);
+	if ((r = redisCommandArgv(c, 3, (const char *[]){ "XDEL", dkey, id },
+	    NULL)) != NULL)
+		freeReplyObject(r);
+	if ((r = queue_sync(c, 1, (const char *[]){ "EXEC" })) != NULL) {
+		rc = r->type == REDIS_REPLY_ARRAY ? 0 : -1;
+		freeReplyObject(r);
+	}
+	json_decref(fields);
+	return rc;
+}
+
+long
+queue_dlq_reprocess(redisContext *c, const char *prefix, const char *id)
+{
+	const char *first;
+	json_t *a, *e;
+	long n = 0;
+	size_t i;
+
+	if (prefix == NULL)
+		prefix = "";
+	for (;;) {
+		if ((a = queue_dlq_peek(c, prefix, id ? id : "-", id ? 1 :
+		    100)) == NULL)
+			return -1;
+		first = json_string_value(json_object_get(json_array_get(a,
+		    0), "dlq_id"));
+		if (first == NULL || (id != NULL && strcmp(id, first) != 0)) {
+			json_decref(a);
+			return n;
+		}
+		json_array_foreach(a, i, e) {
+			if (queue_dlq_back(c, prefix, e) == -1) {
+				json_decref(a);
+				return -1;
+			}
+			n++;
+		}
+		json_decref(a);
+		if (id != NULL)
+			return n;
+	}
+}
+
+int
+queue_dlq_purge(redisContext *c, const char *prefix)
+{
+	char key[QUEUE_KEY_MAX];
+	redisReply *r;
+
+	snprintf(key, sizeof(key), "%smailvisor:dlq", prefix ? prefix : "");
+	if ((r = queue_sync(c, 2, (const char *[]){ "DEL", key })) == NULL)
+		return -1;
+	freeReplyObject(r);
+	return 0;
+}
+
+long
+queue_purge(redisContext *c, const char *prefix, const char *group,
+    const char *queue)
+{
+	char key[QUEUE_KEY_MAX];
+	redisReply *r;
+	long n;
+
+	if (!queue_name_ok(queue))
+		return -1;
+	snprintf(key, sizeof(key), "%smailvisor:queue:%s", prefix ? prefix :
+	    "", queue);
+	if (group == NULL)
+		group = "mailvisor";
+	if ((r = queue_sync(c, 4, (const char *[]){ "XTRIM", key, "MAXLEN",
+	    "0" })) == NULL)
+		return -1;
+	n = r->type == REDIS_REPLY_INTEGER ? (long)r->integer : 0;
+	freeReplyObject(r);
+	/* The group's pending list is forgotten with the group itself,
+	 * which is made again at the end of the (now empty) stream. */
+	if ((r = queue_sync(c, 4, (const char *[]){ "XGROUP", "DESTROY", key,
+	    group })) != NULL)
+		freeReplyObject(r);
+	if ((r = queue_sync(c, 6, (const char *[]){ "XGROUP", "CREATE", key,
+	    group, "$", "MKSTREAM" })) == NULL)
+		return -1;
+	freeReplyObject(r);
+	return n;
+}
