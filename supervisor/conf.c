@@ -36,6 +36,7 @@ enum sec {
 	SEC_REDIS,
 	SEC_JOB,
 	SEC_ACCOUNT,
+	SEC_QUEUE,
 };
 
 enum ctype {
@@ -87,11 +88,16 @@ static int chk_duration(struct loader *, const struct directive *, int,
     const char *);
 static int chk_backoff(struct loader *, const struct directive *, int,
     const char *);
+static int chk_name(struct loader *, const struct directive *, int,
+    const char *);
+static int chk_token(struct loader *, const struct directive *, int,
+    const char *);
 
 #define OD(f)	offsetof(struct conf_daemon, f)
 #define OR(f)	offsetof(struct conf_redis, f)
 #define OJ(f)	offsetof(struct job_conf, f)
 #define OA(f)	offsetof(struct account_conf, f)
+#define OQ(f)	offsetof(struct queue_section, f)
 #define K	1024LL
 #define DAY	86400LL
 #define YEAR	(365 * DAY)
@@ -130,6 +136,25 @@ static const struct directive dirs[] = {
 	  OD(record_buffer), 0, NULL, "number", NULL,
 	  "Execution records kept while Redis is unreachable; past it, the "
 	  "oldest are dropped and counted." },
+	{ SEC_DAEMON, "queue_group", CT_STRING, 1, CONF_NAME_MAX, "mailvisor",
+	  OD(queue_group), 0, chk_name, "name", NULL,
+	  "Consumer group in which the daemons sharing a Redis read the "
+	  "queues." },
+	{ SEC_DAEMON, "consumer_name", CT_STRING, 0, 128, "",
+	  OD(consumer_name), 0, chk_token, "name", NULL,
+	  "Name of this daemon in the consumer group, unique among them; "
+	  "empty, HOST:PID." },
+	{ SEC_DAEMON, "idempotency_ttl", CT_DURATION, 1, YEAR, "7d",
+	  OD(idempotency_ttl), 0, NULL, "duration", NULL,
+	  "How long a queued job's idempotency key keeps a second job of the "
+	  "same key from running." },
+	{ SEC_DAEMON, "tenant_limit", CT_INT, 0, 4096, "0",
+	  OD(tenant_limit), 0, NULL, "number", NULL,
+	  "Most queued runs of one tenant at once; 0, no limit." },
+	{ SEC_DAEMON, "reclaim_margin", CT_DURATION, 1, DAY, "30s",
+	  OD(reclaim_margin), 0, NULL, "duration", NULL,
+	  "Time past a run's timeout after which a job delivered to a daemon "
+	  "that went away is taken over by another." },
 
 	{ SEC_REDIS, "url", CT_STRING, 1, 4095, "redis://127.0.0.1:6379",
 	  OR(url), 0, chk_url, "url", NULL,
@@ -236,6 +261,22 @@ static const struct directive dirs[] = {
 	  "/etc/mailvisor/credentials/alice.json",
 	  "File of the mailbox's credentials, passed as @PATH for "
 	  "{credentials}." },
+
+	{ SEC_QUEUE, "priority", CT_INT, 0, 100, "5",
+	  OQ(priority), 0, NULL, "number", NULL,
+	  "Weight of the queue; the higher, the sooner its jobs run." },
+	{ SEC_QUEUE, "max_retries", CT_INT, 0, 100, "3",
+	  OQ(max_retries), 0, NULL, "number", NULL,
+	  "Retries of a queued job that failed with a retryable error; past "
+	  "them, it goes to the dead letters." },
+	{ SEC_QUEUE, "retry_backoff", CT_STRING, 1, 255, "30 2 600 0.1",
+	  OQ(retry_backoff), 0, chk_backoff, "initial factor max jitter",
+	  NULL,
+	  "Delay before retry N, as for a job's retry_backoff." },
+	{ SEC_QUEUE, "share", CT_INT, 0, 100, "0",
+	  OQ(share), 0, NULL, "percent", NULL,
+	  "Percentage of max_children the queue's runs may take at once; 0, "
+	  "any." },
 };
 
 #define NDIRS	(sizeof(dirs) / sizeof(dirs[0]))
@@ -273,6 +314,7 @@ struct section {
 	struct conf_redis	 r;
 	struct job_conf		 j;
 	struct account_conf	 a;
+	struct queue_section	 qu;
 };
 
 #define JOB_OK		0x01	/* read without error */
@@ -435,6 +477,8 @@ sec_label(enum sec s)
 		return "[job:NAME]";
 	case SEC_ACCOUNT:
 		return "[account:NAME]";
+	case SEC_QUEUE:
+		return "[queue:NAME]";
 	default:
 		return "no section";
 	}
@@ -697,6 +741,35 @@ chk_backoff(struct loader *L, const struct directive *d, int line,
 	if (backoff_parse(v, &b, err, sizeof(err)) == -1)
 		return derr(L, d, line, "%s", strncmp(err, "backoff: ", 9) ?
 		    err : err + 9);
+	return 0;
+}
+
+static int is_name(const char *);
+
+/* A name like a job's: 1 to CONF_NAME_MAX of A-Z a-z 0-9 _ . - */
+static int
+chk_name(struct loader *L, const struct directive *d, int line,
+    const char *v)
+{
+	char b[80];
+
+	if (!is_name(v))
+		return derr(L, d, line, "'%s' is not a name (1 to %d of A-Z "
+		    "a-z 0-9 _ . -)", q(b, sizeof(b), v), CONF_NAME_MAX);
+	return 0;
+}
+
+/* No blank nor control character. */
+static int
+chk_token(struct loader *L, const struct directive *d, int line,
+    const char *v)
+{
+	char b[64];
+
+	for (const unsigned char *p = (const unsigned char *)v; *p; p++)
+		if (*p <= ' ' || *p == 0x7f)
+			return derr(L, d, line, "'%s' holds a blank or a "
+			    "control character", q(b, sizeof(b), v));
 	return 0;
 }
 
@@ -1712,6 +1785,8 @@ daemon_free(struct conf_daemon *d)
 	free(d->group);
 	free(d->state_directory);
 	free(d->cgroup);
+	free(d->queue_group);
+	free(d->consumer_name);
 	memset(d, 0, sizeof(*d));
 }
 
@@ -1751,6 +1826,14 @@ account_free(struct account_conf *a)
 	memset(a, 0, sizeof(*a));
 }
 
+static void
+queue_section_free(struct queue_section *qs)
+{
+	free(qs->name);
+	free(qs->retry_backoff);
+	memset(qs, 0, sizeof(*qs));
+}
+
 void
 conf_free(struct conf *conf)
 {
@@ -1765,6 +1848,9 @@ conf_free(struct conf *conf)
 	for (size_t i = 0; i < conf->naccounts; i++)
 		account_free(&conf->accounts[i]);
 	free(conf->accounts);
+	for (size_t i = 0; i < conf->nqueues; i++)
+		queue_section_free(&conf->queues[i]);
+	free(conf->queues);
 	free(conf);
 }
 
@@ -1783,6 +1869,15 @@ conf_account(const struct conf *conf, const char *name)
 	for (size_t i = 0; i < conf->naccounts; i++)
 		if (strcmp(conf->accounts[i].name, name) == 0)
 			return &conf->accounts[i];
+	return NULL;
+}
+
+const struct queue_section *
+conf_queue(const struct conf *conf, const char *name)
+{
+	for (size_t i = 0; i < conf->nqueues; i++)
+		if (strcmp(conf->queues[i].name, name) == 0)
+			return &conf->queues[i];
 	return NULL;
 }
 
@@ -2071,6 +2166,30 @@ finish_account(struct loader *L, struct section *S)
 	memset(a, 0, sizeof(*a));
 }
 
+static void
+finish_queue(struct loader *L, struct section *S)
+{
+	struct queue_section *qs = &S->qu, *v;
+	char err[256];
+
+	if (qs->retry_backoff != NULL)
+		(void)backoff_parse(qs->retry_backoff, &qs->backoff, err,
+		    sizeof(err));
+	if (S->discard || qs->name == NULL) {
+		queue_section_free(qs);
+		return;
+	}
+	v = grow(L->conf->queues, L->conf->nqueues, sizeof(*v));
+	if (v == NULL) {
+		L->oom = 1;
+		queue_section_free(qs);
+		return;
+	}
+	L->conf->queues = v;
+	v[L->conf->nqueues++] = *qs;
+	memset(qs, 0, sizeof(*qs));
+}
+
 /* Ends the section being read: values, defaults, checks, then into conf
  * (a duplicate is dropped). */
 static void
@@ -2092,6 +2211,9 @@ sec_finish(struct loader *L)
 		break;
 	case SEC_ACCOUNT:
 		finish_account(L, S);
+		break;
+	case SEC_QUEUE:
+		finish_queue(L, S);
 		break;
 	default:
 		break;
@@ -2115,10 +2237,11 @@ sec_start(struct loader *L, enum sec kind, int line, const char *label)
 	snprintf(S->label, sizeof(S->label), "%s", label);
 	S->base = kind == SEC_DAEMON ? (void *)&S->d :
 	    kind == SEC_REDIS ? (void *)&S->r :
-	    kind == SEC_JOB ? (void *)&S->j : (void *)&S->a;
+	    kind == SEC_JOB ? (void *)&S->j :
+	    kind == SEC_QUEUE ? (void *)&S->qu : (void *)&S->a;
 }
 
-/* 1 when s is a job or account name. */
+/* 1 when s is a job, account or queue name. */
 static int
 is_name(const char *s)
 {
@@ -2143,15 +2266,30 @@ sec_begin_fixed(struct loader *L, enum sec kind, int *firstp,
 	L->sec.discard = 1;
 }
 
-/* [job:NAME] or [account:NAME]. */
+/* Line of the section kind named name read so far; 0: none. */
+static int
+named_line(const struct conf *conf, enum sec kind, const char *name)
+{
+	const struct job_conf *j;
+	const struct account_conf *a;
+	const struct queue_section *qs;
+
+	if (kind == SEC_JOB)
+		return (j = conf_job(conf, name)) != NULL ? j->line : 0;
+	if (kind == SEC_ACCOUNT)
+		return (a = conf_account(conf, name)) != NULL ? a->line : 0;
+	return (qs = conf_queue(conf, name)) != NULL ? qs->line : 0;
+}
+
+/* [job:NAME], [account:NAME] or [queue:NAME]. */
 static void
 sec_begin_named(struct loader *L, enum sec kind, const char *name,
     const char *label)
 {
-	const char *what = kind == SEC_JOB ? "job" : "account";
-	char **np = kind == SEC_JOB ? &L->sec.j.name : &L->sec.a.name;
-	int *linep = kind == SEC_JOB ? &L->sec.j.line : &L->sec.a.line;
-	int first = 0;
+	const char *what = kind == SEC_JOB ? "job" :
+	    kind == SEC_QUEUE ? "queue" : "account";
+	char **np;
+	int *linep, first;
 	char b[80];
 
 	if (!is_name(name)) {
@@ -2161,11 +2299,11 @@ sec_begin_named(struct loader *L, enum sec kind, const char *name,
 		return;
 	}
 	sec_start(L, kind, L->lineno, label);	/* the one before is in */
-	if (kind == SEC_JOB && conf_job(L->conf, name) != NULL)
-		first = conf_job(L->conf, name)->line;
-	if (kind == SEC_ACCOUNT && conf_account(L->conf, name) != NULL)
-		first = conf_account(L->conf, name)->line;
-	if (first != 0) {
+	np = kind == SEC_JOB ? &L->sec.j.name : kind == SEC_QUEUE ?
+	    &L->sec.qu.name : &L->sec.a.name;
+	linep = kind == SEC_JOB ? &L->sec.j.line : kind == SEC_QUEUE ?
+	    &L->sec.qu.line : &L->sec.a.line;
+	if ((first = named_line(L->conf, kind, name)) != 0) {
 		lerr(L, L->lineno, "duplicate section %s (first at line %d)",
 		    label, first);
 		L->sec.discard = 1;
@@ -2180,7 +2318,7 @@ static void
 sec_unknown(struct loader *L, const char *name, const char *label)
 {
 	static const char *const fixed[] = { "mailvisord", "redis" };
-	static const char *const named[] = { "job", "account" };
+	static const char *const named[] = { "job", "account", "queue" };
 	const char *colon = strchr(name, ':'), *best = NULL;
 	size_t dist = SIZE_MAX;
 	char pre[64], b[80];
@@ -2188,16 +2326,22 @@ sec_unknown(struct loader *L, const char *name, const char *label)
 	sec_start(L, SEC_BAD, L->lineno, label);
 	q(b, sizeof(b), name);
 	if (colon == NULL && (strcmp(name, "job") == 0 ||
-	    strcmp(name, "account") == 0)) {
+	    strcmp(name, "account") == 0 || strcmp(name, "queue") == 0)) {
 		lerr(L, L->lineno, "section [%s] needs a name: [%s:NAME]",
 		    name, name);
 		return;
 	}
 	snprintf(pre, sizeof(pre), "%.*s", (int)(colon != NULL ?
 	    (size_t)(colon - name) : strlen(name)), name);
-	for (size_t i = 0; i < 2; i++)
-		if (close_to(pre, colon != NULL ? named[i] : fixed[i], &dist))
-			best = colon != NULL ? named[i] : fixed[i];
+	if (colon != NULL) {
+		for (size_t i = 0; i < 3; i++)
+			if (close_to(pre, named[i], &dist))
+				best = named[i];
+	} else {
+		for (size_t i = 0; i < 2; i++)
+			if (close_to(pre, fixed[i], &dist))
+				best = fixed[i];
+	}
 	if (best == NULL)
 		lerr(L, L->lineno, "unknown section [%s]", b);
 	else if (colon != NULL)
@@ -2223,6 +2367,8 @@ sec_begin(struct loader *L, const char *name)
 		sec_begin_named(L, SEC_JOB, name + 4, label);
 	else if (strncmp(name, "account:", 8) == 0)
 		sec_begin_named(L, SEC_ACCOUNT, name + 8, label);
+	else if (strncmp(name, "queue:", 6) == 0)
+		sec_begin_named(L, SEC_QUEUE, name + 6, label);
 	else
 		sec_unknown(L, name, label);
 }
@@ -2685,6 +2831,22 @@ static const struct {
 	{ SEC_ACCOUNT, "\n# One section per mailbox, named like jobs.\n"
 	  "#[account:alice]\n",
 	  ".Ss The [account:NAME] sections\nOne section per mailbox.\n" },
+	{ SEC_QUEUE, "\n# One section per queue, named like jobs; with none, "
+	  "the daemon serves\n# its seed queues (see mailvisord.conf(5)).\n"
+	  "#[queue:sync]\n",
+	  ".Ss The [queue:NAME] sections\nOne section per queue of jobs.\n"
+	  "When the file has no\n.Ic [queue:NAME]\nsection, the daemon "
+	  "serves the seed queues:\n.Bl -column periodic priority "
+	  "max_retries retry_backoff -offset indent\n"
+	  ".It Em queue Ta Em priority Ta Em max_retries Ta "
+	  "Em retry_backoff\n"
+	  ".It sync Ta 10 Ta 5 Ta 60 2 240 0.1\n"
+	  ".It periodic Ta 10 Ta 1 Ta 30 2 120 0.1\n"
+	  ".It send Ta 8 Ta 3 Ta 30 2 120 0.1\n"
+	  ".It delete Ta 5 Ta 2 Ta 30 2 120 0.1\n"
+	  ".It spam Ta 3 Ta 2 Ta 30 2 120 0.1\n"
+	  ".El\n.Pp\nWhen it has some, it serves exactly those, each with the "
+	  "values of its\nsection; a seed queue left out is not served.\n" },
 };
 
 int

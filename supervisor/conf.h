@@ -11,7 +11,7 @@
 #include "supervisor/backoff.h"
 #include "supervisor/sched.h"
 
-#define CONF_NAME_MAX	64		/* job and account names */
+#define CONF_NAME_MAX	64		/* job, account and queue names */
 #define CONF_LINE_MAX	199		/* longest line, in bytes */
 #define CONF_FILE_MAX	(1024 * 1024)	/* largest file */
 
@@ -89,6 +89,22 @@ struct account_conf {
 	char	*credentials;	/* absolute path */
 };
 
+/*
+ * [queue:NAME]: one queue of jobs. When the file has none, the daemon
+ * serves its seed queues; when it has some, exactly those.
+ */
+struct queue_section {
+	char		*name;
+	int		 line;		/* of the section header */
+	long		 priority;	/* 0..100: higher served first */
+	long		 max_retries;	/* 0..100 retries of a retryable
+					 * failure */
+	char		*retry_backoff;	/* raw text */
+	struct backoff	 backoff;	/* parsed retry_backoff */
+	long		 share;		/* percent of max_children the
+					 * queue may use; 0: any */
+};
+
 /* [mailvisord] */
 struct conf_daemon {
 	long	 max_children;
@@ -103,6 +119,11 @@ struct conf_daemon {
 	char	*state_directory;
 	char	*cgroup;	/* NULL: no cgroup */
 	long	 record_buffer;
+	char	*queue_group;	/* consumer group of the queues */
+	char	*consumer_name;	/* NULL: HOST:PID */
+	long	 idempotency_ttl;	/* seconds */
+	long	 tenant_limit;	/* runs at once per tenant; 0: no limit */
+	long	 reclaim_margin;	/* seconds */
 };
 
 /* [redis] */
@@ -125,6 +146,8 @@ struct conf {
 	size_t			 njobs;
 	struct account_conf	*accounts;
 	size_t			 naccounts;
+	struct queue_section	*queues;	/* none: the seed queues */
+	size_t			 nqueues;
 };
 
 /*
@@ -137,9 +160,11 @@ struct conf *conf_load(const char *path, FILE *errs);
 /* Frees conf and everything it holds. NULL-safe. */
 void conf_free(struct conf *);
 
-/* The job or account of that name, or NULL. Borrowed from conf. */
+/* The job, account or queue of that name, or NULL. Borrowed from conf. */
 const struct job_conf *conf_job(const struct conf *, const char *name);
 const struct account_conf *conf_account(const struct conf *,
+    const char *name);
+const struct queue_section *conf_queue(const struct conf *,
     const char *name);
 
 /* The account whose tenant_id and user_id are these, or NULL. Borrowed. */

@@ -24,9 +24,6 @@
 
 /* How often the paused/removed schedule sets are read again from Redis. */
 #define SCHED_STATE_POLL	5
-/* A queued job pending on a daemon that stopped heartbeating is taken
- * over this long after its hard timeout. */
-#define RECLAIM_MARGIN		30.0
 
 struct sjob;
 
@@ -107,8 +104,6 @@ struct mvd {
 	struct rds		*rds_block;	/* XREADGROUP BLOCK */
 	struct stats		*stats;
 	struct queue		*queue_mod;	/* Redis Streams queues */
-	struct queue_conf	*qconf;
-	size_t			 nqconf;
 	struct runq		 queue;		/* waiting for a slot */
 	int			 queued;	/* runs in queue */
 	struct runq		 active;	/* running */
@@ -742,6 +737,33 @@ queue_deliver(void *arg, struct qmsg *m)
 	start_waiting(d);	/* not dispatch(): we are inside the queue */
 }
 
+/* The queues of c: its [queue:NAME] sections, else the seed queues.
+ * Returns a new array (queue_conf_free()) or NULL. */
+static struct queue_conf *
+queue_confs(const struct conf *c, size_t *n)
+{
+	struct queue_conf *qs;
+
+	if (c->nqueues == 0)
+		return queue_defaults(n);
+	if ((qs = calloc(c->nqueues, sizeof(*qs))) == NULL)
+		return NULL;
+	for (size_t i = 0; i < c->nqueues; i++) {
+		const struct queue_section *q = &c->queues[i];
+
+		if ((qs[i].name = strdup(q->name)) == NULL) {
+			queue_conf_free(qs, i);
+			return NULL;
+		}
+		qs[i].priority = (int)q->priority;
+		qs[i].max_retries = (int)q->max_retries;
+		qs[i].backoff = q->backoff;
+		qs[i].share = (int)q->share;
+	}
+	*n = c->nqueues;
+	return qs;
+}
+
 /* Starts the queue consumer on a connection of its own for blocking
  * reads. Returns 0 or -1. */
 static int
@@ -749,18 +771,24 @@ queue_start(struct mvd *d)
 {
 	struct queue_opts o;
 	struct conf *c = d->conf;
+	struct queue_conf *qs;
+	size_t n;
 
 	memset(&o, 0, sizeof(o));
 	o.key_prefix = d->key_prefix;
-	o.reclaim_margin = RECLAIM_MARGIN;
+	o.group = c->daemon.queue_group;
+	o.consumer = c->daemon.consumer_name;
+	o.idempotency_ttl = c->daemon.idempotency_ttl;
+	o.tenant_limit = (int)c->daemon.tenant_limit;
+	o.reclaim_margin = (double)c->daemon.reclaim_margin;
 	d->rds_block = rds_new(d->base, c->redis.url, c->redis.socket,
 	    c->redis.password_file, (int)c->redis.db);
-	if (d->rds_block == NULL ||
-	    (d->qconf = queue_defaults(&d->nqconf)) == NULL)
+	if (d->rds_block == NULL || (qs = queue_confs(c, &n)) == NULL)
 		return -1;
 	rds_set_timeout(d->rds_block, QUEUE_BLOCK_MS / 1000.0 + 10);
 	d->queue_mod = queue_new(d->base, d->rds, d->rds_block, d->stats,
-	    d->qconf, d->nqconf, &o, c, queue_deliver, d);
+	    qs, n, &o, c, queue_deliver, d);
+	queue_conf_free(qs, n);
 	return d->queue_mod == NULL ? -1 : 0;
 }
 
@@ -880,7 +908,6 @@ mvd_free(struct mvd *d)
 	if (d->stop_timer)
 		event_free(d->stop_timer);
 	queue_free(d->queue_mod);
-	queue_conf_free(d->qconf, d->nqconf);
 	stats_free(d->stats);
 	rds_free(d->rds_block);
 	rds_free(d->rds);
@@ -930,10 +957,16 @@ mvd_reload(struct mvd *d)
 		notify_send("READY=1");
 		return -1;
 	}
-	if (d->queue_mod != NULL &&
-	    queue_set_conf(d->queue_mod, d->qconf, d->nqconf, c) == -1)
-		log_warnx("reload: the queues keep validating against the "
-		    "previous configuration");
+	if (d->queue_mod != NULL) {
+		struct queue_conf *qs;
+		size_t n;
+
+		if ((qs = queue_confs(c, &n)) == NULL ||
+		    queue_set_conf(d->queue_mod, qs, n, c) == -1)
+			log_warnx("reload: the queues keep their previous "
+			    "configuration");
+		queue_conf_free(qs, qs ? n : 0);
+	}
 	cref_put(d->cref);
 	d->cref = cr;
 	d->conf = c;

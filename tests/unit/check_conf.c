@@ -190,6 +190,11 @@ START_TEST(test_defaults)
 	ck_assert_str_eq(c->daemon.state_directory, "/var/lib/mailvisord");
 	ck_assert_ptr_null(c->daemon.cgroup);
 	ck_assert_int_eq(c->daemon.record_buffer, 10000);
+	ck_assert_str_eq(c->daemon.queue_group, "mailvisor");
+	ck_assert_ptr_null(c->daemon.consumer_name);
+	ck_assert_int_eq(c->daemon.idempotency_ttl, 7 * 86400);
+	ck_assert_int_eq(c->daemon.tenant_limit, 0);
+	ck_assert_int_eq(c->daemon.reclaim_margin, 30);
 	ck_assert_str_eq(c->redis.url, "redis://127.0.0.1:6379");
 	ck_assert_ptr_null(c->redis.socket);
 	ck_assert_ptr_null(c->redis.password_file);
@@ -200,7 +205,135 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(c->redis.failures_max_age, 7 * 86400);
 	ck_assert_uint_eq(c->njobs, 0);
 	ck_assert_uint_eq(c->naccounts, 0);
+	ck_assert_uint_eq(c->nqueues, 0);
+	ck_assert_ptr_null(c->queues);
+	ck_assert_ptr_null(conf_queue(c, "sync"));
 	conf_free(c);
+}
+END_TEST
+
+START_TEST(test_queue_defaults)
+{
+	struct conf *c = load_ok("\n[queue:q.1-x_Y]\n");
+	const struct queue_section *qs = conf_queue(c, "q.1-x_Y");
+
+	ck_assert_uint_eq(c->nqueues, 1);
+	ck_assert_ptr_eq(qs, &c->queues[0]);
+	ck_assert_str_eq(qs->name, "q.1-x_Y");
+	ck_assert_int_eq(qs->line, 2);
+	ck_assert_int_eq(qs->priority, 5);
+	ck_assert_int_eq(qs->max_retries, 3);
+	ck_assert_str_eq(qs->retry_backoff, "30 2 600 0.1");
+	ck_assert(qs->backoff.initial == 30 && qs->backoff.factor == 2 &&
+	    qs->backoff.max == 600 && qs->backoff.jitter == 0.1);
+	ck_assert_int_eq(qs->share, 0);
+	ck_assert_ptr_null(conf_queue(c, "q"));
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(test_queues)
+{
+	struct conf *c = load_ok("[mailvisord]\nqueue_group = mv.group-2\n"
+	    "consumer_name = host-1:42\nidempotency_ttl = 2h\n"
+	    "tenant_limit = 4\nreclaim_margin = 1m\n"
+	    "[queue:sync]\npriority = 10\nmax_retries = 5\n"
+	    "retry_backoff = 60 2 240 0.1\nshare = 50\n"
+	    "[job:j]\ncommand = /bin/true\n"
+	    "[queue:spam]\npriority = 0\nmax_retries = 0\n"
+	    "retry_backoff = 1 1 1 0\nshare = 100\n");
+	const struct queue_section *qs;
+
+	ck_assert_str_eq(c->daemon.queue_group, "mv.group-2");
+	ck_assert_str_eq(c->daemon.consumer_name, "host-1:42");
+	ck_assert_int_eq(c->daemon.idempotency_ttl, 7200);
+	ck_assert_int_eq(c->daemon.tenant_limit, 4);
+	ck_assert_int_eq(c->daemon.reclaim_margin, 60);
+	ck_assert_uint_eq(c->nqueues, 2);
+	qs = conf_queue(c, "sync");
+	ck_assert_ptr_eq(qs, &c->queues[0]);
+	ck_assert_int_eq(qs->line, 7);
+	ck_assert_int_eq(qs->priority, 10);
+	ck_assert_int_eq(qs->max_retries, 5);
+	ck_assert(qs->backoff.initial == 60 && qs->backoff.factor == 2 &&
+	    qs->backoff.max == 240 && qs->backoff.jitter == 0.1);
+	ck_assert_int_eq(qs->share, 50);
+	qs = conf_queue(c, "spam");
+	ck_assert_ptr_eq(qs, &c->queues[1]);
+	ck_assert_int_eq(qs->line, 14);
+	ck_assert_int_eq(qs->priority, 0);
+	ck_assert_int_eq(qs->max_retries, 0);
+	ck_assert(qs->backoff.initial == 1 && qs->backoff.factor == 1 &&
+	    qs->backoff.max == 1 && qs->backoff.jitter == 0);
+	ck_assert_int_eq(qs->share, 100);
+	ck_assert_uint_eq(c->njobs, 1);
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(test_queue_errors)
+{
+	char text[1024];
+	const char *name65 = "a234567890123456789012345678901234567890"
+	    "1234567890123456789012345";
+
+	/* A duplicate name: the first is kept, the second reported. */
+	load_fails("[queue:a]\npriority = 1\n[queue:b]\n[queue:a]\n"
+	    "priority = 2\n",
+	    "F:4: duplicate section [queue:a] (first at line 1)\n");
+	/* Unknown keys, with the closest one or where they belong. */
+	load_fails("[queue:a]\npriorty = 1\nschedule = every 5m\nfoo = 1\n"
+	    "[job:j]\ncommand = /bin/true\nshare = 5\n",
+	    "F:2: unknown key 'priorty' in [queue:a]; did you mean "
+	    "'priority'?\n"
+	    "F:3: unknown key 'schedule' in [queue:a] (it belongs in "
+	    "[job:NAME])\n"
+	    "F:4: unknown key 'foo' in [queue:a]\n"
+	    "F:7: unknown key 'share' in [job:j] (it belongs in "
+	    "[queue:NAME])\n");
+	/* A bad retry_backoff, at its line; the other queue is fine. */
+	load_fails("[queue:ok]\n[queue:a]\npriority = 1\n"
+	    "retry_backoff = 30 0.5 600 0.1\n[queue:b]\n"
+	    "retry_backoff = 30 2 x 0.1\n[queue:c]\nretry_backoff =\n"
+	    "[queue:d]\nretry_backoff = 30 2 600\n",
+	    "F:4: retry_backoff: factor must be from 1 to 100\n"
+	    "F:6: retry_backoff: max 'x' is not a plain number\n"
+	    "F:8: retry_backoff: is empty\n"
+	    "F:10: retry_backoff: expected 'initial factor max jitter', as "
+	    "in '30 2 600 0.1'\n");
+	/* Malformed values and names. */
+	load_fails("[queue:a]\npriority = high\nshare = 50%\n"
+	    "max_retries = 1.5\nretry_backoff = 1 2 3 4\n  5\n",
+	    "F:2: priority: 'high' is not an integer\n"
+	    "F:3: share: '50%' is not an integer\n"
+	    "F:4: max_retries: '1.5' is not an integer\n"
+	    "F:5: retry_backoff: jitter must be from 0 to 1\n"
+	    "F:6: retry_backoff: takes one line (only command, args and env "
+	    "continue on indented lines)\n");
+	snprintf(text, sizeof(text), "[queue:%s]\n[queue:a b]\n[queue:]\n"
+	    "[queue]\n[queues:x]\n[qeue:x]\n", name65);
+	snprintf(text + strlen(text), sizeof(text) - strlen(text),
+	    "F:1: invalid queue name '%s' (1 to 64 of A-Z a-z 0-9 _ . -)\n"
+	    "F:2: invalid queue name 'a b' (1 to 64 of A-Z a-z 0-9 _ . -)\n"
+	    "F:3: invalid queue name '' (1 to 64 of A-Z a-z 0-9 _ . -)\n"
+	    "F:4: section [queue] needs a name: [queue:NAME]\n"
+	    "F:5: unknown section [queues:x]; did you mean [queue:x]?\n"
+	    "F:6: unknown section [qeue:x]; did you mean [queue:x]?\n",
+	    name65);
+	load_fails(text, strchr(text, 'F'));
+	load_fails("[mailvisord]\nqueue_group = a/b\nconsumer_name = a b\n"
+	    "idempotency_ttl = 1w\nreclaim_margin = -1\n"
+	    "tenant_limit = none\n[mailvisord]\nqueue_group =\n",
+	    "F:2: queue_group: 'a/b' is not a name (1 to 64 of A-Z a-z 0-9 "
+	    "_ . -)\n"
+	    "F:3: consumer_name: 'a b' holds a blank or a control character\n"
+	    "F:4: idempotency_ttl: '1w' is not a duration (seconds, or a "
+	    "number with s, m, h or d)\n"
+	    "F:5: reclaim_margin: '-1' is not a duration (seconds, or a "
+	    "number with s, m, h or d)\n"
+	    "F:6: tenant_limit: 'none' is not an integer\n"
+	    "F:7: duplicate section [mailvisord] (first at line 1)\n"
+	    "F:8: queue_group: is empty\n");
 }
 END_TEST
 
@@ -377,6 +510,16 @@ static const struct bound bounds[] = {
 	  "101", "(0 to 100)" },
 	{ "[job:j]\ncommand = /bin/true\n", "max_output", "1k", "1g",
 	  "1023", "1025m", "(1024 to 1073741824 bytes)" },
+	{ "[mailvisord]\n", "idempotency_ttl", "1s", "365d", "0", "366d",
+	  "(1 to 31536000 seconds)" },
+	{ "[mailvisord]\n", "tenant_limit", "0", "4096", "-1", "4097",
+	  "(0 to 4096)" },
+	{ "[mailvisord]\n", "reclaim_margin", "1", "1d", "0s", "86401",
+	  "(1 to 86400 seconds)" },
+	{ "[queue:q]\n", "priority", "0", "100", "-1", "101", "(0 to 100)" },
+	{ "[queue:q]\n", "max_retries", "0", "100", "-1", "101",
+	  "(0 to 100)" },
+	{ "[queue:q]\n", "share", "0", "100", "-1", "101", "(0 to 100)" },
 };
 
 /* Line of the key in the text pre + "key = v\n". */
@@ -1276,6 +1419,7 @@ START_TEST(test_example)
 	ck_assert_msg(c != NULL, "%s", errs);
 	ck_assert_int_eq(c->daemon.max_children, 8);
 	ck_assert_uint_eq(c->njobs, 0);
+	ck_assert_uint_eq(c->nqueues, 0);
 	conf_free(c);
 	free(errs);
 	free(file);
@@ -1308,6 +1452,9 @@ START_TEST(test_example_uncommented)
 	c = load_ok(out);
 	ck_assert_uint_eq(c->njobs, 1);
 	ck_assert_uint_eq(c->naccounts, 1);
+	ck_assert_uint_eq(c->nqueues, 1);
+	ck_assert_str_eq(c->queues[0].name, "sync");
+	ck_assert_int_eq(c->queues[0].priority, 5);
 	j = &c->jobs[0];
 	ck_assert_str_eq(j->name, "email_sync");
 	ck_assert_uint_eq(j->command.n, 7);
@@ -1377,6 +1524,9 @@ conf_suite(void)
 	tc = tcase_create("conf_load");
 	tcase_add_test(tc, test_defaults);
 	tcase_add_test(tc, test_job_defaults);
+	tcase_add_test(tc, test_queue_defaults);
+	tcase_add_test(tc, test_queues);
+	tcase_add_test(tc, test_queue_errors);
 	tcase_add_test(tc, test_full);
 	tcase_add_loop_test(tc, test_bounds, 0,
 	    sizeof(bounds) / sizeof(bounds[0]));
