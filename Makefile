@@ -124,7 +124,7 @@ sanitize: deps
 	 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	 tests/run-unit.sh build-san && \
 	 ASAN_OPTIONS=detect_leaks=1 \
-	 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 SOAK_RUNS=10000 \
+	 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 SOAK_RUNS=10000 QUEUE_JOBS=2000 \
 	 MV_SANITIZE=1 \
 	 tests/run-integration.sh build-san
 
