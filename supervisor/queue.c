@@ -502,11 +502,15 @@ static void
 queue_to_dlq(struct queue *q, struct qmsg *m, json_t *record,
     const char *reason)
 {
-	char key[QUEUE_KEY_MAX], at[32];
+	char key[QUEUE_KEY_MAX], at[32], why[256];
 	char *fields, *attempts, *rec;
 	const char *v[20];
 	struct stats_cmd x[2];
 
+	/* reason may point into record, which stats_record_tx() consumes
+	 * before it copies the extra commands: keep a copy. */
+	strlcpy(why, reason != NULL ? reason : "failed", sizeof(why));
+	reason = why;
 	if (record == NULL)
 		record = queue_skeleton(m, "failed", reason);
 	snprintf(key, sizeof(key), "%smailvisor:dlq", q->prefix);
@@ -992,9 +996,11 @@ queue_on_connect(void *arg)
 	struct queue *q = arg;
 	size_t i;
 
+	/* From the start of the stream, not "$": jobs enqueued before any
+	 * daemon made the group are work too. */
 	for (i = 0; i < q->n; i++)
 		rds_command(q->cmd, 6, (const char *[]){ "XGROUP", "CREATE",
-		    q->s[i].key, q->group, "$", "MKSTREAM" }, NULL, NULL,
+		    q->s[i].key, q->group, "0", "MKSTREAM" }, NULL, NULL,
 		    NULL);
 	if (!q->reading)
 		queue_read(q, 0, 1);
@@ -1535,12 +1541,12 @@ queue_purge(redisContext *c, const char *prefix, const char *group,
 	n = r->type == REDIS_REPLY_INTEGER ? (long)r->integer : 0;
 	freeReplyObject(r);
 	/* The group's pending list is forgotten with the group itself,
-	 * which is made again at the end of the (now empty) stream. */
+	 * which is made again for the (now empty) stream. */
 	if ((r = queue_sync(c, 4, (const char *[]){ "XGROUP", "DESTROY", key,
 	    group })) != NULL)
 		freeReplyObject(r);
 	if ((r = queue_sync(c, 6, (const char *[]){ "XGROUP", "CREATE", key,
-	    group, "$", "MKSTREAM" })) == NULL)
+	    group, "0", "MKSTREAM" })) == NULL)
 		return -1;
 	freeReplyObject(r);
 	return n;

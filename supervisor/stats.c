@@ -357,12 +357,14 @@ stats_record_tx(struct stats *s, const char *worker, const char *job_id,
 	struct srec *e;
 
 	e = stats_srec_new(s, worker, job_id, record, &why);
-	json_decref(record);
+	/* The extra commands may borrow strings from the record: copy them
+	 * before the record goes. */
 	if (e != NULL && stats_copy_extra(e, extra, nextra) == -1) {
 		why = strerror(errno);
 		stats_srec_free(e);
 		e = NULL;
 	}
+	json_decref(record);
 	if (e == NULL) {
 		s->invalid++;
 		mv_quote_clean(qw, sizeof(qw), worker ? worker : "", 48);

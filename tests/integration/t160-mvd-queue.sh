@@ -44,6 +44,10 @@ for i in 1 2 3; do
 	pids="$pids $!"
 done
 MVD_PID=$pids		# all three stopped by cleanup
+daemon_errors() {	# what a sanitizer said, if anything
+	grep -h -A20 -E 'ERROR: AddressSanitizer|runtime error' "$TMP"/mvd?.log |
+	    head -30 | sed '1s/^/; /'
+}
 
 # N jobs through redis-cli's pipe.
 i=0
@@ -54,7 +58,7 @@ while [ $i -lt "$N" ]; do
 	i=$((i + 1))
 done | rcli >/dev/null
 wait_for 120 sh -c "[ \"\$(redis-cli -s $REDIS_SOCK HGET worker:stats:echo total_executions)\" -ge $N ]" ||
-    fail "only $(rcli HGET worker:stats:echo total_executions) of $N recorded"
+    fail "only $(rcli HGET worker:stats:echo total_executions) of $N recorded$(daemon_errors)"
 sleep 1
 expect_eq "$(rcli HGET worker:stats:echo total_executions)" "$N" "records"
 expect_eq "$(rcli HGET worker:stats:echo successful_executions)" "$N" "successes"
@@ -71,7 +75,7 @@ rcli XADD mailvisor:queue:sync '*' job echo tenant_id t9 user_id mallory >/dev/n
 rcli XADD mailvisor:queue:sync '*' job echo tenant_id t1 user_id alice argv /bin/sh >/dev/null
 rcli XADD mailvisor:queue:sync '*' job broken tenant_id t1 user_id alice >/dev/null
 wait_for 20 sh -c "[ \"\$(redis-cli -s $REDIS_SOCK XLEN mailvisor:dlq)\" -ge 6 ]" ||
-    fail "dead letters: $(rcli XLEN mailvisor:dlq)"
+    fail "dead letters: $(rcli XLEN mailvisor:dlq)$(daemon_errors)"
 expect_eq "$(rcli HGET worker:stats:echo successful_executions)" "$N" "bad messages did not run"
 rcli XRANGE mailvisor:dlq - + >"$TMP/dlq"
 for why in nope evil many mallory argv; do

@@ -1,6 +1,7 @@
-# A configured queue: a crash-looping job (exit 75, or a segfault) reaches
-# the dead letters after exactly max_retries + 1 attempts, each recorded
-# under one job id, with nothing left pending or delayed.
+# A configured queue: a job enqueued before any daemon started runs; a
+# crash-looping job (exit 75, or a segfault) reaches the dead letters after
+# exactly max_retries + 1 attempts, each recorded under one job id, with
+# nothing left pending or delayed.
 . "$MV_TOP/tests/integration/lib.sh"
 start_redis
 
@@ -30,8 +31,11 @@ tenant_id = t1
 user_id = alice
 credentials = /dev/null
 CONF
+# Enqueued before any daemon made the consumer group: still work.
+rcli XADD mailvisor:queue:fast '*' job echo tenant_id t1 user_id alice >/dev/null
 start_mvd "$TMP/mvd.conf"
-sleep 0.5
+wait_for 10 sh -c "[ \"\$(redis-cli -s $REDIS_SOCK HGET worker:stats:echo successful_executions)\" = 1 ]" ||
+    fail "a job enqueued before the daemon started never ran"
 rcli XADD mailvisor:queue:fast '*' job crash tenant_id t1 user_id alice >/dev/null
 rcli XADD mailvisor:queue:fast '*' job segv tenant_id t1 user_id alice >/dev/null
 wait_for 20 sh -c "[ \"\$(redis-cli -s $REDIS_SOCK XLEN mailvisor:dlq)\" -ge 2 ]" ||
