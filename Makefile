@@ -75,8 +75,10 @@ CHECK_DEPS_check_sched	= supervisor/sched.o
 CHECK_DEPS_check_backoff = supervisor/backoff.o
 CHECK_DEPS_check_child	= supervisor/child.o
 CHECK_DEPS_check_record	=
-CHECK_DEPS_check_stats	= supervisor/rds.o supervisor/stats.o
-CHECK_DEPS_check_queue = supervisor/queue.o supervisor/rds.o supervisor/stats.o supervisor/conf.o supervisor/sched.o supervisor/backoff.o
+CHECK_DEPS_check_stats	= supervisor/rds.o supervisor/stats.o \
+			  tests/unit/redis_scratch.o
+CHECK_DEPS_check_queue = supervisor/queue.o supervisor/rds.o supervisor/stats.o supervisor/conf.o supervisor/sched.o supervisor/backoff.o \
+			  tests/unit/redis_scratch.o
 
 all: $(PROGS)
 

@@ -14,11 +14,11 @@ socket = $REDIS_SOCK
 command = $TESTW sleep
 timeout = 600
 
-[job:stubborn]
+[job:obstinate]
 command = $TESTW sleep ignore-term
 timeout = 600
 CONF
-start_mvd "$TMP/mvd.conf" --run polite --run stubborn
+start_mvd "$TMP/mvd.conf" --run polite --run obstinate
 sleep 1
 start=$(date +%s)
 kill -TERM "$MVD_PID"
@@ -28,6 +28,6 @@ MVD_PID=
 expect_eq "$RC" 0 "exit status"
 [ $(( $(date +%s) - start )) -le 5 ] || fail "stop took too long"
 expect_eq "$(rcli LINDEX worker:history:polite 0 | jq -r .signal)" SIGTERM polite
-expect_eq "$(rcli LINDEX worker:history:stubborn 0 | jq -r .signal)" SIGKILL stubborn
+expect_eq "$(rcli LINDEX worker:history:obstinate 0 | jq -r .signal)" SIGKILL obstinate
 pgrep -f "mv-test-worker sleep" >/dev/null && fail "workers left running"
 exit 0

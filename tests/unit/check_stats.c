@@ -10,7 +10,6 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -24,6 +23,7 @@
 #include <hiredis/hiredis.h>
 #include <jansson.h>
 
+#include "tests/unit/redis_scratch.h"
 #include "shared/buf.h"
 #include "shared/log.h"
 #include "shared/mvtime.h"
@@ -1413,31 +1413,6 @@ stats_suite(void)
 	return s;
 }
 
-/* Kills a server a failed test left behind (its pid file names it). */
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
-{
-	char comm[64], proc[64], *pid;
-	FILE *fp;
-	long n;
-
-	(void)st;
-	(void)f;
-	if (strcmp(path + strlen(path) - 10, "/redis.pid") == 0 &&
-	    (pid = mv_read_file(path, 32, NULL)) != NULL) {
-		n = atol(pid);
-		free(pid);
-		snprintf(proc, sizeof(proc), "/proc/%ld/comm", n);
-		if (n > 1 && (fp = fopen(proc, "r")) != NULL) {
-			if (fgets(comm, sizeof(comm), fp) != NULL &&
-			    strncmp(comm, "redis-server", 12) == 0)
-				kill((pid_t)n, SIGKILL);
-			fclose(fp);
-		}
-	}
-	return flag == FTW_DP ? rmdir(path) : unlink(path);
-}
-
 int
 main(void)
 {
@@ -1446,18 +1421,12 @@ main(void)
 
 	log_init("mailvisord", LOG_LVL_INFO);
 	signal(SIGPIPE, SIG_IGN);
-	if (access("tests/redis.sh", X_OK) == -1) {
-		perror("check_stats: tests/redis.sh (run from the top)");
+	if (redis_scratch_init(root, "check_stats") == -1)
 		return EXIT_FAILURE;
-	}
-	if (mkdtemp(root) == NULL) {
-		perror("mkdtemp");
-		return EXIT_FAILURE;
-	}
 	sr = srunner_create(stats_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
-	nftw(root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	redis_scratch_remove(root);
 	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

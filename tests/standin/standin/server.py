@@ -1081,8 +1081,8 @@ def warm_up(app):
                        app.settings.body_attachment_threshold)
     for mb in list(app.state.mailboxes.values()):
         with app.state.lock:
-            todo = [m for m in mb.order if m.gen_index is not None]
-        for m in todo:
+            pending_render = [m for m in mb.order if m.gen_index is not None]
+        for m in pending_render:
             m.render(modes)
             m.snippet()
             m.size_estimate()
