@@ -22,8 +22,10 @@
 #include "supervisor/sched.h"
 #include "supervisor/stats.h"
 
-/* How often the paused/removed schedule sets are read again from Redis. */
+/* How often the paused/removed schedule sets are read again from Redis,
+ * and the revoked set for the runs going here (seconds). */
 #define SCHED_STATE_POLL	5
+#define REVOKE_POLL		1
 
 struct sjob;
 
@@ -38,6 +40,7 @@ struct run {
 	struct event		*retry_timer;
 	struct child		*child;
 	struct qmsg		*qm;		/* a queued job's message, or NULL */
+	time_t			 started_at;	/* while running */
 	TAILQ_ENTRY(run)	 entry;
 };
 TAILQ_HEAD(runq, run);
@@ -113,8 +116,11 @@ struct mvd {
 	int			 stopping;
 	int			 exit_when_idle;
 	struct event		*poll_timer;
+	struct event		*revoke_timer;
 	struct event		*watchdog;
 	struct event		*stop_timer;
+	time_t			 started_at;
+	unsigned		 sched_gen;	/* mvd_schedule_set() calls */
 };
 
 static void run_start(struct run *);
@@ -339,8 +345,10 @@ run_done(struct child *c, const struct child_result *res, void *arg)
 	if (r->qm != NULL) {
 		/* The queue writes the record with its ack, retry or dead
 		 * letter, in one transaction. */
-		queue_finish(d->queue_mod, r->qm, rec, res->status == CHILD_SUCCESS ?
-		    Q_ACK : res->retryable ? Q_RETRY : Q_DLQ,
+		queue_finish(d->queue_mod, r->qm, rec,
+		    res->status == CHILD_SUCCESS ||
+		    res->status == CHILD_REVOKED ? Q_ACK :
+		    res->retryable ? Q_RETRY : Q_DLQ,
 		    worker_retry_after(res), NULL);
 		r->qm = NULL;
 		run_free(r);
@@ -399,6 +407,7 @@ run_start(struct run *r)
 		run_free(r);
 		return;
 	}
+	r->started_at = time(NULL);
 	r->d->running++;
 	TAILQ_INSERT_TAIL(&r->d->active, r, entry);
 }
@@ -665,15 +674,25 @@ job_find(struct mvd *d, const char *name)
 
 /* The paused and removed sets, kept in Redis so that a restart keeps
  * them (mailvisorctl and the HTTP API change them there). */
+struct pause_poll {
+	struct mvd	*d;
+	unsigned	 gen;		/* d->sched_gen when sent */
+};
+
 static void
 pause_state_reply(struct rds *rds, redisReply *rep, void *arg)
 {
-	struct mvd *d = arg;
+	struct pause_poll *p = arg;
+	struct mvd *d = p->d;
 	redisReply *el;
-	int removed;
+	int removed, stale = p->gen != d->sched_gen;
 
 	(void)rds;
-	if (rep == NULL || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2)
+	free(p);
+	/* A state set here after the poll was sent is newer than its
+	 * answer: the next poll reads it. */
+	if (stale || rep == NULL || rep->type != REDIS_REPLY_ARRAY ||
+	    rep->elements != 2)
 		return;
 	for (size_t i = 0; i < d->njobs; i++)
 		d->jobs[i]->paused = d->jobs[i]->removed = 0;
@@ -700,6 +719,7 @@ static void
 pause_state_poll(evutil_socket_t fd, short ev, void *arg)
 {
 	struct mvd *d = arg;
+	struct pause_poll *p;
 	char pk[256], rk[256];
 	const char *argv[] = { "EVAL", "return {redis.call('SMEMBERS', "
 	    "KEYS[1]), redis.call('SMEMBERS', KEYS[2])}", "2", pk, rk };
@@ -710,8 +730,103 @@ pause_state_poll(evutil_socket_t fd, short ev, void *arg)
 	    d->key_prefix);
 	snprintf(rk, sizeof(rk), "%smailvisor:schedule:removed",
 	    d->key_prefix);
-	if (rds_connected(d->rds))
-		rds_command(d->rds, 5, argv, NULL, pause_state_reply, d);
+	if (!rds_connected(d->rds) || (p = malloc(sizeof(*p))) == NULL)
+		return;
+	p->d = d;
+	p->gen = d->sched_gen;
+	if (rds_command(d->rds, 5, argv, NULL, pause_state_reply, p) == -1)
+		free(p);
+}
+
+static struct run *
+active_find(struct mvd *d, const char *id)
+{
+	struct run *r;
+
+	TAILQ_FOREACH(r, &d->active, entry)
+		if (strcmp(r->job_id, id) == 0 ||
+		    (r->qm != NULL && strcmp(r->qm->id, id) == 0))
+			return r;
+	return NULL;
+}
+
+int
+mvd_revoke(struct mvd *d, const char *job_id)
+{
+	struct run *r = active_find(d, job_id);
+
+	if (r == NULL || r->child == NULL)
+		return 0;
+	log_info("job %s id %s: revoked", r->sj->jc->name, r->job_id);
+	child_revoke(r->child);
+	return 1;
+}
+
+/* The answer to SMISMEMBER revoked ID...: the ids sent are in arg's
+ * list, in order. */
+struct revoke_poll {
+	struct mvd	*d;
+	size_t		 n;
+	char		 ids[][48];
+};
+
+static void
+revoke_reply(struct rds *rds, redisReply *rep, void *arg)
+{
+	struct revoke_poll *p = arg;
+
+	(void)rds;
+	if (rep != NULL && rep->type == REDIS_REPLY_ARRAY &&
+	    rep->elements == p->n)
+		for (size_t i = 0; i < p->n; i++)
+			if (rep->element[i]->type == REDIS_REPLY_INTEGER &&
+			    rep->element[i]->integer == 1)
+				mvd_revoke(p->d, p->ids[i]);
+	free(p);
+}
+
+/* Asks Redis which of the runs going here were revoked (by the API of
+ * any daemon, or by hand): their job ids and, for queued jobs, their
+ * entry ids. */
+static void
+revoke_poll(evutil_socket_t fd, short ev, void *arg)
+{
+	struct mvd *d = arg;
+	struct revoke_poll *p;
+	const char **argv;
+	char key[256];
+	struct run *r;
+	size_t n = 0;
+
+	(void)fd;
+	(void)ev;
+	if (d->running == 0 || !rds_connected(d->rds))
+		return;
+	p = calloc(1, sizeof(*p) + 2 * (size_t)d->running * sizeof(p->ids[0]));
+	argv = calloc(2 + 2 * (size_t)d->running, sizeof(*argv));
+	if (p == NULL || argv == NULL) {
+		free(p);
+		free(argv);
+		return;
+	}
+	snprintf(key, sizeof(key), "%smailvisor:revoked", d->key_prefix);
+	argv[0] = "SMISMEMBER";
+	argv[1] = key;
+	TAILQ_FOREACH(r, &d->active, entry) {
+		strlcpy(p->ids[n], r->job_id, sizeof(p->ids[n]));
+		argv[2 + n] = p->ids[n];
+		n++;
+		if (r->qm != NULL && strcmp(r->qm->id, r->job_id) != 0) {
+			strlcpy(p->ids[n], r->qm->id, sizeof(p->ids[n]));
+			argv[2 + n] = p->ids[n];
+			n++;
+		}
+	}
+	p->d = d;
+	p->n = n;
+	if (rds_command(d->rds, 2 + (int)n, argv, NULL, revoke_reply, p) == -1)
+		free(p);
+	free(argv);
 }
 
 /* A message from a Redis Streams queue, validated against the current
@@ -810,6 +925,9 @@ timers_start(struct mvd *d)
 	d->poll_timer = event_new(d->base, -1, EV_PERSIST, pause_state_poll,
 	    d);
 	event_add(d->poll_timer, &tv);
+	tv.tv_sec = REVOKE_POLL;
+	d->revoke_timer = event_new(d->base, -1, EV_PERSIST, revoke_poll, d);
+	event_add(d->revoke_timer, &tv);
 	if (wd > 0) {
 		tv.tv_sec = (time_t)(wd / 2 / 1000000);
 		tv.tv_usec = (suseconds_t)(wd / 2 % 1000000);
@@ -841,6 +959,7 @@ mvd_new(struct event_base *base, struct conf *c, const char *path)
 	}
 	d->base = base;
 	d->conf = c;
+	d->started_at = time(NULL);
 	TAILQ_INIT(&d->queue);
 	TAILQ_INIT(&d->active);
 	TAILQ_INIT(&d->retrying);
@@ -903,6 +1022,8 @@ mvd_free(struct mvd *d)
 	jobs_retire(d);
 	if (d->poll_timer)
 		event_free(d->poll_timer);
+	if (d->revoke_timer)
+		event_free(d->revoke_timer);
 	if (d->watchdog)
 		event_free(d->watchdog);
 	if (d->stop_timer)
@@ -917,21 +1038,69 @@ mvd_free(struct mvd *d)
 	free(d);
 }
 
+/* Checks args against job's declarations, rendering its argv once for
+ * acct (or its first account when it needs one and acct is NULL).
+ * 0, or -1 with err. */
+static int
+trigger_check(const struct sjob *sj, const struct account_conf *acct,
+    json_t *args, char *err, size_t errlen)
+{
+	const struct conf *c = sj->cref->conf;
+	char **argv;
+
+	if (acct == NULL && sj->jc->needs_account) {
+		if (!sj->jc->for_each_account) {
+			snprintf(err, errlen, "job '%s' needs an account",
+			    sj->jc->name);
+			return -1;
+		}
+		if (c->naccounts == 0)
+			return 0;	/* nothing will run */
+		acct = &c->accounts[0];
+	}
+	if ((argv = conf_render_argv(sj->jc, acct, args, err, errlen)) == NULL)
+		return -1;
+	conf_argv_free(argv);
+	return 0;
+}
+
 int
-mvd_trigger(struct mvd *d, const char *job, json_t *args, char *err,
-    size_t errlen)
+mvd_trigger(struct mvd *d, const char *job, const char *account,
+    json_t *args, json_t *job_ids, char *err, size_t errlen)
 {
 	struct sjob *sj = job_find(d, job);
-	int before = d->queued, after;
+	const struct account_conf *acct = NULL;
+	struct run *last, *r;
+	int n = 0;
 
 	if (sj == NULL) {
 		snprintf(err, errlen, "no job named '%s'", job);
+		errno = ENOENT;
 		return -1;
 	}
-	fire(sj, 0, args);
-	after = d->queued;
+	if (account != NULL &&
+	    (acct = conf_account(sj->cref->conf, account)) == NULL) {
+		snprintf(err, errlen, "no account named '%s'", account);
+		errno = ENOENT;
+		return -1;
+	}
+	if (trigger_check(sj, acct, args, err, errlen) == -1) {
+		errno = EINVAL;
+		return -1;
+	}
+	last = TAILQ_LAST(&d->queue, runq);
+	if (acct != NULL)
+		enqueue(sj, acct, args, 0);
+	else
+		fire(sj, 0, args);
+	for (r = last ? TAILQ_NEXT(last, entry) : TAILQ_FIRST(&d->queue);
+	    r != NULL; r = TAILQ_NEXT(r, entry)) {
+		if (json_is_array(job_ids))
+			json_array_append_new(job_ids, json_string(r->job_id));
+		n++;
+	}
 	dispatch(d);
-	return after - before;
+	return n;
 }
 
 int
@@ -1021,4 +1190,153 @@ mvd_exit_when_idle(struct mvd *d)
 {
 	d->exit_when_idle = 1;
 	maybe_exit(d);
+}
+
+struct rds *
+mvd_rds(struct mvd *d)
+{
+	return d->rds;
+}
+
+struct stats *
+mvd_stats(struct mvd *d)
+{
+	return d->stats;
+}
+
+struct queue *
+mvd_queue(struct mvd *d)
+{
+	return d->queue_mod;
+}
+
+const struct conf *
+mvd_conf(const struct mvd *d)
+{
+	return d->conf;
+}
+
+const char *
+mvd_key_prefix(const struct mvd *d)
+{
+	return d->key_prefix;
+}
+
+void
+mvd_counts(const struct mvd *d, struct mvd_counts *c)
+{
+	c->running = d->running;
+	c->queued = d->queued;
+	c->retrying = d->waiting_retry;
+	c->max_children = (int)d->conf->daemon.max_children;
+	c->started_at = d->started_at;
+}
+
+static json_t *
+iso_or_null(time_t t)
+{
+	char buf[32];
+
+	return t > 0 ? json_string(mv_iso8601(t, buf, sizeof(buf))) :
+	    json_null();
+}
+
+/* The declared arguments of jc as JSON. */
+static json_t *
+args_json(const struct job_conf *jc)
+{
+	static const char *types[] = { "int", "string", "bool" };
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < jc->args.n; i++) {
+		const struct conf_arg *ca = &jc->args.v[i];
+		json_t *def = json_null();
+
+		if (ca->has_default)
+			def = ca->type == CONF_ARG_INT ?
+			    json_integer(ca->def_int) :
+			    ca->type == CONF_ARG_BOOL ?
+			    json_boolean(ca->def_int) : json_string(ca->def_str);
+		json_array_append_new(a, json_pack("{s:s, s:s, s:o, s:b}",
+		    "name", ca->name, "type", types[ca->type], "default", def,
+		    "required", !ca->has_default));
+	}
+	return a;
+}
+
+json_t *
+mvd_schedules(struct mvd *d)
+{
+	json_t *a = json_array();
+	struct run *r;
+
+	for (size_t i = 0; i < d->njobs; i++) {
+		const struct sjob *sj = d->jobs[i];
+		const struct job_conf *jc = sj->jc;
+		int running = 0;
+
+		TAILQ_FOREACH(r, &d->active, entry)
+			running += strcmp(r->sj->jc->name, jc->name) == 0;
+		json_array_append_new(a, json_pack("{s:s, s:o, s:s, s:o, s:b, "
+		    "s:b, s:i, s:b, s:i, s:o}", "name", jc->name,
+		    "schedule", jc->schedule ? json_string(jc->schedule) :
+		    json_null(), "timezone", jc->timezone ? jc->timezone : "UTC",
+		    "next_run", iso_or_null(jc->has_schedule && !sj->paused &&
+		    !sj->removed ? sj->next_fire : 0), "paused", sj->paused,
+		    "removed", sj->removed, "running", running,
+		    "for_each_account", jc->for_each_account,
+		    "max_instances", (int)jc->max_instances,
+		    "args", args_json(jc)));
+	}
+	return a;
+}
+
+static json_t *
+run_json(const struct run *r, time_t now)
+{
+	return json_pack("{s:s, s:s, s:o, s:I, s:o, s:I, s:i, s:o}",
+	    "job_id", r->job_id, "job", r->sj->jc->name,
+	    "account", r->acct ? json_string(r->acct->name) : json_null(),
+	    "pid", (json_int_t)(r->child ? child_pid(r->child) : 0),
+	    "started_at", iso_or_null(r->started_at),
+	    "running_for", (json_int_t)(now - r->started_at),
+	    "attempt", r->attempt,
+	    "queue", r->qm ? json_string(r->qm->queue) : json_null());
+}
+
+json_t *
+mvd_active(struct mvd *d)
+{
+	json_t *a = json_array();
+	time_t now = time(NULL);
+	struct run *r;
+
+	TAILQ_FOREACH(r, &d->active, entry)
+		json_array_append_new(a, run_json(r, now));
+	return a;
+}
+
+json_t *
+mvd_active_find(struct mvd *d, const char *job_id)
+{
+	struct run *r = active_find(d, job_id);
+
+	return r ? run_json(r, time(NULL)) : NULL;
+}
+
+int
+mvd_schedule_set(struct mvd *d, const char *job, int paused, int removed)
+{
+	struct sjob *sj = job_find(d, job);
+
+	if (sj == NULL) {
+		errno = ENOENT;
+		return -1;
+	}
+	sj->paused = paused;
+	sj->removed = removed;
+	d->sched_gen++;
+	log_info("job %s: schedule %s", job, removed ? "removed" :
+	    paused ? "paused" : "resumed");
+	return 0;
 }

@@ -163,7 +163,8 @@ mvd_main(int argc, char **argv, const char **runs)
 	if (signals_start(base, d, &sig) == -1)
 		fatalx("cannot install the signal handlers");
 	for (int i = 0; i < nruns; i++)
-		if (mvd_trigger(d, runs[i], NULL, err, sizeof(err)) == -1) {
+		if (mvd_trigger(d, runs[i], NULL, NULL, NULL, err,
+		    sizeof(err)) == -1) {
 			log_warnx("--run %s: %s", runs[i], err);
 			rc = 64;
 		}

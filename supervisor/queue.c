@@ -48,6 +48,27 @@ struct qstream {
 	int			 reclaiming;	/* reclaim reply awaited */
 };
 
+enum qtool_kind {
+	QT_QUEUES,
+	QT_ENQUEUE,
+	QT_PURGE,
+	QT_PEEK,
+	QT_REPROCESS,
+	QT_DLQ_PURGE,
+};
+
+/* A tool's command on its way: the reply makes the result. */
+struct qtool {
+	TAILQ_ENTRY(qtool)	 entry;
+	struct queue		*q;
+	enum qtool_kind		 kind;
+	queue_tool_fn		 cb;		/* NULL: cancelled */
+	void			*arg;
+	char			 queue[QUEUE_NAME_MAX + 1];
+	char			 names[];	/* QT_QUEUES: the queues'
+						 * names, NUL-separated */
+};
+
 struct queue {
 	struct event_base	*base;
 	struct rds		*cmd, *blk;
@@ -66,6 +87,7 @@ struct queue {
 	queue_deliver_fn	 deliver;
 	void			*arg;
 	struct qmsgs		 active;	/* CHECK and RUN */
+	TAILQ_HEAD(, qtool)	 tools;		/* replies awaited */
 	int			 avail;
 	int			 reading;
 	unsigned long		 picks;
@@ -439,7 +461,9 @@ queue_worker(const struct qmsg *m, char *buf, size_t len)
 	return buf;
 }
 
-/* Appends an XACK of m to x. */
+/* Sets x[0] to an XACK of m and x[1] to an XDEL of it (v: 7 strings):
+ * an entry done leaves its stream, so that a stream holds only the jobs
+ * waiting or running and its length tells the backlog. */
 static void
 queue_x_ack(struct queue *q, const struct qmsg *m, struct stats_cmd *x,
     const char **v)
@@ -448,9 +472,15 @@ queue_x_ack(struct queue *q, const struct qmsg *m, struct stats_cmd *x,
 	v[1] = q->s[m->qi].key;
 	v[2] = q->group;
 	v[3] = m->id;
-	x->argc = 4;
-	x->argv = v;
-	x->len = NULL;
+	x[0].argc = 4;
+	x[0].argv = v;
+	x[0].len = NULL;
+	v[4] = "XDEL";
+	v[5] = q->s[m->qi].key;
+	v[6] = m->id;
+	x[1].argc = 3;
+	x[1].argv = v + 4;
+	x[1].len = NULL;
 }
 
 /*
@@ -462,13 +492,14 @@ queue_commit(struct queue *q, struct qmsg *m, json_t *record,
     struct stats_cmd *x, size_t nx)
 {
 	struct stats_cmd all[STATS_EXTRA_MAX];
-	const char *ack[4];
+	const char *ack[7];
 	char wbuf[QUEUE_NAME_MAX + 8];
 	size_t i;
 
-	for (i = 0; i < nx && i < STATS_EXTRA_MAX - 1; i++)
+	for (i = 0; i < nx && i < STATS_EXTRA_MAX - 2; i++)
 		all[i] = x[i];
-	queue_x_ack(q, m, &all[i++], ack);
+	queue_x_ack(q, m, &all[i], ack);
+	i += 2;
 	if (record != NULL && m->job == NULL)
 		json_object_set_new(record, "queue", json_string(m->queue));
 	stats_record_tx(q->st, queue_worker(m, wbuf, sizeof(wbuf)), m->job_id,
@@ -1101,6 +1132,7 @@ queue_new(struct event_base *base, struct rds *cmd, struct rds *blocking,
 	q->deliver = deliver;
 	q->arg = arg;
 	TAILQ_INIT(&q->active);
+	TAILQ_INIT(&q->tools);
 	if (queue_set_opts(q, opts) == -1 ||
 	    queue_set_streams(q, qs, n) == -1) {
 		free(q);
@@ -1334,6 +1366,7 @@ queue_counters(const struct queue *q, struct queue_counters *c)
 void
 queue_free(struct queue *q)
 {
+	struct qtool *t;
 	struct qmsg *m;
 	size_t i;
 
@@ -1347,6 +1380,11 @@ queue_free(struct queue *q)
 		TAILQ_REMOVE(&q->active, m, entry);
 		rds_cancel(q->cmd, m);
 		queue_msg_free(m);
+	}
+	while ((t = TAILQ_FIRST(&q->tools)) != NULL) {
+		TAILQ_REMOVE(&q->tools, t, entry);
+		rds_cancel(q->cmd, t);
+		free(t);
 	}
 	for (i = 0; i < q->n; i++) {
 		while ((m = TAILQ_FIRST(&q->s[i].buf)) != NULL) {
@@ -1363,191 +1401,420 @@ queue_free(struct queue *q)
 	free(q);
 }
 
-/* A synchronous command; the reply (caller frees) or NULL, logged. */
-static redisReply *
-queue_sync(redisContext *c, int argc, const char **argv)
-{
-	redisReply *r = redisCommandArgv(c, argc, argv, NULL);
+/*
+ * The tools' scripts. Dead letters back to their queues: KEYS[1] the
+ * DLQ, ARGV[1] the key prefix, ARGV[2] one entry id or "" for all. An
+ * entry goes back as the message it was (its "fields"), with attempt 1
+ * and no attempts list, keeping its origin (the job id of its records);
+ * one that cannot (damaged by hand) stays. Returns how many went back.
+ */
+static const char queue_reprocess_lua[] =
+    "local function back(e)\n"
+    "  local h = {}\n"
+    "  for i = 1, #e[2], 2 do h[e[2][i]] = e[2][i + 1] end\n"
+    "  local qn = h['queue']\n"
+    "  if not qn or #qn > 64 or not string.match(qn, '^[%w_.-]+$') then"
+    " return 0 end\n"
+    "  local ok, f = pcall(cjson.decode, h['fields'] or '')\n"
+    "  if not ok or type(f) ~= 'table' then return 0 end\n"
+    "  f['attempt'] = nil\n"
+    "  f['attempts'] = nil\n"
+    "  if f['origin_id'] == nil then f['origin_id'] = h['job_id'] end\n"
+    "  local a = {}\n"
+    "  for k, v in pairs(f) do\n"
+    "    if type(v) == 'string' then a[#a + 1] = k; a[#a + 1] = v end\n"
+    "  end\n"
+    "  if #a == 0 then return 0 end\n"
+    "  redis.call('XADD', ARGV[1] .. 'mailvisor:queue:' .. qn, '*',"
+    " unpack(a))\n"
+    "  redis.call('XDEL', KEYS[1], e[1])\n"
+    "  return 1\n"
+    "end\n"
+    "local n = 0\n"
+    "if ARGV[2] ~= '' then\n"
+    "  local r = redis.call('XRANGE', KEYS[1], ARGV[2], ARGV[2])\n"
+    "  if not r[1] then return -1 end\n"
+    "  return back(r[1])\n"
+    "end\n"
+    "local from = '-'\n"
+    "while true do\n"
+    "  local r = redis.call('XRANGE', KEYS[1], from, '+', 'COUNT', 100)\n"
+    "  if not r[1] then return n end\n"
+    "  for _, e in ipairs(r) do n = n + back(e); from = '(' .. e[1] end\n"
+    "end\n";
 
-	if (r == NULL)
-		log_warnx("redis: %s: %s", argv[0], c->errstr);
-	else if (r->type == REDIS_REPLY_ERROR) {
-		log_warnx("redis: %s: %s", argv[0], r->str);
-		freeReplyObject(r);
-		return NULL;
-	}
-	return r;
-}
+/* Empties stream KEYS[1] and forgets the pending entries of group
+ * ARGV[1] (the group is made again at the start of the empty stream).
+ * Returns the entries removed. */
+static const char queue_purge_lua[] =
+    "local n = redis.call('XLEN', KEYS[1])\n"
+    "redis.call('DEL', KEYS[1])\n"
+    "redis.call('XGROUP', 'CREATE', KEYS[1], ARGV[1], '0', 'MKSTREAM')\n"
+    "return n\n";
 
-/* A DLQ entry [id, [f, v, ...]] as {"dlq_id": id, f: v, ...}. New
- * reference. */
+/* Deletes KEYS[1]; returns its length before. */
+static const char queue_dlq_purge_lua[] =
+    "local n = redis.call('XLEN', KEYS[1])\n"
+    "redis.call('DEL', KEYS[1])\n"
+    "return n\n";
+
+/*
+ * The figures of the queues: KEYS[1] the delayed set, KEYS[2] the DLQ,
+ * ARGV[1] the group, ARGV[2..] the streams' keys and names in pairs.
+ * Returns {dlq, delayed, {length, pending, delayed} per queue}: length
+ * counts the entries not yet delivered (done entries leave the stream),
+ * delayed the retries waiting (counted over at most 10 000).
+ */
+static const char queue_figures_lua[] =
+    "local out = {redis.call('XLEN', KEYS[2]),"
+    " redis.call('ZCARD', KEYS[1])}\n"
+    "local per = {}\n"
+    "for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, 9999)) do\n"
+    "  local q = string.match(m, '^{\"q\":\"([^\"]+)\"')\n"
+    "  if q then per[q] = (per[q] or 0) + 1 end\n"
+    "end\n"
+    "for i = 2, #ARGV, 2 do\n"
+    "  local len = redis.call('XLEN', ARGV[i])\n"
+    "  local ok, p = pcall(redis.call, 'XPENDING', ARGV[i], ARGV[1])\n"
+    "  local pend = (ok and type(p) == 'table' and p[1]) or 0\n"
+    "  out[#out + 1] = {len - pend, pend, per[ARGV[i + 1]] or 0}\n"
+    "end\n"
+    "return out\n";
+
+/* A DLQ entry [id, [f, v, ...]] as in queue_tool_dlq_peek(): the fields
+ * "fields", "attempts" and "record" are JSON text, parsed (kept as a
+ * string when not JSON). New reference. */
 static json_t *
 queue_entry_json(const redisReply *e)
 {
-	const redisReply *f;
-	json_t *o = json_object();
+	const redisReply *f, *k, *v;
+	json_t *o = json_object(), *j;
 	char name[64];
-	size_t i;
 
-	if (e->type != REDIS_REPLY_ARRAY || e->elements != 2)
+	if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
+	    e->element[0]->type != REDIS_REPLY_STRING)
 		return o;
 	json_object_set_new(o, "dlq_id", mv_json_strn(e->element[0]->str,
 	    e->element[0]->len));
 	f = e->element[1];
-	for (i = 0; f->type == REDIS_REPLY_ARRAY && i + 1 < f->elements;
+	for (size_t i = 0; f->type == REDIS_REPLY_ARRAY && i + 1 < f->elements;
 	    i += 2) {
-		snprintf(name, sizeof(name), "%.*s", (int)(f->element[i]->len <
-		    60 ? f->element[i]->len : 60), f->element[i]->str);
-		json_object_set_new(o, name, mv_json_strn(
-		    f->element[i + 1]->str, f->element[i + 1]->len));
+		k = f->element[i];
+		v = f->element[i + 1];
+		if (k->type != REDIS_REPLY_STRING ||
+		    v->type != REDIS_REPLY_STRING)
+			continue;
+		snprintf(name, sizeof(name), "%.*s", (int)(k->len < 60 ?
+		    k->len : 60), k->str);
+		j = NULL;
+		if (strcmp(name, "fields") == 0 ||
+		    strcmp(name, "attempts") == 0 ||
+		    strcmp(name, "record") == 0)
+			j = json_loadb(v->str, v->len, 0, NULL);
+		json_object_set_new(o, name, j != NULL ? j :
+		    mv_json_strn(v->str, v->len));
 	}
 	return o;
 }
 
-json_t *
-queue_dlq_peek(redisContext *c, const char *prefix, const char *start,
-    int count)
+/* The result of QT_QUEUES from the figures script's reply, or NULL. */
+static json_t *
+queue_figures_json(const struct qtool *t, const redisReply *r)
 {
-	char key[QUEUE_KEY_MAX], cnt[16];
-	redisReply *r;
-	json_t *a;
+	const char *name = t->names;
+	json_t *a, *o;
 	size_t i;
 
-	snprintf(key, sizeof(key), "%smailvisor:dlq", prefix ? prefix : "");
-	snprintf(cnt, sizeof(cnt), "%d", count > 0 ? count : 1);
-	if ((r = queue_sync(c, 6, (const char *[]){ "XRANGE", key,
-	    start ? start : "-", "+", "COUNT", cnt })) == NULL)
+	if (r->type != REDIS_REPLY_ARRAY || r->elements < 2 ||
+	    r->element[0]->type != REDIS_REPLY_INTEGER ||
+	    r->element[1]->type != REDIS_REPLY_INTEGER)
 		return NULL;
 	a = json_array();
-	for (i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++)
-		json_array_append_new(a, queue_entry_json(r->element[i]));
-	freeReplyObject(r);
-	return a;
-}
+	for (i = 2; i < r->elements && *name != '\0';
+	    i++, name += strlen(name) + 1) {
+		const redisReply *e = r->element[i];
+		const struct qstream *qs = NULL;
 
-/* Puts the DLQ entry e (a peek object) back on its queue and deletes it
- * from the DLQ, in one transaction. 0 or -1. */
-static int
-queue_dlq_back(redisContext *c, const char *prefix, json_t *e)
-{
-	const char *qn, *id, *k, *v[32];
-	char dkey[QUEUE_KEY_MAX], skey[QUEUE_KEY_MAX];
-	json_t *fields, *val;
-	redisReply *r;
-	int n = 3, rc = -1;
-
-	qn = json_string_value(json_object_get(e, "queue"));
-	id = json_string_value(json_object_get(e, "dlq_id"));
-	fields = json_loads(json_string_value(json_object_get(e, "fields")) ?
-	    json_string_value(json_object_get(e, "fields")) : "", 0, NULL);
-	if (qn == NULL || id == NULL || !json_is_object(fields) ||
-	    !queue_name_ok(qn)) {
-		json_decref(fields);
-		return -1;
-	}
-	snprintf(dkey, sizeof(dkey), "%smailvisor:dlq", prefix);
-	snprintf(skey, sizeof(skey), "%smailvisor:queue:%s", prefix, qn);
-	v[0] = "XADD"; v[1] = skey; v[2] = "*";
-	json_object_del(fields, "attempt");
-	json_object_del(fields, "attempts");
-	if (json_object_get(fields, "origin_id") == NULL &&
-	    json_object_get(e, "job_id") != NULL)
-		json_object_set(fields, "origin_id",
-		    json_object_get(e, "job_id"));
-	json_object_foreach(fields, k, val) {
-		if (n >= 30 || !json_is_string(val))
+		for (size_t j = 0; j < t->q->n; j++)
+			if (strcmp(t->q->s[j].c.name, name) == 0)
+				qs = &t->q->s[j];
+		if (qs == NULL || e->type != REDIS_REPLY_ARRAY ||
+		    e->elements != 3)
 			continue;
-		v[n++] = k;
-		v[n++] = json_string_value(val);
+		json_array_append_new(a, json_pack("{s:s, s:i, s:i, s:i, s:I, "
+		    "s:I, s:I}", "name", name, "priority", qs->c.priority,
+		    "max_retries", qs->c.max_retries, "share", qs->c.share,
+		    "length", (json_int_t)e->element[0]->integer,
+		    "pending", (json_int_t)e->element[1]->integer,
+		    "delayed", (json_int_t)e->element[2]->integer));
 	}
-	if ((r = queue_sync(c, 1, (const char *[]){ "MULTI" })) != NULL)
-		freeReplyObject(r);
-	if ((r = redisCommandArgv(c, n, v, NULL)) != NULL)
-		freeReplyObject(r);
-	if ((r = redisCommandArgv(c, 3, (const char *[]){ "XDEL", dkey, id },
-	    NULL)) != NULL)
-		freeReplyObject(r);
-	if ((r = queue_sync(c, 1, (const char *[]){ "EXEC" })) != NULL) {
-		rc = r->type == REDIS_REPLY_ARRAY ? 0 : -1;
-		freeReplyObject(r);
-	}
-	json_decref(fields);
-	return rc;
+	o = json_pack("{s:o, s:I, s:I}", "queues", a,
+	    "dlq", (json_int_t)r->element[0]->integer,
+	    "delayed", (json_int_t)r->element[1]->integer);
+	return o;
 }
 
-long
-queue_dlq_reprocess(redisContext *c, const char *prefix, const char *id)
+/* A tool's reply: the result, or the status and message it failed with. */
+static void
+queue_tool_done(struct rds *r, redisReply *reply, void *arg)
 {
-	const char *first;
-	json_t *a, *e;
-	long n = 0;
-	size_t i;
+	struct qtool *t = arg;
+	json_t *res = NULL;
+	const char *msg = "unexpected answer from Redis";
+	int status = 500;
 
-	if (prefix == NULL)
-		prefix = "";
-	for (;;) {
-		if ((a = queue_dlq_peek(c, prefix, id ? id : "-", id ? 1 :
-		    100)) == NULL)
-			return -1;
-		first = json_string_value(json_object_get(json_array_get(a,
-		    0), "dlq_id"));
-		if (first == NULL || (id != NULL && strcmp(id, first) != 0)) {
-			json_decref(a);
-			return n;
-		}
-		json_array_foreach(a, i, e) {
-			if (queue_dlq_back(c, prefix, e) == -1) {
-				json_decref(a);
-				return -1;
-			}
-			n++;
-		}
-		json_decref(a);
-		if (id != NULL)
-			return n;
+	(void)r;
+	TAILQ_REMOVE(&t->q->tools, t, entry);
+	if (t->cb == NULL)
+		goto done;
+	if (reply == NULL) {
+		t->cb(t->arg, NULL, 503, "Redis connection lost");
+		goto done;
 	}
+	if (reply->type == REDIS_REPLY_ERROR) {
+		log_warnx("queue tool: %s", reply->str);
+		t->cb(t->arg, NULL, 500, "Redis refused the command");
+		goto done;
+	}
+	switch (t->kind) {
+	case QT_QUEUES:
+		res = queue_figures_json(t, reply);
+		break;
+	case QT_ENQUEUE:
+		if (reply->type == REDIS_REPLY_STRING)
+			res = json_pack("{s:s, s:s%, s:s%}", "queue", t->queue,
+			    "id", reply->str, reply->len, "job_id", reply->str,
+			    reply->len);
+		break;
+	case QT_PURGE:
+		if (reply->type == REDIS_REPLY_INTEGER)
+			res = json_pack("{s:s, s:I}", "queue", t->queue,
+			    "removed", (json_int_t)reply->integer);
+		break;
+	case QT_PEEK:
+		if (reply->type != REDIS_REPLY_ARRAY)
+			break;
+		res = json_array();
+		for (size_t i = 0; i < reply->elements; i++)
+			json_array_append_new(res,
+			    queue_entry_json(reply->element[i]));
+		res = json_pack("{s:o}", "entries", res);
+		break;
+	case QT_REPROCESS:
+		if (reply->type != REDIS_REPLY_INTEGER)
+			break;
+		if (reply->integer < 0) {
+			status = 404;
+			msg = "no such entry in the dead letters";
+			break;
+		}
+		res = json_pack("{s:I}", "reprocessed",
+		    (json_int_t)reply->integer);
+		break;
+	case QT_DLQ_PURGE:
+		if (reply->type == REDIS_REPLY_INTEGER)
+			res = json_pack("{s:I}", "purged",
+			    (json_int_t)reply->integer);
+		break;
+	}
+	if (res != NULL)
+		t->cb(t->arg, res, 200, NULL);
+	else
+		t->cb(t->arg, NULL, status, msg);
+done:
+	free(t);
 }
 
-int
-queue_dlq_purge(redisContext *c, const char *prefix)
+/* Sends argv for a new tool of kind; names (may be NULL) are copied.
+ * 0 or -1 (errno). */
+static int
+queue_tool_send(struct queue *q, enum qtool_kind kind, const char *queue,
+    const char *names, size_t nameslen, int argc, const char **argv,
+    const size_t *len, queue_tool_fn cb, void *arg)
 {
-	char key[QUEUE_KEY_MAX];
-	redisReply *r;
+	struct qtool *t;
 
-	snprintf(key, sizeof(key), "%smailvisor:dlq", prefix ? prefix : "");
-	if ((r = queue_sync(c, 2, (const char *[]){ "DEL", key })) == NULL)
+	if (cb == NULL) {
+		errno = EINVAL;
 		return -1;
-	freeReplyObject(r);
+	}
+	if (!rds_connected(q->cmd)) {
+		errno = ENOTCONN;
+		return -1;
+	}
+	if ((t = calloc(1, sizeof(*t) + nameslen + 1)) == NULL)
+		return -1;
+	t->q = q;
+	t->kind = kind;
+	t->cb = cb;
+	t->arg = arg;
+	if (queue != NULL)
+		strlcpy(t->queue, queue, sizeof(t->queue));
+	if (names != NULL)
+		memcpy(t->names, names, nameslen);
+	TAILQ_INSERT_TAIL(&q->tools, t, entry);
+	if (rds_command(q->cmd, argc, argv, len, queue_tool_done, t) == -1) {
+		TAILQ_REMOVE(&q->tools, t, entry);
+		free(t);
+		return -1;
+	}
 	return 0;
 }
 
-long
-queue_purge(redisContext *c, const char *prefix, const char *group,
-    const char *queue)
+/* The stream of the queue called name, or NULL with errno ENOENT. */
+static struct qstream *
+queue_stream_named(struct queue *q, const char *name)
+{
+	for (size_t i = 0; i < q->n; i++)
+		if (strcmp(q->s[i].c.name, name) == 0)
+			return &q->s[i];
+	errno = ENOENT;
+	return NULL;
+}
+
+int
+queue_tool_queues(struct queue *q, queue_tool_fn cb, void *arg)
+{
+	char dk[QUEUE_KEY_MAX], lk[QUEUE_KEY_MAX], nkeys[8], *names, *p;
+	const char **argv;
+	size_t nameslen = 0;
+	int argc = 0, rc;
+
+	for (size_t i = 0; i < q->n; i++)
+		nameslen += strlen(q->s[i].c.name) + 1;
+	names = calloc(1, nameslen + 1);
+	argv = calloc(6 + 2 * q->n, sizeof(*argv));
+	if (names == NULL || argv == NULL) {
+		free(names);
+		free(argv);
+		return -1;
+	}
+	snprintf(dk, sizeof(dk), "%smailvisor:delayed", q->prefix);
+	snprintf(lk, sizeof(lk), "%smailvisor:dlq", q->prefix);
+	snprintf(nkeys, sizeof(nkeys), "2");
+	argv[argc++] = "EVAL";
+	argv[argc++] = queue_figures_lua;
+	argv[argc++] = nkeys;
+	argv[argc++] = dk;
+	argv[argc++] = lk;
+	argv[argc++] = q->group;
+	for (size_t i = 0, off = 0; i < q->n; i++) {
+		p = names + off;
+		strcpy(p, q->s[i].c.name);
+		off += strlen(p) + 1;
+		argv[argc++] = q->s[i].key;
+		argv[argc++] = p;
+	}
+	rc = queue_tool_send(q, QT_QUEUES, NULL, names, nameslen, argc, argv,
+	    NULL, cb, arg);
+	free(names);
+	free(argv);
+	return rc;
+}
+
+int
+queue_tool_enqueue(struct queue *q, const char *queue, const char *job,
+    const char *tenant, const char *user, json_t *args, const char *idem,
+    queue_tool_fn cb, void *arg)
+{
+	struct qstream *qs;
+	const char *argv[15];
+	char at[32], *a;
+	int argc = 0, rc;
+
+	if (job == NULL || tenant == NULL || user == NULL ||
+	    (args != NULL && !json_is_object(args))) {
+		errno = EINVAL;
+		return -1;
+	}
+	if ((qs = queue_stream_named(q, queue)) == NULL)
+		return -1;
+	if ((a = json_dumps(args ? args : json_object(), JSON_COMPACT)) ==
+	    NULL)
+		return -1;
+	mv_iso8601(time(NULL), at, sizeof(at));
+	argv[argc++] = "XADD";
+	argv[argc++] = qs->key;
+	argv[argc++] = "*";
+	argv[argc++] = "job";
+	argv[argc++] = job;
+	argv[argc++] = "args";
+	argv[argc++] = a;
+	argv[argc++] = "tenant_id";
+	argv[argc++] = tenant;
+	argv[argc++] = "user_id";
+	argv[argc++] = user;
+	if (idem != NULL) {
+		argv[argc++] = "idempotency_key";
+		argv[argc++] = idem;
+	}
+	argv[argc++] = "enqueued_at";
+	argv[argc++] = at;
+	rc = queue_tool_send(q, QT_ENQUEUE, queue, NULL, 0, argc, argv, NULL,
+	    cb, arg);
+	free(a);
+	return rc;
+}
+
+int
+queue_tool_purge(struct queue *q, const char *queue, queue_tool_fn cb,
+    void *arg)
+{
+	struct qstream *qs;
+
+	if ((qs = queue_stream_named(q, queue)) == NULL)
+		return -1;
+	return queue_tool_send(q, QT_PURGE, queue, NULL, 0, 5,
+	    (const char *[]){ "EVAL", queue_purge_lua, "1", qs->key,
+	    q->group }, NULL, cb, arg);
+}
+
+int
+queue_tool_dlq_peek(struct queue *q, const char *start, int count,
+    queue_tool_fn cb, void *arg)
+{
+	char key[QUEUE_KEY_MAX], cnt[16];
+
+	if (count < 1 || count > 1000) {
+		errno = EINVAL;
+		return -1;
+	}
+	snprintf(key, sizeof(key), "%smailvisor:dlq", q->prefix);
+	snprintf(cnt, sizeof(cnt), "%d", count);
+	return queue_tool_send(q, QT_PEEK, NULL, NULL, 0, 6,
+	    (const char *[]){ "XRANGE", key, start ? start : "-", "+",
+	    "COUNT", cnt }, NULL, cb, arg);
+}
+
+int
+queue_tool_dlq_reprocess(struct queue *q, const char *id, queue_tool_fn cb,
+    void *arg)
 {
 	char key[QUEUE_KEY_MAX];
-	redisReply *r;
-	long n;
 
-	if (!queue_name_ok(queue))
-		return -1;
-	snprintf(key, sizeof(key), "%smailvisor:queue:%s", prefix ? prefix :
-	    "", queue);
-	if (group == NULL)
-		group = "mailvisor";
-	if ((r = queue_sync(c, 4, (const char *[]){ "XTRIM", key, "MAXLEN",
-	    "0" })) == NULL)
-		return -1;
-	n = r->type == REDIS_REPLY_INTEGER ? (long)r->integer : 0;
-	freeReplyObject(r);
-	/* The group's pending list is forgotten with the group itself,
-	 * which is made again for the (now empty) stream. */
-	if ((r = queue_sync(c, 4, (const char *[]){ "XGROUP", "DESTROY", key,
-	    group })) != NULL)
-		freeReplyObject(r);
-	if ((r = queue_sync(c, 6, (const char *[]){ "XGROUP", "CREATE", key,
-	    group, "0", "MKSTREAM" })) == NULL)
-		return -1;
-	freeReplyObject(r);
-	return n;
+	snprintf(key, sizeof(key), "%smailvisor:dlq", q->prefix);
+	return queue_tool_send(q, QT_REPROCESS, NULL, NULL, 0, 6,
+	    (const char *[]){ "EVAL", queue_reprocess_lua, "1", key,
+	    q->prefix, id ? id : "" }, NULL, cb, arg);
+}
+
+int
+queue_tool_dlq_purge(struct queue *q, queue_tool_fn cb, void *arg)
+{
+	char key[QUEUE_KEY_MAX];
+
+	snprintf(key, sizeof(key), "%smailvisor:dlq", q->prefix);
+	return queue_tool_send(q, QT_DLQ_PURGE, NULL, NULL, 0, 4,
+	    (const char *[]){ "EVAL", queue_dlq_purge_lua, "1", key }, NULL,
+	    cb, arg);
+}
+
+void
+queue_tool_cancel(struct queue *q, void *arg)
+{
+	struct qtool *t;
+
+	TAILQ_FOREACH(t, &q->tools, entry)
+		if (t->arg == arg)
+			t->cb = NULL;
 }

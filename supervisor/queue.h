@@ -9,7 +9,6 @@
 #include <stddef.h>
 #include <time.h>
 
-#include <hiredis/hiredis.h>
 #include <jansson.h>
 
 #include "supervisor/backoff.h"
@@ -189,30 +188,49 @@ struct queue_counters {
 };
 void queue_counters(const struct queue *, struct queue_counters *);
 
+/*
+ * Asynchronous tools for the HTTP API, each one command (a constant
+ * script) on the queue's command connection: cb(arg, result, status,
+ * message) is called once from the loop with result a new JSON object
+ * (the caller owns it) and status 200, or result NULL, an HTTP-like status
+ * (404 no such entry, 503 Redis lost, 500 an unexpected reply) and a
+ * message. The results:
+ *   queue_tool_queues       {"queues":[{"name","priority","max_retries",
+ *                           "share","length","pending","delayed"}],
+ *                           "dlq":N,"delayed":N}
+ *   queue_tool_enqueue      {"queue","id","job_id"} (XADD of job,
+ *                           args (JSON text of an object), tenant_id,
+ *                           user_id, idempotency_key when not NULL,
+ *                           enqueued_at; checked by the caller)
+ *   queue_tool_purge        {"queue","removed":N}
+ *   queue_tool_dlq_peek     {"entries":[{"dlq_id","queue","id","job_id",
+ *                           "reason","fields":{},"attempts":[],
+ *                           "record":{},"at"}]} (count 1..1000, start
+ *                           NULL: the first)
+ *   queue_tool_dlq_reprocess {"reprocessed":N} (id NULL: every entry;
+ *                           404 when id is not in the DLQ)
+ *   queue_tool_dlq_purge    {"purged":N}
+ * Each returns 0, or -1 with errno ENOTCONN (Redis down: cb is not
+ * called), ENOENT (no such queue: cb is not called), EINVAL, ENOMEM.
+ * queue_tool_cancel(): cb will not be called for arg (its owner goes).
+ */
+typedef void (*queue_tool_fn)(void *arg, json_t *result, int status,
+    const char *message);
+int queue_tool_queues(struct queue *, queue_tool_fn, void *arg);
+int queue_tool_enqueue(struct queue *, const char *queue, const char *job,
+    const char *tenant, const char *user, json_t *args, const char *idem,
+    queue_tool_fn, void *arg);
+int queue_tool_purge(struct queue *, const char *queue, queue_tool_fn,
+    void *arg);
+int queue_tool_dlq_peek(struct queue *, const char *start, int count,
+    queue_tool_fn, void *arg);
+int queue_tool_dlq_reprocess(struct queue *, const char *id, queue_tool_fn,
+    void *arg);
+int queue_tool_dlq_purge(struct queue *, queue_tool_fn, void *arg);
+void queue_tool_cancel(struct queue *, void *arg);
+
 /* Frees q; messages still delivered are forgotten (they stay pending in
  * Redis, to be reclaimed). NULL-safe. Before the rds and stats. */
 void queue_free(struct queue *);
-
-/*
- * Synchronous DLQ and queue tools for a CLI, on a hiredis context:
- * prefix NULL means "". queue_dlq_peek: up to count entries from start
- * ("-" for the first), as a new JSON array of {"dlq_id": the DLQ
- * entry's id, "queue", "id" (the original entry), "job_id", "reason",
- * "fields" (JSON text), "attempts" (JSON text), "record" (JSON text),
- * "at"} (NULL on error). queue_dlq_reprocess: puts the entry id (NULL: every
- * entry) back on its queue with attempt 1 and no attempts list, and XDELs
- * it from the DLQ: returns how many, or -1. queue_dlq_purge: deletes the
- * DLQ; returns 0 or -1. queue_purge: XTRIM MAXLEN 0 the queue's stream and
- * forgets its group's pending entries (the group is destroyed and made
- * again at the stream's end): returns the number of entries removed, or
- * -1. Entries being run finish, their XACK then a no-op.
- */
-json_t *queue_dlq_peek(redisContext *, const char *prefix,
-    const char *start, int count);
-long queue_dlq_reprocess(redisContext *, const char *prefix,
-    const char *id);
-int queue_dlq_purge(redisContext *, const char *prefix);
-long queue_purge(redisContext *, const char *prefix, const char *group,
-    const char *queue);
 
 #endif

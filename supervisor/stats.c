@@ -95,6 +95,8 @@ struct stats {
 	uint64_t	 written, dropped, invalid, errors;
 	uint64_t	 drops_unlogged;
 	int64_t		 drop_log_ms, error_log_ms, refuse_log_ms;
+	void		(*observe)(void *, const char *, const json_t *);
+	void		*observe_arg;
 };
 
 static void stats_pump(struct stats *);
@@ -275,24 +277,7 @@ void
 stats_record(struct stats *s, const char *worker, const char *job_id,
     json_t *record)
 {
-	char qw[64], qj[64];
-	const char *why;
-	struct srec *e;
-
-	e = stats_srec_new(s, worker, job_id, record, &why);
-	json_decref(record);
-	if (e == NULL) {
-		s->invalid++;
-		mv_quote_clean(qw, sizeof(qw), worker ? worker : "", 48);
-		mv_quote_clean(qj, sizeof(qj), job_id ? job_id : "", 48);
-		log_warnx("stats: record of %s %s not kept: %s", qw, qj, why);
-		return;
-	}
-	TAILQ_INSERT_TAIL(&s->queue, e, entry);
-	s->n++;
-	s->bytes += e->full_len + e->hist_len;
-	stats_trim(s);
-	stats_pump(s);
+	(void)stats_record_tx(s, worker, job_id, record, NULL, 0);
 }
 
 /* Copies one extra command into c. 0 or -1 (ENOMEM, EINVAL). */
@@ -357,6 +342,8 @@ stats_record_tx(struct stats *s, const char *worker, const char *job_id,
 	struct srec *e;
 
 	e = stats_srec_new(s, worker, job_id, record, &why);
+	if (e != NULL && s->observe != NULL)
+		s->observe(s->observe_arg, worker, record);
 	/* The extra commands may borrow strings from the record: copy them
 	 * before the record goes. */
 	if (e != NULL && stats_copy_extra(e, extra, nextra) == -1) {
@@ -378,6 +365,14 @@ stats_record_tx(struct stats *s, const char *worker, const char *job_id,
 	stats_trim(s);
 	stats_pump(s);
 	return 0;
+}
+
+void
+stats_set_observer(struct stats *s, void (*fn)(void *, const char *,
+    const json_t *), void *arg)
+{
+	s->observe = fn;
+	s->observe_arg = arg;
 }
 
 /* The retry timer after a refused transaction. */

@@ -214,15 +214,44 @@ pending(const char *queue)
 static char *
 dlq_field(size_t i, const char *f)
 {
-	json_t *a, *e;
-	char *s;
+	redisReply *r, *e;
+	char *s = NULL;
 
-	ck_assert_ptr_nonnull(a = queue_dlq_peek(rc, NULL, "-", 100));
-	e = json_array_get(a, i);
-	s = strdup(json_string_value(json_object_get(e, f)) ?
-	    json_string_value(json_object_get(e, f)) : "");
-	json_decref(a);
-	return s;
+	r = redisCommand(rc, "XRANGE mailvisor:dlq - + COUNT 100");
+	ck_assert_ptr_nonnull(r);
+	ck_assert_int_eq(r->type, REDIS_REPLY_ARRAY);
+	if (i < r->elements) {
+		e = r->element[i]->element[1];
+		for (size_t k = 0; k + 1 < e->elements; k += 2)
+			if (strcmp(e->element[k]->str, f) == 0)
+				s = strdup(e->element[k + 1]->str);
+	}
+	freeReplyObject(r);
+	return s ? s : strdup("");
+}
+
+/* A tool's result: tool_res (NULL on failure) and tool_status. */
+static json_t *tool_res;
+static int tool_status, tool_n;
+
+static void
+tool_cb(void *arg, json_t *res, int status, const char *msg)
+{
+	(void)arg;
+	(void)msg;
+	tool_res = res;
+	tool_status = status;
+	tool_n++;
+}
+
+/* Waits for the tool just started (rc its return) to answer. */
+static json_t *
+tool_wait(int sent)
+{
+	ck_assert_int_eq(sent, 0);
+	tool_n = 0;
+	ck_assert_int_eq(spin_until(&tool_n, 1, 2000), 1);
+	return tool_res;
 }
 
 static struct queue_conf qc2[2] = {
@@ -597,15 +626,31 @@ END_TEST
 START_TEST(queue_purge_and_dlq_tools)
 {
 	struct queue *q = mkq("c1");
-	json_t *a;
+	const char *dlq_id;
+	json_t *a, *e;
 
 	xadd(NULL, 0, "lo", "job", "sync", "tenant_id", "acme", "user_id",
 	    "alice", NULL);
-	xadd(NULL, 0, "lo", "job", "sync", "tenant_id", "acme", "user_id",
-	    "alice", NULL);
-	ck_assert_int_eq(queue_purge(rc, NULL, NULL, "lo"), 2);
+	a = tool_wait(queue_tool_enqueue(q, "lo", "sync", "acme", "alice",
+	    NULL, "k1", tool_cb, NULL));
+	ck_assert_str_eq(json_string_value(json_object_get(a, "queue")), "lo");
+	ck_assert_str_eq(json_string_value(json_object_get(a, "id")),
+	    json_string_value(json_object_get(a, "job_id")));
+	json_decref(a);
+	ck_assert_int_eq(queue_tool_enqueue(q, "nope", "sync", "acme", "alice",
+	    NULL, NULL, tool_cb, NULL), -1);
+	ck_assert_int_eq(errno, ENOENT);
+	a = tool_wait(queue_tool_queues(q, tool_cb, NULL));
+	e = json_array_get(json_object_get(a, "queues"), 1);
+	ck_assert_str_eq(json_string_value(json_object_get(e, "name")), "lo");
+	ck_assert_int_eq(json_integer_value(json_object_get(e, "length")), 2);
+	ck_assert_int_eq(json_integer_value(json_object_get(e, "pending")), 0);
+	json_decref(a);
+	a = tool_wait(queue_tool_purge(q, "lo", tool_cb, NULL));
+	ck_assert_int_eq(json_integer_value(json_object_get(a, "removed")), 2);
+	json_decref(a);
 	ck_assert_int_eq(rint_("XLEN mailvisor:queue:lo"), 0);
-	ck_assert_int_eq(queue_purge(rc, NULL, NULL, "bad name"), -1);
+	ck_assert_int_eq(queue_tool_purge(q, "bad name", tool_cb, NULL), -1);
 	/* Two dead letters: reprocess one, then all, then purge. */
 	xadd(NULL, 0, "lo", "job", "sync", "tenant_id", "acme", "user_id",
 	    "alice", "attempt", "2", NULL);
@@ -616,19 +661,33 @@ START_TEST(queue_purge_and_dlq_tools)
 	queue_finish(q, got[0], rec(got[0], "failed"), Q_DLQ, 0, "x");
 	queue_finish(q, got[1], rec(got[1], "failed"), Q_DLQ, 0, "y");
 	flushed();
-	queue_free(q);
-	ck_assert_ptr_nonnull(a = queue_dlq_peek(rc, NULL, "-", 10));
-	ck_assert_int_eq(json_array_size(a), 2);
-	ck_assert_int_eq(queue_dlq_reprocess(rc, NULL,
-	    json_string_value(json_object_get(json_array_get(a, 0),
-	    "dlq_id"))),
-	    1);
+	/* Done entries leave their stream. */
+	ck_assert_int_eq(rint_("XLEN mailvisor:queue:lo"), 0);
+	a = tool_wait(queue_tool_dlq_peek(q, "-", 10, tool_cb, NULL));
+	ck_assert_int_eq(json_array_size(json_object_get(a, "entries")), 2);
+	e = json_array_get(json_object_get(a, "entries"), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(e, "reason")), "x");
+	ck_assert(json_is_object(json_object_get(e, "fields")));
+	ck_assert(json_is_object(json_object_get(e, "record")));
+	ck_assert(json_is_array(json_object_get(e, "attempts")));
+	dlq_id = json_string_value(json_object_get(e, "dlq_id"));
+	ck_assert_ptr_nonnull(dlq_id);
+	e = tool_wait(queue_tool_dlq_reprocess(q, dlq_id, tool_cb, NULL));
+	ck_assert_int_eq(json_integer_value(json_object_get(e,
+	    "reprocessed")), 1);
+	json_decref(e);
 	json_decref(a);
 	ck_assert_int_eq(rint_("XLEN mailvisor:dlq"), 1);
-	ck_assert_int_eq(rint_("XLEN mailvisor:queue:lo"), 3);
-	ck_assert_int_eq(queue_dlq_reprocess(rc, NULL, "1-1"), 0);
-	ck_assert_int_eq(queue_dlq_reprocess(rc, NULL, NULL), 1);
+	ck_assert_int_eq(rint_("XLEN mailvisor:queue:lo"), 1);
+	ck_assert_ptr_null(tool_wait(queue_tool_dlq_reprocess(q, "1-1",
+	    tool_cb, NULL)));
+	ck_assert_int_eq(tool_status, 404);
+	a = tool_wait(queue_tool_dlq_reprocess(q, NULL, tool_cb, NULL));
+	ck_assert_int_eq(json_integer_value(json_object_get(a,
+	    "reprocessed")), 1);
+	json_decref(a);
 	ck_assert_int_eq(rint_("XLEN mailvisor:dlq"), 0);
+	queue_free(q);
 	/* Reprocessed: attempt reset, the same job (origin) runs again. */
 	ngot = 0;
 	q = mkq("c2");
@@ -636,7 +695,17 @@ START_TEST(queue_purge_and_dlq_tools)
 	ck_assert_int_eq(spin_until(&ngot, 2, 2000), 2);
 	ck_assert_int_eq(got[0]->attempt, 1);
 	ck_assert_str_ne(got[0]->id, got[0]->job_id);
-	ck_assert_int_eq(queue_dlq_purge(rc, NULL), 0);
+	queue_finish(q, got[0], rec(got[0], "failed"), Q_DLQ, 0, "z");
+	flushed();
+	a = tool_wait(queue_tool_dlq_purge(q, tool_cb, NULL));
+	ck_assert_int_eq(json_integer_value(json_object_get(a, "purged")), 1);
+	json_decref(a);
+	/* A tool cancelled before its answer never calls back. */
+	ck_assert_int_eq(queue_tool_queues(q, tool_cb, &tool_n), 0);
+	queue_tool_cancel(q, &tool_n);
+	tool_n = 0;
+	spin(100);
+	ck_assert_int_eq(tool_n, 0);
 	queue_free(q);
 }
 END_TEST
