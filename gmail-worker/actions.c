@@ -107,7 +107,7 @@ str_of(json_t *o, const char *key)
 int
 act_get_profile(struct gm *g)
 {
-	struct mv_err err;
+	struct mv_err err = MV_ERR_INIT;
 	json_t *p, *env;
 
 	if (gm_call_json(g, gm_req(g, GM_GET_PROFILE, "GET",
@@ -133,7 +133,7 @@ label_done(struct http_req *r, void *arg)
 {
 	struct label_job *j = arg;
 	json_t *l, *o = json_array_get(j->out, r->slot);
-	struct mv_err err;
+	struct mv_err err = MV_ERR_INIT;
 
 	if (gm_parse_json(r, &l, &err) == -1) {
 		if (j->err->type == MV_OK)
@@ -151,7 +151,7 @@ label_done(struct http_req *r, void *arg)
 int
 act_list_labels(struct gm *g)
 {
-	struct mv_err err;
+	struct mv_err err = MV_ERR_INIT;
 	struct label_job j = { json_array(), &err };
 	json_t *env, *l;
 	size_t i;
@@ -279,7 +279,7 @@ history_args(struct gm *g, const char **label, struct mv_err *err)
 int
 act_list_history(struct gm *g)
 {
-	struct mv_err err;
+	struct mv_err err = MV_ERR_INIT;
 	const char *label;
 	json_t *changes, *page, *env;
 	char *token = NULL, *latest = NULL;
@@ -442,7 +442,7 @@ send_request(struct gm *g, const char *msg, size_t len)
 int
 act_send_email(struct gm *g)
 {
-	struct mv_err err;
+	struct mv_err err = MV_ERR_INIT;
 	struct http_req *r;
 	json_t *res, *env;
 	char *msg;
@@ -599,7 +599,7 @@ modify_fixed(struct gm *g, const char *label, int add)
 {
 	const char *v[1] = { label };
 	struct strlist one = { v, 1 }, none = { NULL, 0 };
-	struct mv_err err;
+	struct mv_err err = MV_ERR_INIT;
 
 	if (g->o->add_label.n || g->o->remove_label.n) {
 		mv_err_set(&err, MV_E_INVALID_ARGUMENT, "%s takes no "
@@ -729,7 +729,7 @@ int
 act_get_attachment(struct gm *g)
 {
 	const struct opts *o = g->o;
-	struct mv_err err;
+	struct mv_err err = MV_ERR_INIT;
 	unsigned char *bytes;
 	const char *data;
 	json_t *res, *env;
@@ -779,7 +779,7 @@ act_get_attachment(struct gm *g)
 int
 act_ping(struct gm *g)
 {
-	struct mv_err err;
+	struct mv_err err = MV_ERR_INIT;
 	json_t *p, *env;
 	long left;
 

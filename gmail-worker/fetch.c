@@ -80,7 +80,7 @@ static void
 fetch_decode(struct fmsg *m)
 {
 	struct fetch *f = m->f;
-	struct mv_err err;
+	struct mv_err err = MV_ERR_INIT;
 	json_t *email;
 
 	if (f->failed)
@@ -108,7 +108,7 @@ body_done(struct http_req *r, void *arg)
 {
 	struct fmsg *m = arg;
 	json_t *part = r->arg2, *res = NULL;
-	struct mv_err err;
+	struct mv_err err = MV_ERR_INIT;
 
 	if (gm_parse_json(r, &res, &err) == -1)
 		fetch_fail(m->f, &err);
@@ -180,7 +180,7 @@ static void
 single_done(struct http_req *r, void *arg)
 {
 	struct fetch *f = arg;
-	struct mv_err err;
+	struct mv_err err = MV_ERR_INIT;
 	json_t *msg;
 	const char *id = r->tag;
 
@@ -355,7 +355,7 @@ static void
 list_done(struct http_req *r, void *arg)
 {
 	struct fetch *f = arg;
-	struct mv_err err;
+	struct mv_err err = MV_ERR_INIT;
 	json_t *res, *ids;
 	const char *next;
 
@@ -549,7 +549,7 @@ fetch_emails(struct gm *g)
 int
 fetch_one(struct gm *g)
 {
-	struct mv_err err;
+	struct mv_err err = MV_ERR_INIT;
 	enum mime_format fmt;
 	const char *fmt_name = NULL, *id;
 	struct fetch f;

@@ -342,7 +342,7 @@ req_setopts(struct http_engine *e, struct http_req *r, CURL *h)
 static int
 req_start(struct http_engine *e, struct http_req *r)
 {
-	struct mv_err err;
+	struct mv_err err = MV_ERR_INIT;
 	CURL *h;
 
 	if (req_headers(e, r) == -1 || (h = easy_get(e)) == NULL) {
@@ -374,7 +374,7 @@ static void
 mint_start(struct http_engine *e)
 {
 	struct http_req *m;
-	struct mv_err err;
+	struct mv_err err = MV_ERR_INIT;
 	struct http_req *r;
 
 	if (e->minting)
@@ -402,7 +402,7 @@ engine_minted(struct http_req *m, void *arg)
 {
 	struct http_engine *e = arg;
 	struct http_req *r;
-	struct mv_err err;
+	struct mv_err err = MV_ERR_INIT;
 	char *token = NULL;
 	long expires_in = -1;
 

@@ -59,7 +59,7 @@ int
 main(int argc, char **argv)
 {
 	struct opts o;
-	struct mv_err err;
+	struct mv_err err = MV_ERR_INIT;
 	const struct action *a = NULL;
 	struct gm g;
 	int rc, ndjson;

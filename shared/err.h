@@ -31,6 +31,9 @@ struct mv_err {
 	char		 msg[512];
 };
 
+/* A cleared error, for declarations: struct mv_err e = MV_ERR_INIT. */
+#define MV_ERR_INIT	{ MV_OK, 0, -1, -1, "" }
+
 /* Clears err to "no error". */
 void mv_err_clear(struct mv_err *);
 /* Sets type and message (printf-style); leaves http_status and

@@ -42,6 +42,9 @@ chmod 600 "$TMP/creds/revoked.json"
 gw_as revoked.json --action ping
 expect_error auth 77
 grep -q invalid_grant "$TMP/out" || fail "the auth error does not say invalid_grant"
+# A refused token is not worth a retry, and has no retry time.
+[ "$(jq -c '[.error.retryable, .error.retry_after]' "$TMP/out")" = '[false,null]' ] ||
+	fail "auth error: retryable/retry_after wrong: $(cat "$TMP/out")"
 # 77 permission: a 403 that is no rate limit.
 faults '[{"path": "/profile$", "status": 403, "count": 1, "reason": "insufficientPermissions"}]'
 gw --action get_profile
