@@ -4,8 +4,9 @@
 #   make check        install missing Debian packages (as root), build, run
 #                     every unit and integration test
 #   make sanitize     the same under AddressSanitizer + UBSan (build-san/)
-#   make demo         gmail-worker fetching from the Gmail API stand-in
+#   make demo         mailvisord syncing the Gmail API stand-in's mailboxes
 #   make bench        benchmarks (print figures, never fail on time)
+#   make deb          the Debian package in $(BUILD)/deb/, checked by lintian
 #   make install      PREFIX=/usr/local DESTDIR= BINDIR SBINDIR MANDIR
 
 .DELETE_ON_ERROR:
@@ -53,8 +54,12 @@ SUPER_OBJS	= $(patsubst %.c,$(OBJ)/%.o,$(filter-out $(SUPER_MAINS),$(SUPER_SRC))
 CHECKS		= $(CHECK_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TEST_WORKERS	= $(patsubst tests/workers/%.c,$(BUILD)/tests/%,$(wildcard tests/workers/*.c))
 
-PROGS		= $(BUILD)/gmail-worker \
-		  $(if $(wildcard supervisor/mailvisord.c),$(BUILD)/mailvisord)
+PROGS		= $(BUILD)/gmail-worker $(BUILD)/mailvisord \
+		  $(if $(wildcard supervisor/mailvisorctl.c),$(BUILD)/mailvisorctl)
+# mailvisorctl: the route table, the configuration reader for [http], and
+# its own parts in supervisor/ctl/.
+CTL_OBJS	= $(addprefix $(OBJ)/supervisor/,routes.o conf.o sched.o backoff.o \
+		  ctl/target.o ctl/client.o ctl/print.o)
 
 # The objects each unit test links besides shared/ (one line per test).
 CHECK_DEPS_check_shared	=
@@ -77,6 +82,9 @@ CHECK_DEPS_check_child	= supervisor/child.o
 CHECK_DEPS_check_record	=
 CHECK_DEPS_check_stats	= supervisor/rds.o supervisor/stats.o \
 			  tests/unit/redis_scratch.o
+CHECK_DEPS_check_routes	= supervisor/routes.o
+CHECK_DEPS_check_ctl	= supervisor/ctl/print.o supervisor/ctl/target.o supervisor/ctl/client.o supervisor/routes.o supervisor/conf.o supervisor/sched.o supervisor/backoff.o
+CHECK_DEPS_check_metrics = supervisor/metrics.o
 CHECK_DEPS_check_queue = supervisor/queue.o supervisor/rds.o supervisor/stats.o supervisor/conf.o supervisor/sched.o supervisor/backoff.o \
 			  tests/unit/redis_scratch.o
 
@@ -86,9 +94,31 @@ $(BUILD)/gmail-worker: $(OBJ)/gmail-worker/main.o $(WORKER_OBJS) $(SHARED_OBJS)
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) $(MV_LDFLAGS) -o $@ $^ $(MV_LIBS)
 
-$(BUILD)/mailvisord: $(OBJ)/supervisor/mailvisord.o $(SUPER_OBJS) $(SHARED_OBJS)
+$(BUILD)/mailvisord: $(OBJ)/supervisor/mailvisord.o $(SUPER_OBJS) $(SHARED_OBJS) \
+		$(OBJ)/supervisor/dashboard_html.o
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) $(MV_LDFLAGS) -o $@ $^ $(MVD_LIBS)
+
+# The dashboard page as dashboard_html[] and dashboard_html_len (C made
+# with od and sed, then compiled), linked into mailvisord only.
+$(OBJ)/supervisor/dashboard_html.o: supervisor/dashboard.html
+	@mkdir -p $(@D)
+	@echo "  GEN     $(@:.o=.c)"
+	@{ echo '/* Generated from $<: do not edit. */'; \
+	  echo '#include <stddef.h>'; \
+	  echo 'extern const unsigned char dashboard_html[];'; \
+	  echo 'extern const size_t dashboard_html_len;'; \
+	  echo 'const unsigned char dashboard_html[] = {'; \
+	  od -An -v -tx1 $< | sed 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+	  echo '0x00 };'; \
+	  echo 'const size_t dashboard_html_len = sizeof(dashboard_html) - 1;'; \
+	} >$(@:.o=.c)
+	@$(CC) $(CFLAGS) $(filter-out -MMD -MP,$(MV_CFLAGS)) -c -o $@ $(@:.o=.c)
+
+$(BUILD)/mailvisorctl: $(OBJ)/supervisor/mailvisorctl.o $(CTL_OBJS) $(SHARED_OBJS)
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) $(MV_LDFLAGS) -o $@ $^ $(MV_LIBS) \
+		$$(pkg-config --libs inih)
 
 $(BUILD)/tests/mv-%: tests/workers/mv-%.c
 	@mkdir -p $(@D)
@@ -133,6 +163,10 @@ sanitize: deps
 demo: all
 	@tests/demo.sh $(BUILD)
 
+# Builds from a copy of the tree; needs debhelper and lintian (make deps).
+deb:
+	@packaging/mkdeb.sh $(BUILD)
+
 bench: all checks $(BUILD)/runstat $(BUILD)/spawnloop
 	@bench/run.sh $(BUILD)
 	@bench/mvd.sh $(BUILD)
@@ -144,13 +178,17 @@ $(BUILD)/runstat $(BUILD)/spawnloop: $(BUILD)/%: bench/%.c
 install: all
 	$(INSTALL) -D -m 0755 $(BUILD)/gmail-worker $(DESTDIR)$(BINDIR)/gmail-worker
 	$(INSTALL) -D -m 0755 $(BUILD)/mailvisord $(DESTDIR)$(SBINDIR)/mailvisord
+	$(INSTALL) -D -m 0755 $(BUILD)/mailvisorctl $(DESTDIR)$(BINDIR)/mailvisorctl
 	$(INSTALL) -D -m 0644 man/gmail-worker.1 $(DESTDIR)$(MANDIR)/man1/gmail-worker.1
+	$(INSTALL) -D -m 0644 man/mailvisorctl.1 $(DESTDIR)$(MANDIR)/man1/mailvisorctl.1
 	$(INSTALL) -D -m 0644 man/mailvisord.8 $(DESTDIR)$(MANDIR)/man8/mailvisord.8
 	$(INSTALL) -D -m 0644 man/mailvisord.conf.5 $(DESTDIR)$(MANDIR)/man5/mailvisord.conf.5
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/gmail-worker $(DESTDIR)$(SBINDIR)/mailvisord
+	rm -f $(DESTDIR)$(BINDIR)/mailvisorctl
 	rm -f $(DESTDIR)$(MANDIR)/man1/gmail-worker.1
+	rm -f $(DESTDIR)$(MANDIR)/man1/mailvisorctl.1
 	rm -f $(DESTDIR)$(MANDIR)/man8/mailvisord.8
 	rm -f $(DESTDIR)$(MANDIR)/man5/mailvisord.conf.5
 
@@ -160,6 +198,6 @@ lint-man:
 clean:
 	rm -rf build build-san
 
-.PHONY: all checks deps check sanitize demo bench install uninstall lint-man clean
+.PHONY: all checks deps check sanitize demo deb bench install uninstall lint-man clean
 
 -include $(shell find $(OBJ) -name '*.d' 2>/dev/null)

@@ -406,7 +406,11 @@ child_plan_init(struct child_plan *p, char *const argv[],
 	p->cwd = l->cwd;
 	p->fd_in = p->fd_out = p->fd_err = -1;
 	p->report_w = p->report_r = p->cg_fd = -1;
-	p->drop_privs = l->drop_privs;
+	/* Already that user (a daemon started by its service manager as
+	 * the user the configuration names): nothing to drop, and
+	 * setgroups would fail without privilege. */
+	p->drop_privs = l->drop_privs && !(getuid() == l->uid &&
+	    geteuid() == l->uid && getgid() == l->gid && getegid() == l->gid);
 	p->uid = l->uid;
 	p->gid = l->gid;
 	p->parent = getpid();
@@ -1312,16 +1316,16 @@ child_failed_reason(struct child *c, const struct child_result *r)
 	const json_t *e = json_object_get(r->result, "error");
 	const char *type = json_string_value(json_object_get(e, "type"));
 	const char *msg = json_string_value(json_object_get(e, "message"));
-	char clean[256];
+	char clean[256], ctype[64];
 
 	mv_quote_clean(clean, sizeof(clean), msg ? msg : "", 200);
+	mv_quote_clean(ctype, sizeof(ctype), type ? type : "error", 40);
 	if (r->result == NULL)
 		snprintf(c->reason, sizeof(c->reason),
 		    "exit %d, no result on stdout", r->exit_code);
 	else if (type != NULL || msg != NULL)
 		snprintf(c->reason, sizeof(c->reason), "exit %d: %s%s%s",
-		    r->exit_code, type ? type : "error", msg ? ": " : "",
-		    clean);
+		    r->exit_code, ctype, msg ? ": " : "", clean);
 	else
 		snprintf(c->reason, sizeof(c->reason),
 		    "exit %d: status is not \"success\"", r->exit_code);

@@ -15,6 +15,8 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+
 #include <ini.h>
 
 #include "shared/buf.h"
@@ -34,6 +36,7 @@ enum sec {
 	SEC_BAD,			/* after a header in error */
 	SEC_DAEMON,
 	SEC_REDIS,
+	SEC_HTTP,
 	SEC_JOB,
 	SEC_ACCOUNT,
 	SEC_QUEUE,
@@ -92,9 +95,12 @@ static int chk_name(struct loader *, const struct directive *, int,
     const char *);
 static int chk_token(struct loader *, const struct directive *, int,
     const char *);
+static int chk_listen(struct loader *, const struct directive *, int,
+    const char *);
 
 #define OD(f)	offsetof(struct conf_daemon, f)
 #define OR(f)	offsetof(struct conf_redis, f)
+#define OH(f)	offsetof(struct conf_http, f)
 #define OJ(f)	offsetof(struct job_conf, f)
 #define OA(f)	offsetof(struct account_conf, f)
 #define OQ(f)	offsetof(struct queue_section, f)
@@ -125,9 +131,6 @@ static const struct directive dirs[] = {
 	  OD(group), 0, NULL, "name", "mailvisor",
 	  "Group (name or gid) the workers run as; unset, the user's primary "
 	  "group." },
-	{ SEC_DAEMON, "state_directory", CT_STRING, 1, 4095,
-	  "/var/lib/mailvisord", OD(state_directory), 0, chk_path, "path",
-	  NULL, "Directory where the daemon keeps its state." },
 	{ SEC_DAEMON, "cgroup", CT_STRING, 0, 4095, "",
 	  OD(cgroup), 0, chk_path, "path", NULL,
 	  "Delegated cgroup v2 directory in which each run gets a cgroup of "
@@ -181,6 +184,26 @@ static const struct directive dirs[] = {
 	{ SEC_REDIS, "failures_max_age", CT_DURATION, 1, YEAR, "7d",
 	  OR(failures_max_age), 0, NULL, "duration", NULL,
 	  "Age past which failed runs leave the worker:failures set." },
+
+	{ SEC_HTTP, "listen", CT_STRING, 0, 300, NULL,
+	  OH(listen), 0, chk_listen, "host:port", "127.0.0.1:8080",
+	  "Address and port of the HTTP API, as HOST:PORT or [V6]:PORT; "
+	  "unset, the API is off." },
+	{ SEC_HTTP, "token_file", CT_STRING, 0, 4095, NULL,
+	  OH(token_file), 0, chk_path, "path", "/etc/mailvisor/api.token",
+	  "File holding the bearer token that API requests must carry, one "
+	  "line of 16 to 1024 printable ASCII characters; required unless "
+	  "listen is a loopback address." },
+	{ SEC_HTTP, "max_body", CT_SIZE, K, 16 * K * K, "64k",
+	  OH(max_body), 0, NULL, "size", NULL,
+	  "Largest request body the API accepts; a larger one is refused "
+	  "with status 413." },
+	{ SEC_HTTP, "timeout", CT_DURATION, 1, 3600, "10",
+	  OH(timeout), 0, NULL, "duration", NULL,
+	  "Time a client of the API may take to send its request." },
+	{ SEC_HTTP, "sync_job", CT_STRING, 1, CONF_NAME_MAX, "email_sync",
+	  OH(sync_job), 0, chk_name, "name", NULL,
+	  "Job that POST /api/v1/workers/sync/trigger runs." },
 
 	{ SEC_JOB, "command", CT_COMMAND, 0, 0, NULL,
 	  OJ(command), D_REQ | D_MULTI, NULL, "words",
@@ -312,6 +335,7 @@ struct section {
 	char			 label[256];	/* "[job:email_sync]" */
 	struct conf_daemon	 d;
 	struct conf_redis	 r;
+	struct conf_http	 h;
 	struct job_conf		 j;
 	struct account_conf	 a;
 	struct queue_section	 qu;
@@ -341,6 +365,7 @@ struct loader {
 	int		 oom;
 	int		 daemon_line;	/* of [mailvisord]; 0: none */
 	int		 redis_line;
+	int		 http_line;
 	unsigned char	*job_ok;	/* per job: JOB_OK, JOB_EMAIL */
 	struct section	 sec;
 };
@@ -473,6 +498,8 @@ sec_label(enum sec s)
 		return "[mailvisord]";
 	case SEC_REDIS:
 		return "[redis]";
+	case SEC_HTTP:
+		return "[http]";
 	case SEC_JOB:
 		return "[job:NAME]";
 	case SEC_ACCOUNT:
@@ -770,6 +797,82 @@ chk_token(struct loader *L, const struct directive *d, int line,
 		if (*p <= ' ' || *p == 0x7f)
 			return derr(L, d, line, "'%s' holds a blank or a "
 			    "control character", q(b, sizeof(b), v));
+	return 0;
+}
+
+/*
+ * Splits listen's value v into host (without the brackets of an IPv6
+ * address; hostlen bytes) and port. Returns 0, or -1 with the reason in
+ * err.
+ */
+static int
+listen_parse(const char *v, char *host, size_t hostlen, int *port,
+    char *err, size_t errlen)
+{
+	const char *colon, *hs = v, *he;
+	struct in6_addr a6;
+	char *end;
+	long n;
+
+	if (*v == '[') {
+		hs = v + 1;
+		if ((he = strchr(hs, ']')) == NULL || he[1] != ':')
+			return mv_errf(err, errlen, "expected [V6]:PORT");
+		colon = he + 1;
+	} else {
+		if ((colon = strrchr(v, ':')) == NULL || colon == v ||
+		    memchr(v, ':', (size_t)(colon - v)) != NULL)
+			return mv_errf(err, errlen, "expected HOST:PORT "
+			    "(an IPv6 address goes in brackets)");
+		he = colon;
+		if (strspn(hs, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrst"
+		    "uvwxyz0123456789.-") != (size_t)(he - hs))
+			return mv_errf(err, errlen, "the host is not an "
+			    "address nor a host name");
+	}
+	if (he == hs || (size_t)(he - hs) >= hostlen)
+		return mv_errf(err, errlen, "the host is empty or too long");
+	memcpy(host, hs, (size_t)(he - hs));
+	host[he - hs] = '\0';
+	if (*v == '[' && inet_pton(AF_INET6, host, &a6) != 1)
+		return mv_errf(err, errlen, "the host is not an IPv6 address");
+	errno = 0;
+	n = strtol(colon + 1, &end, 10);
+	if (!isdigit((unsigned char)colon[1]) || *end != '\0' || errno != 0 ||
+	    n < 0 || n > 65535)
+		return mv_errf(err, errlen, "the port is not a number from 1 "
+		    "to 65535");
+	if (n == 0)
+		return mv_errf(err, errlen, "port 0 is refused: name the port");
+	*port = (int)n;
+	return 0;
+}
+
+/* 1 when host is a loopback address (127.0.0.0/8, ::1) or localhost. */
+static int
+is_loopback(const char *host)
+{
+	struct in_addr a4;
+	struct in6_addr a6;
+
+	if (strcasecmp(host, "localhost") == 0)
+		return 1;
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (inet_pton(AF_INET6, host, &a6) == 1)
+		return IN6_IS_ADDR_LOOPBACK(&a6);
+	return 0;
+}
+
+static int
+chk_listen(struct loader *L, const struct directive *d, int line,
+    const char *v)
+{
+	char host[256], err[128], b[64];
+	int port;
+
+	if (listen_parse(v, host, sizeof(host), &port, err, sizeof(err)) == -1)
+		return derr(L, d, line, "'%s': %s", q(b, sizeof(b), v), err);
 	return 0;
 }
 
@@ -1783,7 +1886,6 @@ daemon_free(struct conf_daemon *d)
 {
 	free(d->user);
 	free(d->group);
-	free(d->state_directory);
 	free(d->cgroup);
 	free(d->queue_group);
 	free(d->consumer_name);
@@ -1798,6 +1900,20 @@ redis_free(struct conf_redis *r)
 	free(r->password_file);
 	free(r->key_prefix);
 	memset(r, 0, sizeof(*r));
+}
+
+/* Frees h, wiping the token first. */
+static void
+http_free(struct conf_http *h)
+{
+	if (h->token != NULL)
+		explicit_bzero(h->token, strlen(h->token));
+	free(h->token);
+	free(h->listen);
+	free(h->host);
+	free(h->token_file);
+	free(h->sync_job);
+	memset(h, 0, sizeof(*h));
 }
 
 static void
@@ -1842,6 +1958,7 @@ conf_free(struct conf *conf)
 	free(conf->path);
 	daemon_free(&conf->daemon);
 	redis_free(&conf->redis);
+	http_free(&conf->http);
 	for (size_t i = 0; i < conf->njobs; i++)
 		job_free(&conf->jobs[i]);
 	free(conf->jobs);
@@ -2044,6 +2161,88 @@ finish_redis(struct loader *L, struct section *S)
 	memset(r, 0, sizeof(*r));
 }
 
+/*
+ * Reads and checks the token file of h: one line of CONF_TOKEN_MIN to
+ * CONF_TOKEN_MAX bytes from 0x21 to 0x7e (a final newline aside). Its
+ * content is never quoted in a message.
+ */
+static void
+http_token(struct loader *L, int line, struct conf_http *h)
+{
+	const char *why = NULL;
+	char *t;
+	size_t n;
+
+	if ((t = mv_read_file(h->token_file, CONF_TOKEN_MAX + 2, &n)) ==
+	    NULL) {
+		if (errno == EMSGSIZE)
+			lerr(L, line, "token_file: %s: the token is longer "
+			    "than %d bytes", h->token_file, CONF_TOKEN_MAX);
+		else
+			lerr(L, line, "token_file: %s: %s", h->token_file,
+			    strerror(errno));
+		return;
+	}
+	if (n > 0 && t[n - 1] == '\n')
+		t[--n] = '\0';
+	if (n > 0 && t[n - 1] == '\r')
+		t[--n] = '\0';
+	for (size_t i = 0; i < n && why == NULL; i++)
+		if ((unsigned char)t[i] < 0x21 || (unsigned char)t[i] > 0x7e)
+			why = "holds a blank, a control character, a byte that "
+			    "is not ASCII or more than one line";
+	if (why == NULL && n < CONF_TOKEN_MIN)
+		why = "is shorter than 16 bytes";
+	else if (why == NULL && n > CONF_TOKEN_MAX)
+		why = "is longer than 1024 bytes";
+	if (why != NULL) {
+		lerr(L, line, "token_file: %s: the token %s", h->token_file,
+		    why);
+		explicit_bzero(t, n);
+		free(t);
+		return;
+	}
+	h->token = t;
+}
+
+/* listen's host and port; a host that is not loopback needs a token. */
+static void
+http_listen(struct loader *L, struct section *S, struct conf_http *h)
+{
+	char host[256], err[128];
+	int line = key_line(S, "listen");
+
+	if (listen_parse(h->listen, host, sizeof(host), &h->port, err,
+	    sizeof(err)) == -1)
+		return;		/* reported by chk_listen() */
+	if ((h->host = strdup(host)) == NULL) {
+		L->oom = 1;
+		return;
+	}
+	h->loopback = is_loopback(host);
+	if (!h->loopback && h->token_file == NULL && !key_bad(S, "token_file"))
+		lerr(L, line, "listen: %s is not a loopback address: set "
+		    "token_file, or the API would be open to anyone", host);
+}
+
+static void
+finish_http(struct loader *L, struct section *S)
+{
+	struct conf_http *h = &S->h;
+
+	if (h->listen != NULL && !key_bad(S, "listen"))
+		http_listen(L, S, h);
+	if (h->token_file != NULL && !key_bad(S, "token_file"))
+		http_token(L, key_line(S, "token_file"), h);
+	if (S->discard) {
+		http_free(h);
+		return;
+	}
+	http_free(&L->conf->http);
+	L->conf->http = *h;
+	memset(h, 0, sizeof(*h));
+}
+
 /* soft_timeout: given, or timeout minus 10%; never past timeout. */
 static void
 job_timeouts(struct loader *L, struct section *S, struct job_conf *j)
@@ -2206,6 +2405,9 @@ sec_finish(struct loader *L)
 	case SEC_REDIS:
 		finish_redis(L, S);
 		break;
+	case SEC_HTTP:
+		finish_http(L, S);
+		break;
 	case SEC_JOB:
 		finish_job(L, S);
 		break;
@@ -2237,6 +2439,7 @@ sec_start(struct loader *L, enum sec kind, int line, const char *label)
 	snprintf(S->label, sizeof(S->label), "%s", label);
 	S->base = kind == SEC_DAEMON ? (void *)&S->d :
 	    kind == SEC_REDIS ? (void *)&S->r :
+	    kind == SEC_HTTP ? (void *)&S->h :
 	    kind == SEC_JOB ? (void *)&S->j :
 	    kind == SEC_QUEUE ? (void *)&S->qu : (void *)&S->a;
 }
@@ -2317,7 +2520,7 @@ sec_begin_named(struct loader *L, enum sec kind, const char *name,
 static void
 sec_unknown(struct loader *L, const char *name, const char *label)
 {
-	static const char *const fixed[] = { "mailvisord", "redis" };
+	static const char *const fixed[] = { "mailvisord", "redis", "http" };
 	static const char *const named[] = { "job", "account", "queue" };
 	const char *colon = strchr(name, ':'), *best = NULL;
 	size_t dist = SIZE_MAX;
@@ -2338,7 +2541,7 @@ sec_unknown(struct loader *L, const char *name, const char *label)
 			if (close_to(pre, named[i], &dist))
 				best = named[i];
 	} else {
-		for (size_t i = 0; i < 2; i++)
+		for (size_t i = 0; i < 3; i++)
 			if (close_to(pre, fixed[i], &dist))
 				best = fixed[i];
 	}
@@ -2363,6 +2566,8 @@ sec_begin(struct loader *L, const char *name)
 		sec_begin_fixed(L, SEC_DAEMON, &L->daemon_line, label);
 	else if (strcmp(name, "redis") == 0)
 		sec_begin_fixed(L, SEC_REDIS, &L->redis_line, label);
+	else if (strcmp(name, "http") == 0)
+		sec_begin_fixed(L, SEC_HTTP, &L->http_line, label);
 	else if (strncmp(name, "job:", 4) == 0)
 		sec_begin_named(L, SEC_JOB, name + 4, label);
 	else if (strncmp(name, "account:", 8) == 0)
@@ -2718,6 +2923,7 @@ conf_read(struct loader *L)
 
 	sec_start(L, SEC_DAEMON, 0, "[mailvisord]");	/* the defaults */
 	sec_start(L, SEC_REDIS, 0, "[redis]");
+	sec_start(L, SEC_HTTP, 0, "[http]");
 	sec_start(L, SEC_NONE, 0, "");
 	r = conf_parse(L);
 	sec_finish(L);
@@ -2825,6 +3031,9 @@ static const struct {
 	{ SEC_REDIS, "\n[redis]\n",
 	  ".Ss The [redis] section\nWhere the execution records and statistics "
 	  "go.\n" },
+	{ SEC_HTTP, "\n[http]\n",
+	  ".Ss The [http] section\nThe HTTP API of\n.Xr mailvisord 8 ,\n"
+	  "read at start only.\n" },
 	{ SEC_JOB, "\n# One section per job; NAME is 1 to 64 of A-Z a-z 0-9 "
 	  "_ . -\n#[job:email_sync]\n",
 	  ".Ss The [job:NAME] sections\nOne section per job.\n" },

@@ -116,7 +116,6 @@ struct conf_daemon {
 	int	 drop_privs;	/* user or group was set */
 	uid_t	 uid;		/* resolved user (the daemon's uid if none) */
 	gid_t	 gid;		/* resolved group */
-	char	*state_directory;
 	char	*cgroup;	/* NULL: no cgroup */
 	long	 record_buffer;
 	char	*queue_group;	/* consumer group of the queues */
@@ -138,10 +137,30 @@ struct conf_redis {
 	long	 failures_max_age;	/* seconds */
 };
 
+/* Bounds of the bearer token of the HTTP API, in bytes. */
+#define CONF_TOKEN_MIN	16
+#define CONF_TOKEN_MAX	1024
+
+/* [http]: the HTTP API (read at start only). */
+struct conf_http {
+	char	*listen;	/* HOST:PORT or [V6]:PORT; NULL: API off */
+	char	*host;		/* of listen, without brackets */
+	int	 port;		/* of listen, 1..65535 */
+	int	 loopback;	/* host is 127.0.0.0/8, ::1 or localhost */
+	char	*token_file;	/* NULL: no token */
+	char	*token;		/* its content, read at load (never
+				 * printed; wiped by conf_free()); NULL:
+				 * no token */
+	size_t	 max_body;	/* bytes of a request body */
+	long	 timeout;	/* seconds to send a request */
+	char	*sync_job;	/* job of POST .../sync/trigger */
+};
+
 struct conf {
 	char			*path;
 	struct conf_daemon	 daemon;
 	struct conf_redis	 redis;
+	struct conf_http	 http;
 	struct job_conf		*jobs;
 	size_t			 njobs;
 	struct account_conf	*accounts;

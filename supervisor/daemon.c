@@ -121,6 +121,7 @@ struct mvd {
 	struct event		*stop_timer;
 	time_t			 started_at;
 	unsigned		 sched_gen;	/* mvd_schedule_set() calls */
+	int			 claims;	/* fire claims awaiting Redis */
 };
 
 static void run_start(struct run *);
@@ -165,7 +166,8 @@ run_free(struct run *r)
 static int
 mvd_idle(const struct mvd *d)
 {
-	return d->running == 0 && d->waiting_retry == 0 && d->queued == 0;
+	return d->running == 0 && d->waiting_retry == 0 && d->queued == 0 &&
+	    d->claims == 0;
 }
 
 static void
@@ -324,6 +326,8 @@ run_retry(struct run *r, const struct child_result *res)
 	return 1;
 }
 
+static void revoke_forget(struct mvd *, const struct run *);
+
 static void
 run_done(struct child *c, const struct child_result *res, void *arg)
 {
@@ -342,6 +346,8 @@ run_done(struct child *c, const struct child_result *res, void *arg)
 	log_info("job %s id %s: %s after %.3f s (attempt %d)",
 	    r->sj->jc->name, r->job_id, child_status_name(res->status),
 	    res->duration, r->attempt);
+	if (res->status == CHILD_REVOKED)
+		revoke_forget(d, r);
 	if (r->qm != NULL) {
 		/* The queue writes the record with its ack, retry or dead
 		 * letter, in one transaction. */
@@ -517,13 +523,22 @@ fire_claimed(void *arg, int won)
 {
 	struct claim *cl = arg;
 	struct sjob *sj = cl->sj;
+	struct mvd *d = sj->d;
 
-	if (won == 1 || (won == -1 && !sj->d->stopping)) {
+	if (won == 1 && sj->d->stopping) {
+		/* Ours, but too late to run: said, not dropped. */
+		struct run *r = run_new(sj, NULL, NULL);
+
+		if (r != NULL) {
+			record_not_run(r, "skipped", "daemon stopping");
+			run_free(r);
+		}
+	} else if (won == 1 || (won == -1 && !sj->d->stopping)) {
 		if (won == -1)
 			log_warnx("job %s: fire time %lld not claimed (Redis "
 			    "unreachable): running it here", sj->jc->name,
 			    (long long)cl->base);
-		if (sj->live && !sj->d->stopping)
+		if (sj->live)
 			fire(sj, 1, NULL);
 		dispatch(sj->d);
 	} else
@@ -531,6 +546,8 @@ fire_claimed(void *arg, int won)
 		    sj->jc->name, (long long)cl->base);
 	sjob_put(sj);
 	free(cl);
+	d->claims--;
+	maybe_exit(d);
 }
 
 /* Fires once across every daemon sharing the Redis: the first to claim
@@ -547,6 +564,7 @@ fire_once(struct sjob *sj, time_t base)
 	cl->sj = sj;
 	cl->base = base;
 	sj->refs++;
+	sj->d->claims++;
 	if (queue_claim_fire(sj->d->queue_mod, sj->jc->name, base,
 	    fire_claimed, cl) == -1)
 		fire_claimed(cl, -1);
@@ -760,6 +778,19 @@ mvd_revoke(struct mvd *d, const char *job_id)
 	log_info("job %s id %s: revoked", r->sj->jc->name, r->job_id);
 	child_revoke(r->child);
 	return 1;
+}
+
+/* A revoked run has ended: its ids leave the revoked set (a queued job
+ * revoked before it started leaves it with its record, in queue.c). */
+static void
+revoke_forget(struct mvd *d, const struct run *r)
+{
+	char key[256];
+
+	snprintf(key, sizeof(key), "%smailvisor:revoked", d->key_prefix);
+	(void)rds_command(d->rds, r->qm != NULL ? 4 : 3, (const char *[]){
+	    "SREM", key, r->job_id, r->qm != NULL ? r->qm->id : NULL }, NULL,
+	    NULL, NULL);
 }
 
 /* The answer to SMISMEMBER revoked ID...: the ids sent are in arg's

@@ -10,6 +10,7 @@
 #include <event2/event.h>
 
 #include "shared/log.h"
+#include "supervisor/api.h"
 #include "supervisor/child.h"
 #include "supervisor/conf.h"
 #include "supervisor/daemon.h"
@@ -108,6 +109,7 @@ mvd_main(int argc, char **argv, const char **runs)
 	int ch, check = 0, debug = 0, nruns = 0, rc = 0;
 	struct event_base *base;
 	struct signals sig = { 0 };
+	struct api *api = NULL;
 	struct conf *c;
 	struct mvd *d;
 	char err[256];
@@ -160,6 +162,13 @@ mvd_main(int argc, char **argv, const char **runs)
 		fatalx("cannot start the event loop");
 	if ((d = mvd_new(base, c, path)) == NULL)
 		return 1;
+	if (mvd_conf(d)->http.listen != NULL && (api = api_new(base, d,
+	    &mvd_conf(d)->http, err, sizeof(err))) == NULL) {
+		log_warnx("http: %s", err);
+		mvd_free(d);
+		event_base_free(base);
+		return 1;
+	}
 	if (signals_start(base, d, &sig) == -1)
 		fatalx("cannot install the signal handlers");
 	for (int i = 0; i < nruns; i++)
@@ -169,7 +178,10 @@ mvd_main(int argc, char **argv, const char **runs)
 			rc = 64;
 		}
 	if (rc != 0) {
+		api_free(api);
 		mvd_free(d);
+		signals_free(&sig);
+		event_base_free(base);
 		return rc;
 	}
 	if (nruns > 0)
@@ -180,6 +192,7 @@ mvd_main(int argc, char **argv, const char **runs)
 	if (mvd_flush(d, 5.0) == -1)
 		log_warnx("stopping with records that could not reach Redis");
 	log_info("stopped");
+	api_free(api);
 	mvd_free(d);
 	signals_free(&sig);
 	event_base_free(base);

@@ -659,19 +659,28 @@ queue_tenant_running(const struct queue *q, const char *t)
 	return n;
 }
 
+/* 1 when stream si has used its share of the slots. */
+static int
+queue_share_full(const struct queue *q, size_t si)
+{
+	const struct qstream *s = &q->s[si];
+	long cap;
+
+	if (s->c.share <= 0 || q->conf == NULL)
+		return 0;
+	cap = (q->conf->daemon.max_children * s->c.share + 99) / 100;
+	return s->running >= (cap < 1 ? 1 : cap);
+}
+
 /* The first message of stream si that may start now, or NULL. */
 static struct qmsg *
 queue_candidate(struct queue *q, size_t si)
 {
 	struct qstream *s = &q->s[si];
 	struct qmsg *m;
-	long cap;
 
-	if (s->c.share > 0 && q->conf != NULL) {
-		cap = (q->conf->daemon.max_children * s->c.share + 99) / 100;
-		if (s->running >= (cap < 1 ? 1 : cap))
-			return NULL;
-	}
+	if (queue_share_full(q, si))
+		return NULL;
 	TAILQ_FOREACH(m, &s->buf, entry)
 		if (q->tenant_limit <= 0 ||
 		    queue_tenant_running(q, m->tenant) < q->tenant_limit)
@@ -824,15 +833,37 @@ queue_read_done(struct rds *r, redisReply *reply, void *arg)
 }
 
 /*
+ * Does stream si need reading (not blocking)? When it has nothing
+ * buffered, or when every message it has buffered waits for its tenant
+ * to run fewer jobs: then the messages behind them, perhaps of other
+ * tenants, are read too (up to QUEUE_BATCH_MAX buffered), so that one
+ * tenant's backlog does not leave slots idle. Not when it was dry at its
+ * last read.
+ */
+static int
+queue_wants(struct queue *q, size_t si)
+{
+	const struct qstream *s = &q->s[si];
+
+	if (s->dry)
+		return 0;
+	if (s->nbuf == 0)
+		return 1;
+	return q->tenant_limit > 0 && s->nbuf < QUEUE_BATCH_MAX &&
+	    !queue_share_full(q, si) && queue_candidate(q, si) == NULL;
+}
+
+/*
  * XREADGROUP of the streams that need it: with block, all of them on the
- * blocking connection; else those with nothing buffered and not dry, id
- * ">" (or "0": our own pending entries, when own). 0 or -1.
+ * blocking connection; else those queue_wants(), id ">" (or "0": our own
+ * pending entries, when own). 0 or -1.
  */
 static int
 queue_read(struct queue *q, int block, int own)
 {
 	const char *v[10 + 2 * 64];
-	char count[16], bms[16];
+	char count[16], bms[16], want[64];
+	int want_n;
 	size_t i, k, n = 0;
 	int c = 0;
 
@@ -845,19 +876,19 @@ queue_read(struct queue *q, int block, int own)
 	v[c++] = "STREAMS";
 	k = (size_t)c;
 	for (i = 0; i < q->n && i < 64; i++)
-		if (block || own || (q->s[i].nbuf == 0 && !q->s[i].dry))
+		if ((want[i] = block || own || queue_wants(q, i)))
 			v[k + n++] = q->s[i].key;
 	if (n == 0)
 		return -1;
 	for (i = 0; i < n; i++)
 		v[k + n + i] = own ? "0" : ">";
-	snprintf(count, sizeof(count), "%d", own ? QUEUE_BATCH_MAX :
-	    q->avail < 1 ? 1 : q->avail > QUEUE_BATCH_MAX ? QUEUE_BATCH_MAX :
-	    q->avail);
+	want_n = (q->avail < 1 ? 1 : q->avail) + QUEUE_PREFETCH;
+	snprintf(count, sizeof(count), "%d", own || want_n > QUEUE_BATCH_MAX ?
+	    QUEUE_BATCH_MAX : want_n);
 	snprintf(bms, sizeof(bms), "%d", q->block_ms);
 	if (!block)
-		for (i = 0; i < q->n; i++)
-			if (own || (q->s[i].nbuf == 0 && !q->s[i].dry))
+		for (i = 0; i < q->n && i < 64; i++)
+			if (want[i])
 				q->s[i].dry = 1;
 	if (rds_command(block ? q->blk : q->cmd, (int)(k + 2 * n), v, NULL,
 	    queue_read_done, q) == -1)
@@ -888,6 +919,10 @@ queue_pump(struct queue *q)
 	queue_start(q);
 	if (q->avail <= 0 || q->reading)
 		return;
+	/* Slots free and the buffered messages blocked by their tenants. */
+	for (i = 0; i < q->n; i++)
+		if (queue_wants(q, i) && queue_read(q, 0, 0) == 0)
+			return;
 	for (i = 0; i < q->n; i++)
 		if (q->s[i].nbuf > 0)
 			return;
@@ -1346,6 +1381,12 @@ queue_revoke(struct queue *q, const char *id)
 	snprintf(key, sizeof(key), "%smailvisor:revoked", q->prefix);
 	return rds_command(q->cmd, 3, (const char *[]){ "SADD", key, id },
 	    NULL, NULL, NULL);
+}
+
+const char *
+queue_consumer(const struct queue *q)
+{
+	return q->consumer;
 }
 
 void

@@ -63,6 +63,7 @@ struct queue;
 #define QUEUE_HEARTBEAT_TTL	15	/* seconds */
 #define QUEUE_BLOCK_MS		1000	/* XREADGROUP BLOCK */
 #define QUEUE_BATCH_MAX		64	/* entries read per stream */
+#define QUEUE_PREFETCH		4	/* read beyond the free slots */
 #define QUEUE_NAME_MAX		64
 #define QUEUE_KEY_MAX		512	/* longest idempotency key: 200 */
 #define QUEUE_IDEM_TTL		(7L * 86400)
@@ -179,6 +180,9 @@ int queue_claim_fire(struct queue *, const char *job, time_t fire,
 /* Marks the queued entry (or origin) id as revoked: when delivered it is
  * recorded "revoked" and acknowledged, never run. 0 or -1. */
 int queue_revoke(struct queue *, const char *id);
+
+/* This daemon's consumer name (borrowed). */
+const char *queue_consumer(const struct queue *);
 
 /* Counts, for tests and status. */
 struct queue_counters {

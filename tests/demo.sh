@@ -1,29 +1,241 @@
 #!/bin/sh
-# make demo: the Gmail API stand-in on a free loopback port with its sample
-# mailbox, and gmail-worker fetching the last three days of alice's mail.
+# make demo: the main job on this machine alone. A private redis-server, the
+# Gmail API stand-in with its sample mailboxes (alice, bob and carol at
+# example.com), and mailvisord syncing every account every 5 seconds, its
+# HTTP API and dashboard on a free loopback port; then mailvisorctl monitor
+# stats. Runs until Ctrl-C, or for DEMO_SECONDS seconds when that is set;
+# everything it started is stopped by pid and its directory removed.
+#
+#   tests/demo.sh [BUILD]
 set -eu
+
 build=$(cd "${1:-build}" && pwd)
 top=$(cd "$(dirname "$0")/.." && pwd)
-T=$(mktemp -d)
-PID=
-trap '[ -n "$PID" ] && kill $PID 2>/dev/null; rm -rf "$T"' EXIT
-trap 'exit 1' HUP INT PIPE TERM
+seconds=${DEMO_SECONDS:-0}
+case $seconds in
+'' | *[!0-9]*)
+	echo "demo: DEMO_SECONDS must be a number of seconds" >&2
+	exit 64
+	;;
+esac
+for p in gmail-worker mailvisord mailvisorctl; do
+	[ -x "$build/$p" ] || {
+		echo "demo: $build/$p is missing (make)" >&2
+		exit 69
+	}
+done
 
+T=$(mktemp -d "${TMPDIR:-/tmp}/mailvisor-demo.XXXXXX")
+MVD_PID=
+STANDIN_PID=
+REDIS_PID=
+
+# stop PID: SIGTERM, then SIGKILL after 10 s.
+stop() {
+	[ -n "$1" ] || return 0
+	kill "$1" 2>/dev/null || return 0
+	i=0
+	while kill -0 "$1" 2>/dev/null && [ $i -lt 100 ]; do
+		i=$((i + 1))
+		sleep 0.1
+	done
+	kill -9 "$1" 2>/dev/null || :
+}
+
+cleanup() {
+	trap - EXIT INT TERM HUP
+	stop "$MVD_PID"
+	stop "$STANDIN_PID"
+	stop "$REDIS_PID"
+	rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'echo; echo "demo: stopping"; exit 0' INT
+trap 'exit 1' TERM HUP
+
+die() {
+	echo "demo: $*" >&2
+	exit 1
+}
+
+ctl() {
+	echo "\$ mailvisorctl $*"
+	"$build/mailvisorctl" -c "$T/mailvisord.conf" "$@"
+}
+
+# A free loopback TCP port (the daemon refuses port 0 in its file).
+free_port() {
+	/usr/bin/python3 -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])'
+}
+
+# The Redis server: a unix socket in $T/redis, no TCP port.
+mkdir -m 700 "$T/redis"
+r=$("$top/tests/redis.sh" "$T/redis") || die "redis-server did not start"
+REDIS_SOCK=${r% *}
+REDIS_PID=${r#* }
+
+# The Gmail API stand-in with the sample mailboxes.
 /usr/bin/python3 "$top/tests/standin/gmail-standin" --port 0 \
-    --port-file "$T/port" --quiet &
-PID=$!
-while [ ! -s "$T/port" ]; do sleep 0.05; done
-URL=http://127.0.0.1:$(cat "$T/port")
-cp "$top/tests/standin/credentials/alice-authorized-user.json" "$T/creds.json"
-chmod 600 "$T/creds.json"
+    --port-file "$T/standin.port" --quiet 2>"$T/standin.log" &
+STANDIN_PID=$!
+i=0
+while [ ! -s "$T/standin.port" ]; do
+	i=$((i + 1))
+	[ $i -le 200 ] && kill -0 "$STANDIN_PID" 2>/dev/null ||
+	    die "the stand-in did not start: $(cat "$T/standin.log")"
+	sleep 0.05
+done
+GMAIL=http://127.0.0.1:$(cat "$T/standin.port")
 
-echo "Gmail API stand-in at $URL (GMAIL_API_BASE=$URL GMAIL_TOKEN_URI=$URL/token)"
-echo "\$ gmail-worker --credentials @alice.json --action fetch_emails --days_back 3 | jq ..."
-GMAIL_API_BASE=$URL GMAIL_TOKEN_URI=$URL/token "$build/gmail-worker" \
-    --credentials "@$T/creds.json" --action fetch_emails --days_back 3 \
-    >"$T/out"
-jq '{status, action, user_email, count, history_id,
-     emails: [.emails[:3][] | {id, from, subject, date, label_ids,
-       body_text: (.body_text // "" | .[:120]),
-       attachments: [.attachments[] | {filename, mime_type, size}]}]}' "$T/out"
-echo "... $(jq .count "$T/out") emails in all; every field: jq . on the full output."
+# Each account's credentials, mode 0600 as the worker wants them.
+mkdir -m 700 "$T/credentials"
+for u in alice bob carol; do
+	cp "$top/tests/standin/credentials/$u-authorized-user.json" \
+	    "$T/credentials/$u.json"
+	chmod 600 "$T/credentials/$u.json"
+done
+
+# mailvisord: the daemon writes its configuration check and log to
+# $T/mailvisord.log; the API's port is picked again if it was taken.
+write_conf() {
+	cat >"$T/mailvisord.conf" <<EOF
+# The demo's configuration: see packaging/mailvisord.conf for every
+# directive and mailvisord.conf(5) for their meaning.
+[mailvisord]
+max_children = 4
+
+[redis]
+socket = $REDIS_SOCK
+
+[http]
+listen = 127.0.0.1:$HTTP_PORT
+
+[job:email_sync]
+command = $build/gmail-worker --action fetch_emails --days_back {days_back}
+	--credentials {credentials} --user_email {user_email}
+	--api_base $GMAIL --token_uri $GMAIL/token --quota_units_per_sec 0
+args = days_back:int(0..365)=3
+schedule = every 5s
+for_each_account = yes
+memory_limit = 256m
+timeout = 60
+max_retries = 2
+
+[account:alice]
+tenant_id = example
+user_id = alice
+user_email = alice@example.com
+credentials = $T/credentials/alice.json
+
+[account:bob]
+tenant_id = example
+user_id = bob
+user_email = bob@example.com
+credentials = $T/credentials/bob.json
+
+[account:carol]
+tenant_id = example
+user_id = carol
+user_email = carol@example.com
+credentials = $T/credentials/carol.json
+EOF
+}
+
+tries=0
+while :; do
+	HTTP_PORT=$(free_port)
+	API=http://127.0.0.1:$HTTP_PORT
+	write_conf
+	"$build/mailvisord" -n -c "$T/mailvisord.conf" >/dev/null 2>"$T/check" ||
+	    die "the configuration is refused: $(cat "$T/check")"
+	"$build/mailvisord" -c "$T/mailvisord.conf" 2>"$T/mailvisord.log" &
+	MVD_PID=$!
+	i=0
+	while [ $i -lt 100 ] && kill -0 "$MVD_PID" 2>/dev/null &&
+	    ! curl -sf -o /dev/null "$API/healthz"; do
+		i=$((i + 1))
+		sleep 0.1
+	done
+	curl -sf -o /dev/null "$API/healthz" && break
+	stop "$MVD_PID"
+	MVD_PID=
+	tries=$((tries + 1))
+	[ $tries -lt 3 ] ||
+	    die "mailvisord did not start: $(tail -n 5 "$T/mailvisord.log")"
+done
+
+cat <<EOF
+Mailvisor demo in $T (removed on exit)
+  redis-server        pid $REDIS_PID, socket redis/redis.sock
+  Gmail API stand-in  pid $STANDIN_PID, $GMAIL
+                      mailboxes alice@, bob@ and carol@example.com
+  mailvisord          pid $MVD_PID, mailvisord.conf, log in mailvisord.log
+                      job email_sync: gmail-worker --action fetch_emails
+                      for each account every 5 seconds
+
+EOF
+
+runs() {
+	n=$(redis-cli -s "$REDIS_SOCK" HGET worker:stats:email_sync \
+	    total_executions)
+	echo "${n:-0}"
+}
+
+# Wait until each account has been synced once.
+i=0
+while [ "$(runs)" -lt 3 ]; do
+	i=$((i + 1))
+	[ $i -le 300 ] || die "no runs after 30 s: $(tail -n 5 "$T/mailvisord.log")"
+	kill -0 "$MVD_PID" 2>/dev/null ||
+	    die "mailvisord exited: $(tail -n 5 "$T/mailvisord.log")"
+	sleep 0.1
+done
+
+# The newest run: its record, and what the worker fetched.
+id=$(redis-cli -s "$REDIS_SOCK" LINDEX worker:history:email_sync 0 | jq -r .job_id)
+echo "\$ redis-cli GET worker:metrics:email_sync:$id | jq ..."
+redis-cli -s "$REDIS_SOCK" GET "worker:metrics:email_sync:$id" | jq '
+    {status, worker, job_id, account, duration, exit_code, max_rss_kb,
+     result: (.result | {status, user_email, count,
+       emails: [.emails[:3][] | {from: .from.email, subject}]})}'
+echo
+ctl scheduler status
+echo
+ctl monitor stats
+cat <<EOF
+
+Dashboard:  $API/
+API:        curl -s $API/api/v1/workers/monitor/stats | jq .
+Control:    $build/mailvisorctl -c $T/mailvisord.conf monitor history email_sync
+
+EOF
+if [ "$seconds" -gt 0 ]; then
+	echo "Running for $seconds seconds (DEMO_SECONDS); Ctrl-C stops it sooner."
+else
+	echo "Running until Ctrl-C (DEMO_SECONDS=N make demo stops after N seconds)."
+fi
+
+# A line of figures every 10 seconds until the time is up.
+start=$(date +%s)
+next=$((start + 10))
+while :; do
+	now=$(date +%s)
+	[ "$seconds" -gt 0 ] && [ $((now - start)) -ge "$seconds" ] && break
+	kill -0 "$MVD_PID" 2>/dev/null ||
+	    die "mailvisord exited: $(tail -n 5 "$T/mailvisord.log")"
+	if [ "$now" -ge "$next" ]; then
+		next=$((now + 10))
+		curl -sf "$API/api/v1/workers/monitor/stats" | jq -r '
+		    .workers.email_sync | "\(now | strftime("%H:%M:%S")) email_sync: " +
+		    "\(.total_executions // 0) runs, " +
+		    "\(.successful_executions // 0) ok, " +
+		    "\(.failed_executions // 0) failed, " +
+		    "average \((.average_duration // 0) * 1000 | floor) ms"' || :
+	fi
+	sleep 1
+done
+echo
+ctl monitor stats

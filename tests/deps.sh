@@ -5,7 +5,11 @@ set -eu
 
 pkgs="make gcc pkg-config libcurl4-openssl-dev libjansson-dev libssl-dev
 libbsd-dev check libhiredis-dev libevent-dev libinih-dev redis-server
-python3 python3-cryptography mandoc jq curl tzdata"
+python3 python3-cryptography python3-prometheus-client mandoc jq curl
+tzdata chromium nodejs
+build-essential dpkg-dev debhelper lintian"
+# npm comes with NodeSource's nodejs; Debian's nodejs needs its own.
+command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
 
 missing=
 for p in $pkgs; do

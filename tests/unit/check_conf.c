@@ -187,7 +187,6 @@ START_TEST(test_defaults)
 	ck_assert_ptr_null(c->daemon.group);
 	ck_assert_int_eq(c->daemon.drop_privs, 0);
 	ck_assert_int_eq(c->daemon.uid, geteuid());
-	ck_assert_str_eq(c->daemon.state_directory, "/var/lib/mailvisord");
 	ck_assert_ptr_null(c->daemon.cgroup);
 	ck_assert_int_eq(c->daemon.record_buffer, 10000);
 	ck_assert_str_eq(c->daemon.queue_group, "mailvisor");
@@ -396,7 +395,6 @@ START_TEST(test_full)
 	ck_assert_int_eq(c->daemon.drop_privs, 1);
 	ck_assert_int_eq(c->daemon.uid, 0);
 	ck_assert_int_eq(c->daemon.gid, 0);
-	ck_assert_str_eq(c->daemon.state_directory, "/var/lib/mv-test");
 	ck_assert_str_eq(c->daemon.cgroup,
 	    "/sys/fs/cgroup/mailvisord.service/workers");
 	ck_assert_int_eq(c->daemon.record_buffer, 500);
@@ -580,13 +578,12 @@ START_TEST(test_bad_values)
 	    "F:5: for_each_account: 'maybe' is not yes or no\n"
 	    "F:6: timeout: '-5' is not a duration (seconds, or a number with "
 	    "s, m, h or d)\n");
-	load_fails("[mailvisord]\nstate_directory = var/lib\ncgroup = cg\n"
+	load_fails("[mailvisord]\n# a comment\ncgroup = cg\n"
 	    "[redis]\nurl = http://x:1\nsocket = sock\n"
 	    "password_file = ~/pw\nkey_prefix = "
 	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 	    "\n",
-	    "F:2: state_directory: 'var/lib' is not an absolute path\n"
 	    "F:3: cgroup: 'cg' is not an absolute path\n"
 	    "F:5: url: 'http://x:1' is not a redis://HOST:PORT address\n"
 	    "F:6: socket: 'sock' is not an absolute path\n"
@@ -687,6 +684,257 @@ START_TEST(test_redis)
 }
 END_TEST
 
+/* ---- conf_load: [http] ---- */
+
+/* tdir/name with text in it; returns its path (static). */
+static const char *
+token_file(const char *name, const char *text, size_t len)
+{
+	static char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", tdir, name);
+	write_file(path, text, len);
+	return path;
+}
+
+START_TEST(test_http_defaults)
+{
+	struct conf *c = load_ok("[http]\n");
+
+	ck_assert_ptr_null(c->http.listen);
+	ck_assert_ptr_null(c->http.host);
+	ck_assert_ptr_null(c->http.token_file);
+	ck_assert_ptr_null(c->http.token);
+	ck_assert_uint_eq(c->http.max_body, 65536);
+	ck_assert_int_eq(c->http.timeout, 10);
+	ck_assert_str_eq(c->http.sync_job, "email_sync");
+	conf_free(c);
+	c = load_ok("");
+	ck_assert_ptr_null(c->http.listen);
+	ck_assert_str_eq(c->http.sync_job, "email_sync");
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(test_http_listen)
+{
+	static const struct {
+		const char	*listen, *host;
+		int		 port, loopback;
+	} ok[] = {
+		{ "127.0.0.1:8080", "127.0.0.1", 8080, 1 },
+		{ "127.9.8.7:1", "127.9.8.7", 1, 1 },
+		{ "localhost:65535", "localhost", 65535, 1 },
+		{ "LocalHost:80", "LocalHost", 80, 1 },
+		{ "[::1]:9000", "::1", 9000, 1 },
+	};
+	char text[256];
+	struct conf *c;
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		snprintf(text, sizeof(text), "[http]\nlisten = %s\n",
+		    ok[i].listen);
+		c = load_ok(text);
+		ck_assert_str_eq(c->http.listen, ok[i].listen);
+		ck_assert_str_eq(c->http.host, ok[i].host);
+		ck_assert_int_eq(c->http.port, ok[i].port);
+		ck_assert_int_eq(c->http.loopback, ok[i].loopback);
+		conf_free(c);
+	}
+	load_fails("[http]\nlisten = 127.0.0.1:0\n",
+	    "F:2: listen: '127.0.0.1:0': port 0 is refused: name the port\n");
+	load_fails("[http]\nlisten = 127.0.0.1:65536\n",
+	    "F:2: listen: '127.0.0.1:65536': the port is not a number from 1 "
+	    "to 65535\n");
+	load_fails("[http]\nlisten = 127.0.0.1:-1\n",
+	    "F:2: listen: '127.0.0.1:-1': the port is not a number from 1 "
+	    "to 65535\n");
+	load_fails("[http]\nlisten = 127.0.0.1:80x\n",
+	    "F:2: listen: '127.0.0.1:80x': the port is not a number from 1 "
+	    "to 65535\n");
+	load_fails("[http]\nlisten = 127.0.0.1\n",
+	    "F:2: listen: '127.0.0.1': expected HOST:PORT (an IPv6 address "
+	    "goes in brackets)\n");
+	load_fails("[http]\nlisten = ::1:80\n",
+	    "F:2: listen: '::1:80': expected HOST:PORT (an IPv6 address "
+	    "goes in brackets)\n");
+	load_fails("[http]\nlisten = :80\n",
+	    "F:2: listen: ':80': expected HOST:PORT (an IPv6 address goes in "
+	    "brackets)\n");
+	load_fails("[http]\nlisten = [::1]80\n",
+	    "F:2: listen: '[::1]80': expected [V6]:PORT\n");
+	load_fails("[http]\nlisten = [nope]:80\n",
+	    "F:2: listen: '[nope]:80': the host is not an IPv6 address\n");
+	load_fails("[http]\nlisten = []:80\n",
+	    "F:2: listen: '[]:80': the host is empty or too long\n");
+	load_fails("[http]\nlisten = a/b:80\n",
+	    "F:2: listen: 'a/b:80': the host is not an address nor a host "
+	    "name\n");
+}
+END_TEST
+
+/* A host that is not loopback needs a token file; the error is at the
+ * listen line. */
+START_TEST(test_http_exposed)
+{
+	const char *tf = token_file("tok1", "0123456789abcdef\n", 17);
+	char text[512];
+	struct conf *c;
+
+	load_fails("[http]\n# all interfaces\nlisten = 0.0.0.0:8080\n",
+	    "F:3: listen: 0.0.0.0 is not a loopback address: set token_file, "
+	    "or the API would be open to anyone\n");
+	load_fails("[http]\nlisten = [::]:8080\n",
+	    "F:2: listen: :: is not a loopback address: set token_file, or "
+	    "the API would be open to anyone\n");
+	load_fails("[http]\nlisten = example.org:8080\n",
+	    "F:2: listen: example.org is not a loopback address: set "
+	    "token_file, or the API would be open to anyone\n");
+	load_fails("[http]\nlisten = 128.0.0.1:8080\n",
+	    "F:2: listen: 128.0.0.1 is not a loopback address: set "
+	    "token_file, or the API would be open to anyone\n");
+	snprintf(text, sizeof(text), "[http]\nlisten = 0.0.0.0:8080\n"
+	    "token_file = %s\n", tf);
+	c = load_ok(text);
+	ck_assert_int_eq(c->http.loopback, 0);
+	ck_assert_str_eq(c->http.token_file, tf);
+	ck_assert_str_eq(c->http.token, "0123456789abcdef");
+	conf_free(c);
+}
+END_TEST
+
+#define BAD_TOKEN "the token holds a blank, a control character, a byte " \
+	"that is not ASCII or more than one line"
+
+/* The token file: read at load, checked, never quoted. */
+START_TEST(test_http_token)
+{
+	static const struct {
+		const char	*content;
+		size_t		 len;
+		const char	*want;	/* token, or the error's end */
+		int		 ok;
+	} cases[] = {
+		{ "0123456789abcdef", 16, "0123456789abcdef", 1 },
+		{ "0123456789abcdef\r\n", 18, "0123456789abcdef", 1 },
+		{ "!~0123456789abcdef\n", 19, "!~0123456789abcdef", 1 },
+		{ "0123456789abcde\n", 16, "the token is shorter than 16 "
+		  "bytes", 0 },
+		{ "", 0, "the token is shorter than 16 bytes", 0 },
+		{ "0123456789 abcdef\n", 18, BAD_TOKEN, 0 },
+		{ "0123456789abcdef\nsecond-line-here\n", 34, BAD_TOKEN, 0 },
+		{ "0123456789abcdef\n\n", 18, BAD_TOKEN, 0 },
+		{ "0123456789\0abcdef", 17, BAD_TOKEN, 0 },
+		{ "0123456789\xc3\xa9" "abcdef", 18, BAD_TOKEN, 0 },
+	};
+	char text[512], want[512], *errs;
+	const char *tf;
+	struct conf *c;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		tf = token_file("tok", cases[i].content, cases[i].len);
+		snprintf(text, sizeof(text), "[http]\nlisten = 127.0.0.1:1\n"
+		    "token_file = %s\n", tf);
+		c = load(text, &errs);
+		if (cases[i].ok) {
+			ck_assert_msg(c != NULL, "case %zu: %s", i, errs);
+			ck_assert_str_eq(c->http.token, cases[i].want);
+		} else {
+			ck_assert_msg(c == NULL, "case %zu loaded", i);
+			snprintf(want, sizeof(want), "F:3: token_file: %s: "
+			    "%s\n", tf, cases[i].want);
+			ck_assert_str_eq(errs, want);
+		}
+		conf_free(c);
+		free(errs);
+	}
+}
+END_TEST
+
+START_TEST(test_http_token_bounds)
+{
+	char big[1200], text[512], want[512], *errs;
+	const char *tf;
+	struct conf *c;
+
+	memset(big, 'x', sizeof(big));
+	/* 1024 bytes, and a newline: the longest. */
+	big[1024] = '\n';
+	tf = token_file("tokb", big, 1025);
+	snprintf(text, sizeof(text), "[http]\ntoken_file = %s\n", tf);
+	c = load_ok(text);
+	ck_assert_uint_eq(strlen(c->http.token), 1024);
+	ck_assert_ptr_null(c->http.listen);
+	conf_free(c);
+	/* 1025 bytes. */
+	tf = token_file("tokb", big, 1025 + 1);
+	c = load(text, &errs);
+	ck_assert_ptr_null(c);
+	snprintf(want, sizeof(want), "F:2: token_file: %s: " BAD_TOKEN "\n",
+	    tf);
+	ck_assert_str_eq(errs, want);
+	free(errs);
+	tf = token_file("tokb", big, sizeof(big));
+	c = load(text, &errs);
+	ck_assert_ptr_null(c);
+	snprintf(want, sizeof(want), "F:2: token_file: %s: the token is "
+	    "longer than 1024 bytes\n", tf);
+	ck_assert_str_eq(errs, want);
+	free(errs);
+	/* Missing, relative, a directory: named, never read out. */
+	load_fails("[http]\ntoken_file = /nonexistent/tok\n",
+	    "F:2: token_file: /nonexistent/tok: No such file or directory\n");
+	load_fails("[http]\ntoken_file = tok\n",
+	    "F:2: token_file: 'tok' is not an absolute path\n");
+	load_fails("[http]\nlisten = 0.0.0.0:1\ntoken_file = tok\n",
+	    "F:3: token_file: 'tok' is not an absolute path\n");
+}
+END_TEST
+
+/* No message ever holds the token. */
+START_TEST(test_http_token_secret)
+{
+	const char *tf = token_file("toks", "s3cr3t-t0ken-value xyz\n", 23);
+	char text[512], *errs;
+	struct conf *c;
+
+	snprintf(text, sizeof(text), "[http]\nlisten = 127.0.0.1:8080\n"
+	    "token_file = %s\nmax_body = 1\n", tf);
+	c = load(text, &errs);
+	ck_assert_ptr_null(c);
+	ck_assert_ptr_null(strstr(errs, "s3cr3t"));
+	ck_assert_ptr_nonnull(strstr(errs, tf));
+	free(errs);
+}
+END_TEST
+
+START_TEST(test_http_values)
+{
+	struct conf *c = load_ok("[http]\nmax_body = 16m\ntimeout = 1m\n"
+	    "sync_job = my.sync\n");
+
+	ck_assert_uint_eq(c->http.max_body, 16 * 1024 * 1024);
+	ck_assert_int_eq(c->http.timeout, 60);
+	ck_assert_str_eq(c->http.sync_job, "my.sync");
+	conf_free(c);
+	load_fails("[http]\nmax_body = 1023\n",
+	    "F:2: max_body: '1023' is out of range (1024 to 16777216 bytes)\n");
+	load_fails("[http]\nmax_body = 17m\n",
+	    "F:2: max_body: '17m' is out of range (1024 to 16777216 bytes)\n");
+	load_fails("[http]\ntimeout = 0\n",
+	    "F:2: timeout: '0' is out of range (1 to 3600 seconds)\n");
+	load_fails("[http]\nsync_job = a b\n",
+	    "F:2: sync_job: 'a b' is not a name (1 to 64 of A-Z a-z 0-9 _ . "
+	    "-)\n");
+	load_fails("[http]\nlisten = 127.0.0.1:1\n[http]\n",
+	    "F:3: duplicate section [http] (first at line 1)\n");
+	load_fails("[http]\nlisen = 127.0.0.1:1\n",
+	    "F:2: unknown key 'lisen' in [http]; did you mean 'listen'?\n");
+	load_fails("[redis]\nlisten = 127.0.0.1:1\n",
+	    "F:2: unknown key 'listen' in [redis] (it belongs in [http])\n");
+}
+END_TEST
+
 /* ---- conf_load: file-level errors ---- */
 
 START_TEST(test_errors_fixture)
@@ -773,14 +1021,14 @@ START_TEST(test_sections)
 	    name64);
 	load_fails(text, strchr(text, 'F'));
 	load_fails("[redis]\n[mailvisor]\n[redis]\ndb = 99\n[job]\n"
-	    "[account:]\n[http]\n[ redis ]\n[mailvisord] x\n"
+	    "[account:]\n[htp]\n[ redis ]\n[mailvisord] x\n"
 	    "[account:a/b]\n[account:a]\n[job:a]\n",
 	    "F:2: unknown section [mailvisor]; did you mean [mailvisord]?\n"
 	    "F:3: duplicate section [redis] (first at line 1)\n"
 	    "F:4: db: '99' is out of range (0 to 15)\n"
 	    "F:5: section [job] needs a name: [job:NAME]\n"
 	    "F:6: invalid account name '' (1 to 64 of A-Z a-z 0-9 _ . -)\n"
-	    "F:7: unknown section [http]\n"
+	    "F:7: unknown section [htp]; did you mean [http]?\n"
 	    "F:8: unknown section [ redis ]; did you mean [redis]?\n"
 	    "F:9: text after ']' in section header\n"
 	    "F:10: invalid account name 'a/b' (1 to 64 of A-Z a-z 0-9 _ . "
@@ -836,11 +1084,11 @@ START_TEST(test_long_lines)
 
 	/* 199 bytes: read. */
 	memset(line, 'a', 199);
-	memcpy(line, "state_directory = /", 19);
+	memcpy(line, "cgroup = /sys/fs/c", 18);
 	line[199] = '\0';
 	snprintf(text, sizeof(text), "[mailvisord]\n%s\n", line);
 	c = load_ok(text);
-	ck_assert_uint_eq(strlen(c->daemon.state_directory), 199 - 18);
+	ck_assert_uint_eq(strlen(c->daemon.cgroup), 199 - 9);
 	conf_free(c);
 	/* 200 bytes and more: one error each, and nothing bogus after. */
 	memset(line, ';', 200);
@@ -1442,7 +1690,8 @@ START_TEST(test_example_uncommented)
 		if (strncmp(line, "# ", 2) == 0 ||
 		    strncmp(line, "#user =", 7) == 0 ||
 		    strncmp(line, "#group =", 8) == 0 ||
-		    strncmp(line, "#socket =", 9) == 0)
+		    strncmp(line, "#socket =", 9) == 0 ||
+		    strncmp(line, "#token_file =", 13) == 0)
 			continue;
 		if (strcmp(line, "#for_each_account = no") == 0)
 			line = "#for_each_account = yes";
@@ -1551,6 +1800,16 @@ conf_suite(void)
 	tcase_add_test(tc, test_schedule);
 	tcase_add_test(tc, test_trial_runs);
 	tcase_set_timeout(tc, 30);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("conf_load_http");
+	tcase_add_test(tc, test_http_defaults);
+	tcase_add_test(tc, test_http_listen);
+	tcase_add_test(tc, test_http_exposed);
+	tcase_add_test(tc, test_http_token);
+	tcase_add_test(tc, test_http_token_bounds);
+	tcase_add_test(tc, test_http_token_secret);
+	tcase_add_test(tc, test_http_values);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("conf_split_command");

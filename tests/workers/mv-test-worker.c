@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +19,8 @@ static const char usage[] =
     "modes: ok, fail75, fail, exit N, alloc MIB,\n"
     "       sleep [ignore-term|term-ok], nap MS, now, flood MIB, garbage,\n"
     "       segv, grandchild, fds, env, id, cgroup, stderr N [LEN], ndjson,\n"
-    "       binary\n";
+    "       binary,\n"
+    "       mark DIR TAG [MS [ok|fail75|fail|retry-after=S|fail75-first]]\n";
 
 /* Writes s as a JSON string (quotes included). */
 static void
@@ -322,6 +324,114 @@ num(const char *s)
 	return s != NULL ? strtol(s, NULL, 10) : 0;
 }
 
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* 1 when DIR holds a file TAG.*, else 0. */
+static int
+mark_seen(const char *dir, const char *tag)
+{
+	struct dirent *d;
+	size_t len = strlen(tag);
+	DIR *dp;
+	int seen = 0;
+
+	if ((dp = opendir(dir)) == NULL)
+		return 0;
+	while (!seen && (d = readdir(dp)) != NULL)
+		seen = strncmp(d->d_name, tag, len) == 0 &&
+		    d->d_name[len] == '.';
+	closedir(dp);
+	return seen;
+}
+
+/*
+ * Creates DIR/TAG.PID (path), writes "start MS" to it, works for ms
+ * milliseconds, then writes "end MS". 0, or 70 (printed why).
+ */
+static int
+mark_file(const char *path, long ms)
+{
+	struct timespec ts;
+	FILE *f;
+	int fd;
+
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND,
+	    0644)) == -1) {
+		perror(path);
+		return 70;
+	}
+	if ((f = fdopen(fd, "a")) == NULL) {
+		perror(path);
+		close(fd);
+		return 70;
+	}
+	fprintf(f, "start %lld\n", now_ms());
+	fflush(f);
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (ms % 1000) * 1000000L;
+	if (ms > 0)
+		nanosleep(&ts, NULL);
+	fprintf(f, "end %lld\n", now_ms());
+	return fclose(f) == 0 ? 0 : 70;
+}
+
+/*
+ * Leaves one file per execution, DIR/TAG.PID, holding "start MS" (ms
+ * since the epoch) when it begins and "end MS" when it is done, so that
+ * a test counts executions and sees which overlapped; a run killed before
+ * its end has no "end" line. Works for ms milliseconds, then ends as
+ * outcome says: ok (success), fail75 or fail (as those modes),
+ * retry-after=S (exit 75, error.retry_after S), or fail75-first (the
+ * first run of TAG in DIR fails at once as fail75, later ones work and
+ * succeed). TAG may not hold '/'. Exit 64 on bad arguments.
+ */
+static int
+mode_mark(const char *dir, const char *tag, long ms, const char *outcome)
+{
+	char path[4096];
+	long ra = -1;
+	int first = 0, rc;
+
+	if (outcome == NULL)
+		outcome = "ok";
+	if (strncmp(outcome, "retry-after=", 12) == 0)
+		ra = num(outcome + 12);
+	else if (strcmp(outcome, "fail75-first") == 0)
+		first = 1;
+	else if (strcmp(outcome, "ok") != 0 &&
+	    strcmp(outcome, "fail75") != 0 && strcmp(outcome, "fail") != 0)
+		return 64;
+	if (dir == NULL || tag == NULL || *tag == '\0' ||
+	    strchr(tag, '/') != NULL || (size_t)snprintf(path, sizeof(path),
+	    "%s/%s.%ld", dir, tag, (long)getpid()) >= sizeof(path))
+		return 64;
+	if (first && mark_seen(dir, tag))
+		first = 0;
+	if ((rc = mark_file(path, first ? 0 : ms)) != 0)
+		return rc;
+	if (strcmp(outcome, "fail75") == 0 || first)
+		return mode_fail75();
+	if (strcmp(outcome, "fail") == 0)
+		return mode_fail();
+	if (ra >= 0) {
+		printf("{\"status\":\"error\",\"action\":\"mark\",\"error\":"
+		    "{\"type\":\"rate_limited\",\"message\":\"later\","
+		    "\"retryable\":true,\"retry_after\":%ld}}\n", ra);
+		return 75;
+	}
+	printf("{\"status\":\"success\",\"action\":\"mark\",\"tag\":");
+	put_json_str(tag);
+	printf("}\n");
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -365,6 +475,9 @@ main(int argc, char **argv)
 		return mode_ndjson();
 	if (strcmp(m, "binary") == 0)
 		return mode_binary();
+	if (strcmp(m, "mark") == 0)
+		return mode_mark(a, argc > 3 ? argv[3] : NULL,
+		    argc > 4 ? num(argv[4]) : 0, argc > 5 ? argv[5] : NULL);
 	fputs(usage, stderr);
 	return 64;
 }
