@@ -1770,8 +1770,8 @@ queue_tool_enqueue(struct queue *q, const char *queue, const char *job,
 	}
 	if ((qs = queue_stream_named(q, queue)) == NULL)
 		return -1;
-	if ((a = json_dumps(args ? args : json_object(), JSON_COMPACT)) ==
-	    NULL)
+	if ((a = args != NULL ? json_dumps(args, JSON_COMPACT) :
+	    strdup("{}")) == NULL)
 		return -1;
 	mv_iso8601(time(NULL), at, sizeof(at));
 	argv[argc++] = "XADD";
