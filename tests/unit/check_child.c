@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <libgen.h>
 #include <limits.h>
 #include <signal.h>
@@ -610,6 +611,57 @@ START_TEST(test_drop_privs)
 }
 END_TEST
 
+/* A daemon already running as the configured user (started so by its
+ * service manager) has nothing to drop: setgroups, which needs privilege,
+ * is not tried. As root, a child process becomes nobody first and says
+ * how the run went in its exit status. */
+static int
+run_as_self(void)
+{
+	struct child_limits l = { .drop_privs = 1 };
+	struct run r;
+	int ok;
+
+	l.uid = getuid();
+	l.gid = getgid();
+	RUN(&r, &l, "id");
+	ok = r.status == CHILD_SUCCESS && json_integer_value(json_object_get(
+	    r.result, "uid")) == (json_int_t)l.uid;
+	if (!ok)
+		fprintf(stderr, "run as self: %s\n", r.reason ? r.reason : "");
+	run_clear(&r);
+	return ok;
+}
+
+START_TEST(test_drop_privs_already)
+{
+	char dir[64], saved[PATH_MAX];
+	int st;
+	pid_t pid;
+
+	if (geteuid() != 0) {
+		ck_assert(run_as_self());
+		return;
+	}
+	strcpy(saved, worker);
+	public_worker(dir, sizeof(dir));
+	if ((pid = fork()) == 0) {
+		if (event_reinit(base) == -1 || setgroups(0, NULL) == -1 ||
+		    setresgid(65534, 65534, 65534) == -1 ||
+		    setresuid(65534, 65534, 65534) == -1)
+			_exit(2);
+		_exit(run_as_self() ? 0 : 1);
+	}
+	ck_assert_int_gt(pid, 0);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	unlink(worker);
+	rmdir(dir);
+	strcpy(worker, saved);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	    "the run as nobody with user nobody failed (status %d)", st);
+}
+END_TEST
+
 /* child_spawn: limits */
 
 START_TEST(test_memory_limit)
@@ -1157,6 +1209,7 @@ child_suite(void)
 	tcase_add_test(tc, test_env);
 	tcase_add_test(tc, test_session_signals);
 	tcase_add_test(tc, test_drop_privs);
+	tcase_add_test(tc, test_drop_privs_already);
 	tcase_add_test(tc, test_memory_limit);
 	tcase_add_test(tc, test_output_cap);
 	tcase_add_test(tc, test_soft_timeout);
