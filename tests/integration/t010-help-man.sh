@@ -9,26 +9,11 @@ set -eu
 WORKER=$MV_BUILD/gmail-worker
 PAGE=${MV_MANPAGE:-$MV_TOP/man/gmail-worker.1}
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/mv-t010.XXXXXX")
-trap 'rm -rf "$TMP"' EXIT
-trap 'exit 1' INT TERM
-
-fail() {
-	echo "t010: FAIL: $*" >&2
-	exit 1
-}
-
-# Disagreements are all reported, then the test fails once.
-bad=0
-disagree() {
-	echo "t010: $*" >&2
-	bad=1
-}
+T=t010
+. "$MV_TOP/tests/integration/helpman.sh"
 
 [ -x "$WORKER" ] || fail "no executable $WORKER (build it first)"
 [ -f "$PAGE" ] || fail "no manual page $PAGE"
-command -v mandoc >/dev/null 2>&1 ||
-    fail "mandoc is not installed (make deps installs it)"
 
 # --help: exit 0, usage on stdout, nothing on stderr; -h the same.
 rc=0
@@ -49,13 +34,7 @@ rc=0
 grep -q '^gmail-worker [0-9][0-9.]*' "$TMP/version" ||
     fail "gmail-worker --version printed '$(head -c 100 "$TMP/version")'"
 
-# The manual passes mandoc's lint at warning level, silently.
-rc=0
-mandoc -Tlint -Wwarning "$PAGE" >"$TMP/lint" 2>&1 || rc=$?
-if [ -s "$TMP/lint" ] || [ "$rc" -ne 0 ]; then
-	cat "$TMP/lint" >&2
-	disagree "mandoc -Tlint -Wwarning $PAGE: exit $rc, output above"
-fi
+hm_lint "$PAGE"
 
 # --help's options: "name|short|default" (short and default may be
 # empty), names with '_' as the canonical spelling.
@@ -77,7 +56,6 @@ on && /^ +-/ {
 		def = substr($0, RSTART + 9, RLENGTH - 10)
 	print name, short, def
 }' "$TMP/help" >"$TMP/help-opts"
-[ -s "$TMP/help-opts" ] || fail "no options found in --help"
 
 # --help's actions: the names before the description, "a, b, c   text".
 awk '
@@ -127,36 +105,13 @@ function flush() {
 { text = text " " $0 }
 END { if (on) flush() }' "$PAGE" >"$TMP/man-opts"
 
-# Items in OPTIONS that name no long option are a mistake of the page.
-awk -F '\t' '$1 == "?" { print $3 }' "$TMP/man-opts" >"$TMP/man-odd"
-while IFS= read -r l; do
-	disagree "OPTIONS item names no long option: $l"
-done <"$TMP/man-odd"
+hm_options
 
-cut -d '|' -f1 "$TMP/help-opts" | sort >"$TMP/help-names"
-awk -F '\t' '$1 != "?" { print $1 }' "$TMP/man-opts" | sort >"$TMP/man-names"
-
-for n in $(comm -23 "$TMP/help-names" "$TMP/man-names"); do
-	disagree "--$n is in --help but not in the manual's OPTIONS"
-done
-for n in $(comm -13 "$TMP/help-names" "$TMP/man-names"); do
-	disagree "--$n is in the manual's OPTIONS but not in --help"
-done
-for n in $(sort "$TMP/man-names" | uniq -d); do
-	disagree "--$n is documented more than once in the manual's OPTIONS"
-done
-
-# Same short name and, where --help gives one, the same default.
+# Where --help gives a default, the manual's entry names it too (as words).
 while IFS='|' read -r name short def; do
-	line=$(awk -F '\t' -v n="$name" '$1 == n { print; exit }' \
-	    "$TMP/man-opts")
-	[ -n "$line" ] || continue
-	mshort=$(printf '%s\n' "$line" | cut -f2)
-	[ "$short" = "$mshort" ] ||
-	    disagree "--$name: short option '-$short' in --help," \
-	    "'-$mshort' in the manual"
 	[ -n "$def" ] || continue
-	words=$(printf '%s\n' "$line" | cut -f3)
+	words=$(hm_entry "$name")
+	[ -n "$words" ] || continue
 	want=$(printf '%s\n' "$def" | sed 's/[^A-Za-z0-9_][^A-Za-z0-9_]*/ /g')
 	case $words in
 	*" default "*" $want "*|*" $want "*" default "*) ;;
@@ -214,6 +169,6 @@ for a in $(comm -13 "$TMP/help-actions" "$TMP/man-actions"); do
 	disagree "action $a is in the manual's ACTIONS but not in --help"
 done
 
-[ "$bad" -eq 0 ] || fail "gmail-worker --help and $PAGE disagree (above)"
+hm_done "gmail-worker --help and $PAGE"
 echo "t010: $(wc -l <"$TMP/help-names") options and" \
     "$(wc -l <"$TMP/help-actions") actions agree; lint clean"

@@ -11,26 +11,11 @@ MVD=$MV_BUILD/mailvisord
 PAGE=${MV_MANPAGE:-$MV_TOP/man/mailvisord.8}
 CONFPAGE=${MV_CONFPAGE:-$MV_TOP/man/mailvisord.conf.5}
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/mv-t011.XXXXXX")
-trap 'rm -rf "$TMP"' EXIT
-trap 'exit 1' HUP INT PIPE TERM
-
-fail() {
-	echo "t011: FAIL: $*" >&2
-	exit 1
-}
-
-# Disagreements are all reported, then the test fails once.
-bad=0
-disagree() {
-	echo "t011: $*" >&2
-	bad=1
-}
+T=t011
+. "$MV_TOP/tests/integration/helpman.sh"
 
 [ -x "$MVD" ] || fail "no executable $MVD (build it first)"
 [ -f "$PAGE" ] || fail "no manual page $PAGE"
-command -v mandoc >/dev/null 2>&1 ||
-    fail "mandoc is not installed (make deps installs it)"
 
 # run CMD...: runs it with stdout in $TMP/out, stderr in $TMP/err and the
 # exit status in $RC. Never fails itself.
@@ -82,16 +67,7 @@ run "$MVD" --check-config --config "$TMP/empty.conf"
 grep -qx 'configuration OK' "$TMP/out" ||
     disagree "-n with a good file printed '$(head -c 100 "$TMP/out")'"
 
-# The manual pages pass mandoc's lint at warning level, silently.
-for p in "$PAGE" "$CONFPAGE"; do
-	[ -f "$p" ] || continue
-	rc=0
-	mandoc -Tlint -Wwarning "$p" >"$TMP/lint" 2>&1 || rc=$?
-	if [ -s "$TMP/lint" ] || [ "$rc" -ne 0 ]; then
-		cat "$TMP/lint" >&2
-		disagree "mandoc -Tlint -Wwarning $p: exit $rc, output above"
-	fi
-done
+hm_lint "$PAGE" "$CONFPAGE"
 
 # --help's options: "name|short|default" (short and default may be empty).
 awk -v OFS='|' '
@@ -111,7 +87,6 @@ awk -v OFS='|' '
 		def = substr($0, RSTART + 9, RLENGTH - 10)
 	print name, short, def
 }' "$TMP/help" >"$TMP/help-opts"
-[ -s "$TMP/help-opts" ] || fail "no options found in --help"
 
 # The manual's OPTIONS: one line per top-level item naming a long option,
 # "name<TAB>short<TAB>text of the item"; "?" for an item that names none.
@@ -143,37 +118,12 @@ function flush() {
 { text = text " " $0 }
 END { if (on) flush() }' "$PAGE" >"$TMP/man-opts"
 
-awk -F '\t' '$1 == "?" { print $3 }' "$TMP/man-opts" >"$TMP/man-odd"
-while IFS= read -r l; do
-	disagree "OPTIONS item names no long option: $l"
-done <"$TMP/man-odd"
+hm_options
 
-cut -d '|' -f1 "$TMP/help-opts" | sort >"$TMP/help-names"
-awk -F '\t' '$1 != "?" { print $1 }' "$TMP/man-opts" | sort >"$TMP/man-names"
-[ -s "$TMP/man-names" ] || disagree "no options found in $PAGE's OPTIONS"
-
-for n in $(comm -23 "$TMP/help-names" "$TMP/man-names"); do
-	disagree "--$n is in --help but not in the manual's OPTIONS"
-done
-for n in $(comm -13 "$TMP/help-names" "$TMP/man-names"); do
-	disagree "--$n is in the manual's OPTIONS but not in --help"
-done
-for n in $(uniq -d "$TMP/man-names"); do
-	disagree "--$n is documented more than once in the manual's OPTIONS"
-done
-
-# The same short name (or none on both sides) and, where --help gives a
-# default, the manual's entry names it too.
+# Where --help gives a default, the manual's entry names it too.
 while IFS='|' read -r name short def; do
-	line=$(awk -F '\t' -v n="$name" '$1 == n { print; exit }' \
-	    "$TMP/man-opts")
-	[ -n "$line" ] || continue
-	mshort=$(printf '%s\n' "$line" | cut -f2)
-	[ "$short" = "$mshort" ] ||
-	    disagree "--$name: short option '$short' in --help," \
-	    "'$mshort' in the manual"
 	[ -n "$def" ] || continue
-	case $(printf '%s\n' "$line" | cut -f3) in
+	case $(hm_entry "$name") in
 	*"$def"*) ;;
 	*) disagree "--$name: --help says default '$def'; the manual's" \
 	    "entry does not" ;;
@@ -239,6 +189,6 @@ for s in 0 64 78; do
 	    disagree "exit status $s is not in the manual's EXIT STATUS"
 done
 
-[ "$bad" -eq 0 ] || fail "mailvisord and $PAGE disagree (above)"
+hm_done "mailvisord and $PAGE"
 echo "t011: $(wc -l <"$TMP/help-names") options agree; exit statuses" \
     "documented; lint clean"

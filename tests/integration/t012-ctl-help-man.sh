@@ -11,26 +11,11 @@ set -eu
 CTL=$MV_BUILD/mailvisorctl
 PAGE=${MV_MANPAGE:-$MV_TOP/man/mailvisorctl.1}
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/mv-t012.XXXXXX")
-trap 'rm -rf "$TMP"' EXIT
-trap 'exit 1' HUP INT PIPE TERM
-
-fail() {
-	echo "t012: FAIL: $*" >&2
-	exit 1
-}
-
-# Disagreements are all reported, then the test fails once.
-bad=0
-disagree() {
-	echo "t012: $*" >&2
-	bad=1
-}
+T=t012
+. "$MV_TOP/tests/integration/helpman.sh"
 
 [ -x "$CTL" ] || fail "no executable $CTL (build it first)"
 [ -f "$PAGE" ] || fail "no manual page $PAGE"
-command -v mandoc >/dev/null 2>&1 ||
-    fail "mandoc is not installed (make deps installs it)"
 
 # run CMD...: stdout in $TMP/out, stderr in $TMP/err, exit status in $RC;
 # no daemon may be found through the environment or a default file.
@@ -102,13 +87,7 @@ queues --url|--url needs a value
 --url http://h/?x=1 queues|without spaces, query or fragment
 EOF
 
-# The manual passes mandoc's lint at warning level, silently.
-rc=0
-mandoc -Tlint -Wwarning "$PAGE" >"$TMP/lint" 2>&1 || rc=$?
-if [ -s "$TMP/lint" ] || [ "$rc" -ne 0 ]; then
-	cat "$TMP/lint" >&2
-	disagree "mandoc -Tlint -Wwarning $PAGE: exit $rc, output above"
-fi
+hm_lint "$PAGE"
 
 # --help's options: "name|short|default", names with '-', each option's
 # help joined from its lines.
@@ -203,33 +182,12 @@ function flush() {
 { text = text " " $0 }
 END { if (on) flush() }' "$PAGE" >"$TMP/man-opts"
 
-awk -F '\t' '$1 == "?" { print $3 }' "$TMP/man-opts" >"$TMP/man-odd"
-while IFS= read -r l; do
-	disagree "OPTIONS item names no long option: $l"
-done <"$TMP/man-odd"
-awk -F '\t' '$1 != "?" { print $1 }' "$TMP/man-opts" | sort >"$TMP/man-names"
+hm_options
 
-for n in $(comm -23 "$TMP/help-names" "$TMP/man-names"); do
-	disagree "--$n is in --help but not in the manual's OPTIONS"
-done
-for n in $(comm -13 "$TMP/help-names" "$TMP/man-names"); do
-	disagree "--$n is in the manual's OPTIONS but not in --help"
-done
-for n in $(uniq -d "$TMP/man-names"); do
-	disagree "--$n is documented more than once in the manual's OPTIONS"
-done
-
-# The same short name and, where --help gives a default, the same one.
+# Where --help gives a default, the manual's entry says it is the default.
 while IFS='|' read -r name short def; do
-	line=$(awk -F '\t' -v n="$name" '$1 == n { print; exit }' \
-	    "$TMP/man-opts")
-	[ -n "$line" ] || continue
-	mshort=$(printf '%s\n' "$line" | cut -f2)
-	[ "$short" = "$mshort" ] ||
-	    disagree "--$name: short option '$short' in --help," \
-	    "'$mshort' in the manual"
 	[ -n "$def" ] || continue
-	case $(printf '%s\n' "$line" | cut -f3) in
+	case " $(hm_entry "$name") " in
 	*" default is $def "*|*" default is $def. "*|*" by default $def "*) ;;
 	*) disagree "--$name: --help says default '$def'; the manual's" \
 	    "entry does not" ;;
@@ -377,7 +335,7 @@ for s in $(comm -13 "$TMP/help-exits" "$TMP/man-exits"); do
 	disagree "exit status $s is in the manual but not in --help"
 done
 
-[ "$bad" -eq 0 ] || fail "mailvisorctl and $PAGE disagree (above)"
+hm_done "mailvisorctl and $PAGE"
 echo "t012: $(wc -l <"$TMP/help-cmds") commands," \
     "$(wc -l <"$TMP/help-names") options and" \
     "$(wc -l <"$TMP/help-exits") exit statuses agree; lint clean"
