@@ -35,6 +35,46 @@ hm_lint() {
 	done
 }
 
+# hm_man_options PAGE [_]: the manual's OPTIONS into $TMP/man-opts, one
+# line per top-level item: "name<TAB>short<TAB> words of its text ", the
+# words being the text without macro names, cut at anything but letters,
+# digits and _ / . -; name "?" (and the item's line) for an item that
+# names no long option. With "_", names are written with '_' for '-'.
+hm_man_options() {
+	awk -v OFS='\t' -v canon="${2:-}" '
+	function flush() {
+		if (name != "") {
+			gsub(/[^A-Za-z0-9_\/.-]+/, " ", text)
+			print name, short, " " text " "
+		}
+		name = ""; short = ""; text = ""
+	}
+	/^\.Sh / { if (on) flush(); on = ($2 == "OPTIONS"); depth = 0; next }
+	!on { next }
+	/^\.Bl/ { depth++ }
+	/^\.El/ { depth--; if (depth == 0) flush() }
+	/^\.It/ && depth == 1 {
+		flush()
+		for (i = 1; i < NF; i++) {
+			if ($i != "Fl")
+				continue
+			t = $(i + 1)
+			if (t ~ /^-[A-Za-z]/ && name == "") {
+				name = substr(t, 2)
+				if (canon == "_")
+					gsub(/-/, "_", name)
+			} else if (t ~ /^[A-Za-z]$/ && short == "")
+				short = t
+		}
+		if (name == "")
+			print "?", "", $0
+		next
+	}
+	/^\./ { l = $0; sub(/^\.[A-Za-z]+/, "", l); text = text " " l; next }
+	{ text = text " " $0 }
+	END { if (on) flush() }' "$1" >"$TMP/man-opts"
+}
+
 # hm_options: --help's options in $TMP/help-opts ("name|short|default")
 # against the manual's in $TMP/man-opts ("name<TAB>short<TAB>text", name
 # "?" for an item that names no long option): no such item, the same

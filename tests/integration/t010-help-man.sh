@@ -72,46 +72,14 @@ on && /^ +[a-z]/ {
 }' "$TMP/help" | sort >"$TMP/help-actions"
 [ -s "$TMP/help-actions" ] || fail "no actions found in --help"
 
-# The manual's OPTIONS: one line per top-level item naming a long option,
-# "name<TAB>short<TAB>words of the item's text".
-awk -v OFS='\t' '
-function flush() {
-	if (name != "") {
-		gsub(/[^A-Za-z0-9_]+/, " ", text)
-		print name, short, " " text " "
-	}
-	name = ""; short = ""; text = ""
-}
-/^\.Sh / { if (on) flush(); on = ($2 == "OPTIONS"); depth = 0; next }
-!on { next }
-/^\.Bl/ { depth++ }
-/^\.El/ { depth--; if (depth == 0) flush() }
-/^\.It/ && depth == 1 {
-	flush()
-	for (i = 1; i < NF; i++) {
-		if ($i != "Fl")
-			continue
-		t = $(i + 1)
-		if (t ~ /^-[A-Za-z]/ && name == "") {
-			name = substr(t, 2)
-			gsub(/-/, "_", name)
-		} else if (t ~ /^[A-Za-z]$/ && short == "")
-			short = t
-	}
-	if (name == "")
-		print "?", "", $0
-	next
-}
-{ text = text " " $0 }
-END { if (on) flush() }' "$PAGE" >"$TMP/man-opts"
+hm_man_options "$PAGE" _
 
 hm_options
 
 # Where --help gives a default, the manual's entry names it too (as words).
 while IFS='|' read -r name short def; do
 	[ -n "$def" ] || continue
-	words=$(hm_entry "$name")
-	[ -n "$words" ] || continue
+	words=" $(hm_entry "$name" | sed 's/[^A-Za-z0-9_][^A-Za-z0-9_]*/ /g') "
 	want=$(printf '%s\n' "$def" | sed 's/[^A-Za-z0-9_][^A-Za-z0-9_]*/ /g')
 	case $words in
 	*" default "*" $want "*|*" $want "*" default "*) ;;

@@ -88,35 +88,7 @@ awk -v OFS='|' '
 	print name, short, def
 }' "$TMP/help" >"$TMP/help-opts"
 
-# The manual's OPTIONS: one line per top-level item naming a long option,
-# "name<TAB>short<TAB>text of the item"; "?" for an item that names none.
-awk -v OFS='\t' '
-function flush() {
-	if (name != "")
-		print name, short, " " text " "
-	name = ""; short = ""; text = ""
-}
-/^\.Sh / { if (on) flush(); on = ($2 == "OPTIONS"); depth = 0; next }
-!on { next }
-/^\.Bl/ { depth++ }
-/^\.El/ { depth--; if (depth == 0) flush() }
-/^\.It/ && depth == 1 {
-	flush()
-	for (i = 1; i < NF; i++) {
-		if ($i != "Fl")
-			continue
-		t = $(i + 1)
-		if (t ~ /^-[A-Za-z]/ && name == "")
-			name = substr(t, 2)
-		else if (t ~ /^[A-Za-z]$/ && short == "")
-			short = t
-	}
-	if (name == "")
-		print "?", "", $0
-	next
-}
-{ text = text " " $0 }
-END { if (on) flush() }' "$PAGE" >"$TMP/man-opts"
+hm_man_options "$PAGE"
 
 hm_options
 

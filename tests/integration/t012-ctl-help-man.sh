@@ -149,38 +149,7 @@ on && /^    [^ ]/ { line = line " " $0; next }
 END { flush() }' "$TMP/help" | sort >"$TMP/help-cmds"
 [ -s "$TMP/help-cmds" ] || fail "no commands found in --help"
 
-# The manual's OPTIONS: one line per top-level item naming a long option,
-# "name<TAB>short<TAB>words of the item's text"; "?" for one naming none.
-awk -v OFS='\t' '
-function flush() {
-	if (name != "") {
-		gsub(/[^A-Za-z0-9_\/.-]+/, " ", text)
-		print name, short, " " text " "
-	}
-	name = ""; short = ""; text = ""
-}
-/^\.Sh / { if (on) flush(); on = ($2 == "OPTIONS"); depth = 0; next }
-!on { next }
-/^\.Bl/ { depth++ }
-/^\.El/ { depth--; if (depth == 0) flush() }
-/^\.It/ && depth == 1 {
-	flush()
-	for (i = 1; i < NF; i++) {
-		if ($i != "Fl")
-			continue
-		t = $(i + 1)
-		if (t ~ /^-[A-Za-z]/ && name == "")
-			name = substr(t, 2)
-		else if (t ~ /^[A-Za-z]$/ && short == "")
-			short = t
-	}
-	if (name == "")
-		print "?", "", $0
-	next
-}
-/^\./ { l = $0; sub(/^\.[A-Za-z]+/, "", l); text = text " " l; next }
-{ text = text " " $0 }
-END { if (on) flush() }' "$PAGE" >"$TMP/man-opts"
+hm_man_options "$PAGE"
 
 hm_options
 
