@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "gmail-worker/opts.h"
+#include "shared/str.h"
 
 enum opt_kind {
 	OPT_FLAG,		/* int set to 1 */
@@ -135,16 +136,9 @@ opts_defaults(struct opts *o)
 static const struct opt *
 opt_find(const char *name, size_t len)
 {
-	for (size_t i = 0; i < NOPTS; i++) {
-		const char *n = opt_table[i].name;
-		size_t j;
-
-		for (j = 0; j < len && n[j]; j++)
-			if (n[j] != (name[j] == '-' ? '_' : name[j]))
-				break;
-		if (j == len && n[j] == '\0')
+	for (size_t i = 0; i < NOPTS; i++)
+		if (mv_optname_eq(opt_table[i].name, name, len))
 			return &opt_table[i];
-	}
 	return NULL;
 }
 

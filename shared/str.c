@@ -63,3 +63,15 @@ mv_errf(char *err, size_t errlen, const char *fmt, ...)
 	errno = saved;
 	return -1;
 }
+
+int
+mv_optname_eq(const char *name, const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len && name[i] != '\0'; i++)
+		if ((name[i] == '_' ? '-' : name[i]) !=
+		    (s[i] == '_' ? '-' : s[i]))
+			return 0;
+	return i == len && name[i] == '\0';
+}

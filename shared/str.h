@@ -14,6 +14,10 @@ int mv_hexval(int c);
  */
 void mv_quote_clean(char *dst, size_t dstlen, const char *s, size_t max);
 
+/* 1 when the len bytes at s spell the option name name, '-' and '_'
+ * alike (--days-back is --days_back); else 0. */
+int mv_optname_eq(const char *name, const char *s, size_t len);
+
 /* Formats a message into err (errlen bytes; nothing when err is NULL or
  * errlen 0), keeping errno. Returns -1, so that callers can
  * `return mv_errf(err, errlen, ...)`. */

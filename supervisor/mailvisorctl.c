@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "shared/buf.h"
+#include "shared/str.h"
 #include "supervisor/ctl/ctl.h"
 #include "supervisor/routes.h"
 
@@ -236,16 +237,9 @@ static const struct cmd cmd_table[] = {
 static const struct opt *
 opt_find(const char *name, size_t len)
 {
-	for (size_t i = 0; i < NOPTS; i++) {
-		const char *n = opt_table[i].name;
-		size_t j;
-
-		for (j = 0; j < len && n[j]; j++)
-			if (n[j] != (name[j] == '_' ? '-' : name[j]))
-				break;
-		if (j == len && n[j] == '\0')
+	for (size_t i = 0; i < NOPTS; i++)
+		if (mv_optname_eq(opt_table[i].name, name, len))
 			return &opt_table[i];
-	}
 	return NULL;
 }
 

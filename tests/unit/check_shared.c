@@ -15,6 +15,7 @@
 #include "shared/buf.h"
 #include "shared/err.h"
 #include "shared/mvtime.h"
+#include "shared/str.h"
 #include "shared/utf8.h"
 
 /* RFC 4648 §10 test vectors. */
@@ -828,6 +829,20 @@ START_TEST(clocks)
 }
 END_TEST
 
+START_TEST(optname_eq)
+{
+	ck_assert_int_eq(mv_optname_eq("days_back", "days_back", 9), 1);
+	ck_assert_int_eq(mv_optname_eq("days_back", "days-back", 9), 1);
+	ck_assert_int_eq(mv_optname_eq("token-file", "token_file", 10), 1);
+	ck_assert_int_eq(mv_optname_eq("days_back", "days_back=3", 9), 1);
+	ck_assert_int_eq(mv_optname_eq("days_back", "days_bac", 8), 0);
+	ck_assert_int_eq(mv_optname_eq("days", "days_back", 9), 0);
+	ck_assert_int_eq(mv_optname_eq("days_back", "daysxback", 9), 0);
+	ck_assert_int_eq(mv_optname_eq("a", "", 0), 0);
+	ck_assert_int_eq(mv_optname_eq("", "", 0), 1);
+}
+END_TEST
+
 static TCase *
 tcase(const char *name, const TTest *t1, const TTest *t2, const TTest *t3)
 {
@@ -884,6 +899,7 @@ shared_suite(void)
 	suite_add_tcase(s, tcase("mv_parse_iso8601", parse_iso8601_round_trip,
 	    parse_iso8601_offsets, parse_iso8601_garbage));
 	suite_add_tcase(s, tcase("mv_mono_ms", clocks, NULL, NULL));
+	suite_add_tcase(s, tcase("mv_optname_eq", optname_eq, NULL, NULL));
 	return s;
 }
 
