@@ -1716,7 +1716,7 @@ queue_stream_named(struct queue *q, const char *name)
 int
 queue_tool_queues(struct queue *q, queue_tool_fn cb, void *arg)
 {
-	char dk[QUEUE_KEY_MAX], lk[QUEUE_KEY_MAX], nkeys[8], *names, *p;
+	char dk[QUEUE_KEY_MAX], lk[QUEUE_KEY_MAX], *names, *p;
 	const char **argv;
 	size_t nameslen = 0;
 	int argc = 0, rc;
@@ -1732,10 +1732,9 @@ queue_tool_queues(struct queue *q, queue_tool_fn cb, void *arg)
 	}
 	snprintf(dk, sizeof(dk), "%smailvisor:delayed", q->prefix);
 	snprintf(lk, sizeof(lk), "%smailvisor:dlq", q->prefix);
-	snprintf(nkeys, sizeof(nkeys), "2");
 	argv[argc++] = "EVAL";
 	argv[argc++] = queue_figures_lua;
-	argv[argc++] = nkeys;
+	argv[argc++] = "2";
 	argv[argc++] = dk;
 	argv[argc++] = lk;
 	argv[argc++] = q->group;
