@@ -31,7 +31,10 @@
 #include "supervisor/stats.h"
 
 #define WEEK		(7L * 86400)
-#define STARTED		"2026-11-20T10:00:00Z"
+/* Every record starts an hour before the test runs: well inside every
+ * retention the tests configure (failures_max_age, metrics TTL), whatever
+ * the day. Set by main(). */
+static char STARTED[32];
 
 /* Every test's server lives in a directory under root, removed by main(). */
 static char root[] = "/tmp/check_stats.XXXXXX";
@@ -757,8 +760,10 @@ END_TEST
 
 START_TEST(stats_record_keys)
 {
-	char now[32], *want, *want2, *want3, wantz[8192];
+	char now[32], c1[32], c3[32], c3z[32], *want, *want2, *want3;
+	char wantz[8192];
 	struct stats_counters cn;
+	struct tm tm;
 	struct stats *s;
 	redisContext *c;
 	struct rds *r;
@@ -769,12 +774,18 @@ START_TEST(stats_record_keys)
 	r = rds_up();
 	ck_assert_ptr_nonnull(s = stats_new(r, "", 100, 3600, 100, WEEK));
 	iso_ago(now, sizeof(now), 0);
+	iso_ago(c1, sizeof(c1), 3599);
+	/* A completion time with a numeric zone: last_execution says Z. */
+	t = time(NULL) - 3595;
+	ck_assert_ptr_nonnull(gmtime_r(&t, &tm));
+	strftime(c3, sizeof(c3), "%Y-%m-%dT%H:%M:%S+00:00", &tm);
+	strftime(c3z, sizeof(c3z), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	stats_record(s, "email_sync", "job-1", mkrec("success", "email_sync",
-	    "job-1", 1.5, "2026-11-20T10:00:01Z"));
+	    "job-1", 1.5, c1));
 	stats_record(s, "email_sync", "job-2", mkrec("failed", "email_sync",
 	    "job-2", 0.5, now));
 	stats_record(s, "email_sync", "job-3", mkrec("skipped", "email_sync",
-	    "job-3", 0, "2026-11-20T10:00:05+00:00"));
+	    "job-3", 0, c3));
 	ck_assert_int_eq(stats_flush_wait(s, 3), 0);
 	stats_counters(s, &cn);
 	ck_assert(cn.written == 3 && cn.buffered == 0 && cn.dropped == 0 &&
@@ -787,15 +798,15 @@ START_TEST(stats_record_keys)
 	ck_q(c, "1", "HGET worker:stats:email_sync failed_executions");
 	ck_q(c, "2", "HGET worker:stats:email_sync total_duration");
 	ck_q(c, "1", "HGET worker:stats:email_sync average_duration");
-	ck_q(c, "2026-11-20T10:00:05Z",
+	ck_q(c, c3z,
 	    "HGET worker:stats:email_sync last_execution");
 	ck_q(c, "skipped", "HGET worker:stats:email_sync last_status");
 
 	want = rec_json("skipped", "email_sync", "job-3", "0.0",
-	    "2026-11-20T10:00:05+00:00", 0);
+	    c3, 0);
 	want2 = rec_json("failed", "email_sync", "job-2", "0.5", now, 0);
 	want3 = rec_json("success", "email_sync", "job-1", "1.5",
-	    "2026-11-20T10:00:01Z", 0);
+	    c1, 0);
 	snprintf(wantz, sizeof(wantz), "%s\n%s\n%s", want, want2, want3);
 	ck_q(c, wantz, "LRANGE worker:history:email_sync 0 -1");
 	free(want);
@@ -803,7 +814,7 @@ START_TEST(stats_record_keys)
 	free(want3);
 
 	want = rec_json("success", "email_sync", "job-1", "1.5",
-	    "2026-11-20T10:00:01Z", 1);
+	    c1, 1);
 	ck_q(c, want, "GET worker:metrics:email_sync:job-1");
 	free(want);
 	ttl = qstr(c, "TTL worker:metrics:email_sync:job-1");
@@ -1421,6 +1432,8 @@ main(void)
 
 	log_init("mailvisord", LOG_LVL_INFO);
 	signal(SIGPIPE, SIG_IGN);
+	if (mv_iso8601(time(NULL) - 3600, STARTED, sizeof(STARTED)) == NULL)
+		return EXIT_FAILURE;
 	if (redis_scratch_init(root, "check_stats") == -1)
 		return EXIT_FAILURE;
 	sr = srunner_create(stats_suite());
