@@ -4,7 +4,10 @@
 #   make check        install missing Debian packages (as root), build, run
 #                     every unit and integration test
 #   make sanitize     the same under AddressSanitizer + UBSan (build-san/)
-#   make demo         mailvisord syncing the Gmail API stand-in's mailboxes
+#   make soak         the long soak: 100 000 runs (SOAK_RUNS) through the
+#                     daemon, fds, zombies and memory checked
+#   make demo         install missing Debian packages (as root), build, run
+#                     mailvisord syncing the Gmail API stand-in's mailboxes
 #   make bench        benchmarks (print figures, never fail on time)
 #   make deb          the Debian package in $(BUILD)/deb/, checked by lintian
 #   make install      PREFIX=/usr/local DESTDIR= BINDIR SBINDIR MANDIR
@@ -156,12 +159,20 @@ sanitize: deps
 	 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	 tests/run-unit.sh build-san && \
 	 ASAN_OPTIONS=detect_leaks=1 \
-	 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 SOAK_RUNS=10000 QUEUE_JOBS=2000 \
+	 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 SOAK_RUNS=5000 QUEUE_JOBS=1000 \
 	 MV_SANITIZE=1 \
 	 tests/run-integration.sh build-san
 
-demo: all
+demo:
+	@tests/deps.sh demo
+	@$(MAKE) --no-print-directory all
 	@tests/demo.sh $(BUILD)
+
+# make check runs t150 with 10 000 runs; this is the long one.
+soak: deps
+	@$(MAKE) --no-print-directory all checks
+	@SOAK_RUNS=$${SOAK_RUNS:-100000} TEST_TIMEOUT=3600 ONLY=t150-mvd-soak \
+	 tests/run-integration.sh $(BUILD)
 
 # Builds from a copy of the tree; needs debhelper and lintian (make deps).
 deb:
@@ -198,6 +209,6 @@ lint-man:
 clean:
 	rm -rf build build-san
 
-.PHONY: all checks deps check sanitize demo deb bench install uninstall lint-man clean
+.PHONY: all checks deps check sanitize soak demo deb bench install uninstall lint-man clean
 
 -include $(shell find $(OBJ) -name '*.d' 2>/dev/null)

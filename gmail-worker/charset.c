@@ -288,14 +288,18 @@ cs_put(struct mv_buf *b, const char *s, size_t n)
 
 /*
  * Runs iconv over in[0..len) into b, chunk by chunk. An invalid sequence
- * gives U+FFFD and skips one code unit (unit bytes); a truncated one at
- * the end gives U+FFFD. Returns 0, or -1 when out of memory.
+ * gives U+FFFD and skips one code unit (unit bytes); then the shift state
+ * is reset when resync is set, or kept, unless the very next byte fails
+ * too (the state the bad unit left is then wrong: read it again from the
+ * initial state, never a U+FFFD per byte to the end). A truncated sequence
+ * at the end gives U+FFFD. Returns 0, or -1 when out of memory.
  */
 static int
-cs_iconv(iconv_t cd, const char *in, size_t len, size_t unit,
+cs_iconv(iconv_t cd, const char *in, size_t len, size_t unit, int resync,
     struct mv_buf *b)
 {
 	char chunk[CS_CHUNK], *ip = (char *)(uintptr_t)in, *op;
+	const char *skipped = NULL;	/* where the last bad unit ended */
 	size_t ileft = len, oleft, r, skip;
 	int err;
 
@@ -309,6 +313,14 @@ cs_iconv(iconv_t cd, const char *in, size_t len, size_t unit,
 			return -1;
 		if (r != (size_t)-1 || err == E2BIG)
 			continue;
+		if (err == EILSEQ && ip == skipped) {
+			/* Stuck right after a bad unit: the shift state it
+			 * left (UTF-7 inside base64, say) is wrong. Read the
+			 * byte again from the initial state. */
+			(void)iconv(cd, NULL, NULL, NULL, NULL);
+			skipped = NULL;
+			continue;
+		}
 		if (mv_buf_append(b, cs_fffd, 3) == -1)
 			return -1;
 		if (err != EILSEQ)
@@ -316,6 +328,9 @@ cs_iconv(iconv_t cd, const char *in, size_t len, size_t unit,
 		skip = ileft < unit ? ileft : unit;
 		ip += skip;
 		ileft -= skip;
+		skipped = ip;
+		if (resync)
+			(void)iconv(cd, NULL, NULL, NULL, NULL);
 	}
 	op = chunk;
 	oleft = sizeof(chunk);
@@ -403,13 +418,13 @@ cs_finish(struct mv_buf *b, size_t *outlen)
 
 /* Converts with iconv handle cd; the result as for charset_convert(). */
 static char *
-cs_run(iconv_t cd, const char *data, size_t len, size_t unit,
+cs_run(iconv_t cd, const char *data, size_t len, size_t unit, int resync,
     size_t *outlen)
 {
 	struct mv_buf b;
 
 	mv_buf_init(&b, 0);
-	if (cs_iconv(cd, data, len, unit, &b) == -1) {
+	if (cs_iconv(cd, data, len, unit, resync, &b) == -1) {
 		mv_buf_free(&b);
 		return NULL;
 	}
@@ -450,7 +465,7 @@ cs_wide(struct cs_slot *sl, const char *data, size_t len, size_t *outlen)
 	}
 	if (sl->cd == (iconv_t)-1)
 		return cs_w1252((const unsigned char *)data, len, outlen);
-	return cs_run(sl->cd, data, len, (size_t)wide, outlen);
+	return cs_run(sl->cd, data, len, (size_t)wide, 0, outlen);
 }
 
 /* Converts strictly from the slot's charset. */
@@ -470,13 +485,17 @@ cs_decode(struct cs_slot *sl, const char *data, size_t len, size_t *outlen)
 		gb = cs_hz_to_gb((const unsigned char *)data, len, &gblen);
 		if (gb == NULL)
 			return NULL;
-		s = cs_run(sl->cd, (const char *)gb, gblen, 1, outlen);
+		s = cs_run(sl->cd, (const char *)gb, gblen, 1, 0, outlen);
 		free(gb);
 		return s;
 	case CS_ICONV:
 		if (sl->info.wide)
 			return cs_wide(sl, data, len, outlen);
-		return cs_run(sl->cd, data, len, 1, outlen);
+		/* A broken UTF-7 base64 run ends there, as in Python's
+		 * decoder; ISO-2022 keeps its state (one bad byte in a
+		 * kanji run spoils one character). */
+		return cs_run(sl->cd, data, len, 1,
+		    strcmp(sl->info.name, "UTF-7") == 0, outlen);
 	case CS_W1252:
 		break;
 	}

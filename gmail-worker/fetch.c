@@ -424,17 +424,20 @@ fetch_list_page(struct fetch *f)
 	http_submit(f->g->eng, r);
 }
 
-/* "after:EPOCH" for --days_back, ANDed with --query. */
+/* "after:EPOCH" for --days_back, ANDed with --query. A cutoff at or before
+ * the epoch (--days_back 36500 is about 1926) asks for every message: no
+ * after: term then, since Gmail reads a negative one as no match at all. */
 static char *
 fetch_query(const struct opts *o)
 {
 	char *q = NULL;
 	const char *user = o->query && *o->query ? o->query : NULL;
 	int group = user && (strstr(user, " OR ") || strchr(user, '{'));
+	long long after = 0;
 
-	if (o->days_back > 0) {
-		long long after = (long long)time(NULL) - o->days_back * 86400L;
-
+	if (o->days_back > 0)
+		after = (long long)time(NULL) - o->days_back * 86400LL;
+	if (after > 0) {
 		if (asprintf(&q, "after:%lld%s%s%s%s", after, user ? " " : "",
 		    group ? "(" : "", user ? user : "", group ? ")" : "") == -1)
 			abort();

@@ -27,7 +27,9 @@
  * The average is computed by the server, inside the record's transaction:
  * this script runs after the record's HINCRBYs in the same MULTI, reads
  * the totals and writes total_duration / (successful + failed), skipped
- * runs having no duration. So the average always agrees with the totals,
+ * runs having no duration. It also writes 0 to the fields no record has
+ * touched yet, so that the hash always has all seven (contract §3), a
+ * worker that never failed a failed_executions of 0. So the average always agrees with the totals,
  * even when several daemons write the same worker's hash, with no extra
  * round trip and no read-modify-write race on our side. EVAL, not
  * EVALSHA: after a restart of Redis, EVALSHA would fail with NOSCRIPT at
@@ -36,6 +38,10 @@
  * most, trailing zeros cut: "1.75", "2".
  */
 static const char stats_avg_lua[] =
+    "for _, f in ipairs({'successful_executions', 'failed_executions',"
+    " 'total_duration', 'average_duration'}) do\n"
+    "  redis.call('HSETNX', KEYS[1], f, '0')\n"
+    "end\n"
     "local v = redis.call('HMGET', KEYS[1], 'total_duration',"
     " 'successful_executions', 'failed_executions')\n"
     "local n = (tonumber(v[2]) or 0) + (tonumber(v[3]) or 0)\n"
@@ -483,9 +489,8 @@ stats_send_hash(struct stats *s, struct srec *e, int *rc)
 	}
 	stats_cmd(s, rc, 6, (const char *[]){ "HSET", key, "last_execution",
 	    e->last, "last_status", e->status }, NULL);
-	if (!e->skipped)
-		stats_cmd(s, rc, 4, (const char *[]){ "EVAL", stats_avg_lua,
-		    "1", key }, NULL);
+	stats_cmd(s, rc, 4, (const char *[]){ "EVAL", stats_avg_lua, "1",
+	    key }, NULL);
 }
 
 /* The history, metrics and failures part of a transaction. */

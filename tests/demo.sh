@@ -3,8 +3,9 @@
 # Gmail API stand-in with its sample mailboxes (alice, bob and carol at
 # example.com), and mailvisord syncing every account every 5 seconds, its
 # HTTP API and dashboard on a free loopback port; then mailvisorctl monitor
-# stats. Runs until Ctrl-C, or for DEMO_SECONDS seconds when that is set;
-# everything it started is stopped by pid and its directory removed.
+# stats. Runs until Ctrl-C, or for DEMO_SECONDS seconds when that is set
+# (then it fails if a run failed); everything it started is stopped by pid
+# and its directory removed.
 #
 #   tests/demo.sh [BUILD]
 set -eu
@@ -239,3 +240,13 @@ while :; do
 done
 echo
 ctl monitor stats
+
+# A bounded demo (DEMO_SECONDS, as CI runs it) is also a check: every run
+# succeeded.
+if [ "$seconds" -gt 0 ]; then
+	failed=$(redis-cli -s "$REDIS_SOCK" HGET worker:stats:email_sync \
+	    failed_executions)
+	[ "${failed:-0}" -eq 0 ] || die "${failed} runs failed:
+$(redis-cli -s "$REDIS_SOCK" ZRANGE worker:failures 0 2 |
+	    jq -c '{status, reason, exit_code, error: .result.error}')"
+fi

@@ -1,15 +1,32 @@
 #!/bin/sh
-# Installs the Debian packages that building and testing need, when some
-# are missing and we are root; otherwise says which are missing.
+# Installs the Debian packages a make target needs, when some are missing
+# and we are root; otherwise names the missing ones and fails.
+#
+#   tests/deps.sh [demo|check]
+#
+# demo: building the programs and running make demo (redis-server, the
+# stand-in, curl and jq); check (the default): also every test, the
+# sanitizers, the dashboard's browser test and the Debian package.
 set -eu
 
-pkgs="make gcc pkg-config libcurl4-openssl-dev libjansson-dev libssl-dev
-libbsd-dev check libhiredis-dev libevent-dev libinih-dev redis-server
-python3 python3-cryptography python3-prometheus-client mandoc jq curl
-tzdata chromium nodejs
+demo="make gcc pkg-config libc6-dev libcurl4-openssl-dev libjansson-dev
+libssl-dev libbsd-dev libhiredis-dev libevent-dev libinih-dev redis-server
+python3 python3-cryptography jq curl tzdata"
+check="$demo check python3-prometheus-client mandoc chromium nodejs
 build-essential dpkg-dev debhelper lintian"
-# npm comes with NodeSource's nodejs; Debian's nodejs needs its own.
-command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
+
+case ${1:-check} in
+demo) pkgs=$demo ;;
+check)
+	pkgs=$check
+	# npm comes with NodeSource's nodejs; Debian's nodejs needs its own.
+	command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
+	;;
+*)
+	echo "usage: tests/deps.sh [demo|check]" >&2
+	exit 64
+	;;
+esac
 
 missing=
 for p in $pkgs; do
@@ -20,7 +37,7 @@ done
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "deps: missing Debian packages:$missing" >&2
-	echo "deps: run 'make deps' as root, or apt-get install them" >&2
+	echo "deps: run 'make deps' as root, or: sudo apt-get install$missing" >&2
 	exit 1
 fi
 echo "deps: installing$missing" >&2

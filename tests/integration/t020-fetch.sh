@@ -50,6 +50,17 @@ jout '.emails[].id' | sort >"$TMP/ids3"
 gw --action fetch_emails --days_back 0
 expect_ok
 [ "$(jout .count)" -gt "$n3" ] || fail "days_back 0 found no older mail"
+n0=$(jout .count)
+
+# A cutoff before 1970 (36500 days is the largest --days_back) is every
+# message too: the list sends no after: term, never a negative one.
+lists=$(log_count '.path | endswith("/messages")')
+gw --action fetch_emails --days_back 36500
+expect_ok
+expect_eq "$(jout .count)" "$n0" "days_back 36500 count"
+jq -s -e --argjson n "$lists" '[.[] | select(.path | endswith("/messages"))][$n:] |
+    length > 0 and all(.query.q == null or (.query.q[0] | test("after:") | not))' \
+    "$STANDIN_LOG" >/dev/null || fail "days_back 36500 sent an after: term"
 
 # --max_results caps; --query and --label narrow.
 gw --action fetch_emails --days_back 0 --max_results 5 --batch_size 2

@@ -34,7 +34,7 @@ command = $TESTW ok
 schedule = every 1s
 CONF
 start_mvd "$TMP/mvd.conf"
-wait_for 10 sh -c "[ \"\$(redis-cli -s $REDIS_SOCK LLEN worker:history:tick)\" -ge 2 ]" ||
+wait_for 30 sh -c "[ \"\$(redis-cli -s $REDIS_SOCK LLEN worker:history:tick)\" -ge 2 ]" ||
     fail "tick did not run: $(cat "$TMP/mvd.log")"
 
 # A broken reload: still running, still ticking, the reason logged.
@@ -44,7 +44,7 @@ sleep 1
 kill -0 "$MVD_PID" || fail "the daemon died on a bad reload"
 grep -q 'keeping the running configuration' "$TMP/mvd.log" || fail "no reason logged"
 n=$(rcli LLEN worker:history:tick)
-wait_for 5 sh -c "[ \"\$(redis-cli -s $REDIS_SOCK LLEN worker:history:tick)\" -gt $n ]" ||
+wait_for 30 sh -c "[ \"\$(redis-cli -s $REDIS_SOCK LLEN worker:history:tick)\" -gt $n ]" ||
     fail "tick stopped after a bad reload"
 
 # A good reload: the new job runs, the removed one stops.
@@ -57,7 +57,7 @@ command = $TESTW ok
 schedule = every 1s
 CONF
 kill -HUP "$MVD_PID"
-wait_for 5 sh -c "[ \"\$(redis-cli -s $REDIS_SOCK LLEN worker:history:tock)\" -ge 1 ]" ||
+wait_for 30 sh -c "[ \"\$(redis-cli -s $REDIS_SOCK LLEN worker:history:tock)\" -ge 1 ]" ||
     fail "tock did not run after the reload"
 n=$(rcli LLEN worker:history:tick)
 sleep 2.5

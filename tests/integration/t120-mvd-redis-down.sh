@@ -13,7 +13,7 @@ schedule = every 1s
 max_instances = 1
 CONF
 start_mvd "$TMP/mvd.conf"
-wait_for 10 sh -c "[ \"\$(redis-cli -s $REDIS_SOCK LLEN worker:history:tick)\" -ge 2 ]" ||
+wait_for 30 sh -c "[ \"\$(redis-cli -s $REDIS_SOCK LLEN worker:history:tick)\" -ge 2 ]" ||
     fail "tick did not run"
 stop_redis
 sleep 4

@@ -34,7 +34,7 @@ CONF
 # Enqueued before any daemon made the consumer group: still work.
 rcli XADD mailvisor:queue:fast '*' job echo tenant_id t1 user_id alice >/dev/null
 start_mvd "$TMP/mvd.conf"
-wait_for 10 sh -c "[ \"\$(redis-cli -s $REDIS_SOCK HGET worker:stats:echo successful_executions)\" = 1 ]" ||
+wait_for 30 sh -c "[ \"\$(redis-cli -s $REDIS_SOCK HGET worker:stats:echo successful_executions)\" = 1 ]" ||
     fail "a job enqueued before the daemon started never ran"
 rcli XADD mailvisor:queue:fast '*' job crash tenant_id t1 user_id alice >/dev/null
 rcli XADD mailvisor:queue:fast '*' job segv tenant_id t1 user_id alice >/dev/null

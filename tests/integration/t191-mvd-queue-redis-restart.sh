@@ -70,7 +70,7 @@ stop_redis
 kill -0 "$MVD_PID" || fail "the daemon died with Redis down"
 # The runs under way end while Redis is down: their records wait in the
 # daemon. Redis stays down a while longer.
-wait_for 10 sh -c "for f in $TMP/runs/*; do grep -q '^end ' \$f || exit 1; done" ||
+wait_for 30 sh -c "for f in $TMP/runs/*; do grep -q '^end ' \$f || exit 1; done" ||
     fail "runs did not end with Redis down"
 sleep 2
 kill -0 "$MVD_PID" || fail "the daemon died with Redis down: $(tail -5 "$TMP/mvd.log")"
@@ -112,7 +112,7 @@ expect_eq "$(rcli LRANGE worker:history:mark 0 -1 | jq -r .attempt | sort -u)" 1
 expect_eq "$(rcli XPENDING mailvisor:queue:work mailvisor | head -1)" 0 "pending entries"
 expect_eq "$(rcli XLEN mailvisor:queue:work)" 0 "entries left in the stream"
 # The retried job: two attempts, two records, one dead letter.
-wait_for 10 sh -c "[ \"\$(redis-cli -s $REDIS_SOCK XLEN mailvisor:dlq)\" -ge 1 ]" ||
+wait_for 30 sh -c "[ \"\$(redis-cli -s $REDIS_SOCK XLEN mailvisor:dlq)\" -ge 1 ]" ||
     fail "the retried job never reached the dead letters: $(rcli HGETALL worker:stats:again | tr '\n' ' ')"
 expect_eq "$(ls "$TMP/runs" | grep -c '^again\.')" 2 "executions of the retried job"
 expect_eq "$(rcli HGET worker:stats:again total_executions)" 2 "records of the retried job"

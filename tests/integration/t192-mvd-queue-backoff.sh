@@ -49,7 +49,7 @@ credentials = /dev/null
 CONF
 "$MVD" -c "$TMP/mvd.conf" -n >/dev/null || fail "configuration refused"
 start_mvd "$TMP/mvd.conf"
-wait_for 10 sh -c "redis-cli -s $REDIS_SOCK XINFO GROUPS mailvisor:queue:expo | grep -q mailvisor" ||
+wait_for 30 sh -c "redis-cli -s $REDIS_SOCK XINFO GROUPS mailvisor:queue:expo | grep -q mailvisor" ||
     fail "the daemon made no consumer group: $(tail -5 "$TMP/mvd.log")"
 id=$(rcli XADD mailvisor:queue:expo '*' job expo tenant_id t1 user_id alice)
 rcli XADD mailvisor:queue:ra '*' job longer tenant_id t1 user_id alice >/dev/null

@@ -72,7 +72,7 @@ settled() {
 
 # 1. Queued: the only slot is busy while the victim is revoked.
 enqueue block >/dev/null
-wait_for 10 sh -c "ls $TMP/runs | grep -q '^block\\.'" ||
+wait_for 30 sh -c "ls $TMP/runs | grep -q '^block\\.'" ||
     fail "block never started: $(tail -5 "$TMP/mvd.log")"
 victim=$(enqueue victim)
 rcli SADD mailvisor:revoked "$victim" >/dev/null
@@ -104,7 +104,7 @@ settled "delayed revoke"
 
 # 3. Running: killed within seconds of the revoke, recorded once.
 long=$(enqueue long)
-wait_for 10 sh -c "ls $TMP/runs | grep -q '^long\\.'" ||
+wait_for 30 sh -c "ls $TMP/runs | grep -q '^long\\.'" ||
     fail "long never started: $(tail -5 "$TMP/mvd.log")"
 pid=$(ls "$TMP/runs" | sed -n 's/^long\.//p')
 kill -0 "$pid" || fail "long's worker is not running"
@@ -131,7 +131,7 @@ settled "after the running revoke"
 # 4. A running retry, revoked by its own entry id (not its origin's).
 origin=$(enqueue second)
 recorded second 1
-wait_for 10 sh -c "[ \$(ls $TMP/runs | grep -c '^second\.') -eq 2 ]" ||
+wait_for 30 sh -c "[ \$(ls $TMP/runs | grep -c '^second\.') -eq 2 ]" ||
     fail "second's retry never started: $(tail -5 "$TMP/mvd.log")"
 expect_eq "$(rcli XPENDING mailvisor:queue:work mailvisor | head -1)" 1 "the retry's entry is pending"
 entry=$(rcli XPENDING mailvisor:queue:work mailvisor - + 10 | head -1)
@@ -152,7 +152,7 @@ recorded after 3
 expect_eq "$(runs second)" 2 "executions of second"
 expect_eq "$(rcli LLEN worker:history:second)" 2 "records of second"
 # Every revoke acted on has left the revoked set.
-wait_for 5 sh -c "[ \$(redis-cli -s $REDIS_SOCK SCARD mailvisor:revoked) -eq 0 ]" ||
+wait_for 30 sh -c "[ \$(redis-cli -s $REDIS_SOCK SCARD mailvisor:revoked) -eq 0 ]" ||
     fail "ids left in mailvisor:revoked: $(rcli SMEMBERS mailvisor:revoked | tr '\n' ' ')"
 kill -0 "$MVD_PID" || fail "the daemon died: $(tail -5 "$TMP/mvd.log")"
 stop_mvd

@@ -124,6 +124,61 @@ START_TEST(text_invalid)
 }
 END_TEST
 
+/* Occurrences of U+FFFD in s. */
+static int
+count_fffd(const char *s)
+{
+	int n = 0;
+
+	while ((s = strstr(s, FFFD)) != NULL) {
+		n++;
+		s += 3;
+	}
+	return n;
+}
+
+/* Converts in (a C string) from cs; checks that the result is UTF-8, has
+ * at most max U+FFFD and ends with tail. */
+static void
+expect_recovers(int line, const char *in, const char *cs, int max,
+    const char *tail)
+{
+	size_t n;
+	char *s;
+
+	s = charset_text_to_utf8(in, strlen(in), cs, &n);
+	ck_assert_msg(s != NULL && mv_utf8_valid(s, n), "line %d", line);
+	ck_assert_msg(count_fffd(s) <= max, "line %d: %d U+FFFD in \"%s\"",
+	    line, count_fffd(s), s);
+	ck_assert_msg(n >= strlen(tail) && strcmp(s + n - strlen(tail),
+	    tail) == 0, "line %d: got \"%s\"", line, s);
+	free(s);
+}
+
+START_TEST(text_stateful_invalid)
+{
+	char big[4096];
+	size_t i;
+
+	/* A stray '+' in UTF-7 spoils a character, not the rest. */
+	expect_recovers(__LINE__, "Price: 5+3 = 8, caf+AOk- +Jjo- end",
+	    "utf-7", 1, "= 8, caf\xc3\xa9 \xe2\x98\xba end");
+	expect_recovers(__LINE__, "1+1=2 and 2+2=4, ok", "utf-7", 2,
+	    "2 and 2" FFFD "4, ok");
+	strcpy(big, "a+b\n");
+	for (i = strlen(big); i < sizeof(big) - 8; i++)
+		big[i] = "line of text\n"[i % 13];
+	strcpy(big + i, "+AOk-");
+	expect_recovers(__LINE__, big, "utf-7", 1, "\xc3\xa9");
+	/* A bad byte inside an ISO-2022-JP kanji run: the run goes on. */
+	expect_recovers(__LINE__, "\x1b$B?e\xffLnMM\x1b(B tail", "iso-2022-jp",
+	    1, "\xe9\x87\x8e\xe6\xa7\x98 tail");
+	/* A broken pair, then a new run and ASCII. */
+	expect_recovers(__LINE__, "\x1b$B\x80L\x1b(B ok \x1b$BMM\x1b(B end",
+	    "iso-2022-jp", 1, " ok \xe6\xa7\x98 end");
+}
+END_TEST
+
 START_TEST(text_nul)
 {
 	TEXT("a\0b", "utf-8", "a" FFFD "b");
@@ -254,6 +309,7 @@ charset_suite(void)
 	tcase_add_test(tc, text_single_byte);
 	tcase_add_test(tc, text_multi_byte);
 	tcase_add_test(tc, text_stateful);
+	tcase_add_test(tc, text_stateful_invalid);
 	tcase_add_test(tc, text_wide);
 	tcase_add_test(tc, text_invalid);
 	tcase_add_test(tc, text_nul);

@@ -863,6 +863,47 @@ START_TEST(stats_record_average)
 }
 END_TEST
 
+/* All seven fields from the first record on, those no record touched 0. */
+START_TEST(stats_record_zero_fields)
+{
+	struct stats *s;
+	redisContext *c;
+	struct rds *r;
+
+	srv_start(&S);
+	r = rds_up();
+	ck_assert_ptr_nonnull(s = stats_new(r, "", 100, 3600, 100, WEEK));
+	c = cli_open(&S, NULL, 0);
+	stats_record(s, "ok", "1", mkrec("success", "ok", "1", 2, STARTED));
+	stats_record(s, "bad", "2", mkrec("failed", "bad", "2", 1, STARTED));
+	stats_record(s, "skip", "3", mkrec("skipped", "skip", "3", 0,
+	    STARTED));
+	ck_assert_int_eq(stats_flush_wait(s, 3), 0);
+	ck_q(c, "7", "HLEN worker:stats:ok");
+	ck_q(c, "0", "HGET worker:stats:ok failed_executions");
+	ck_q(c, "1", "HGET worker:stats:ok successful_executions");
+	ck_q(c, "2", "HGET worker:stats:ok average_duration");
+	ck_q(c, "7", "HLEN worker:stats:bad");
+	ck_q(c, "0", "HGET worker:stats:bad successful_executions");
+	ck_q(c, "1", "HGET worker:stats:bad failed_executions");
+	ck_q(c, "7", "HLEN worker:stats:skip");
+	ck_q(c, "1", "HGET worker:stats:skip total_executions");
+	ck_q(c, "0", "HGET worker:stats:skip successful_executions");
+	ck_q(c, "0", "HGET worker:stats:skip failed_executions");
+	ck_q(c, "0", "HGET worker:stats:skip total_duration");
+	ck_q(c, "0", "HGET worker:stats:skip average_duration");
+	ck_q(c, "skipped", "HGET worker:stats:skip last_status");
+	/* Counting goes on from the zeros. */
+	stats_record(s, "ok", "4", mkrec("failed", "ok", "4", 1, STARTED));
+	ck_assert_int_eq(stats_flush_wait(s, 3), 0);
+	ck_q(c, "1", "HGET worker:stats:ok failed_executions");
+	ck_q(c, "1.5", "HGET worker:stats:ok average_duration");
+	redisFree(c);
+	stats_free(s);
+	rds_free(r);
+}
+END_TEST
+
 START_TEST(stats_record_history_trimmed)
 {
 	char id[16], *want;
@@ -1405,6 +1446,7 @@ stats_suite(void)
 	    stats_new_starts_empty, NULL));
 	tc = tcase("stats_record", stats_record_keys, stats_record_average,
 	    stats_record_history_trimmed);
+	tcase_add_test(tc, stats_record_zero_fields);
 	tcase_add_test(tc, stats_record_failures_by_age);
 	tcase_add_test(tc, stats_record_prefix);
 	tcase_add_test(tc, stats_record_invalid);
