@@ -340,11 +340,9 @@ fetch_page_ids(struct fetch *f, json_t *ids)
 {
 	size_t n = json_array_size(ids), i, chunk;
 	size_t bs = (size_t)f->g->o->batch_size;
-	double burst = f->g->o->quota_units_per_sec;
+	double burst = gm_pace_rate(f->g->o);
 
 	/* Paced: a batch may not cost more than a second of budget. */
-	if (burst < 0)
-		burst = gm_profile_rate(f->g->o->quota_profile);
 	if (burst > 0 && bs * (size_t)f->g->costs[GM_MESSAGES_GET] > burst)
 		bs = (size_t)(burst / f->g->costs[GM_MESSAGES_GET]);
 	if (bs < 1)
