@@ -15,21 +15,9 @@ W=$build/gmail-worker
 REPS=${REPS:-3}
 QUOTA=${QUOTA:-250}
 N=${N:-1500}
-T=$(mktemp -d)
-PID=
-trap '[ -n "$PID" ] && kill $PID 2>/dev/null; wait 2>/dev/null; rm -rf "$T"' EXIT
-trap 'exit 1' HUP INT PIPE TERM
-
-/usr/bin/python3 "$top/tests/standin/gmail-standin" --port 0 \
-    --port-file "$T/port" --generate "$N" --quiet \
-    --quota-per-second "$QUOTA" --quota-per-minute $((QUOTA * 60)) \
-    --latency-ms 20 2>"$T/standin.err" &
-PID=$!
-while [ ! -s "$T/port" ]; do sleep 0.1; done
-URL=http://127.0.0.1:$(cat "$T/port")
-for f in "$top"/tests/standin/credentials/*.json; do cp "$f" "$T/"; done
-chmod 600 "$T"/*.json
-export GMAIL_API_BASE="$URL" GMAIL_TOKEN_URI="$URL/token"
+. "$top/bench/standin.sh"
+start_standin --generate "$N" --quota-per-second "$QUOTA" \
+    --quota-per-minute $((QUOTA * 60)) --latency-ms 20
 stat() { curl -sf "$URL/_standin/stats" | jq "$1"; }
 
 echo "== quota reached: fetch of $N messages paced to $QUOTA units/s, the stand-in enforcing it per second ($REPS runs)"
