@@ -9,19 +9,8 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 W=$build/gmail-worker
 RS=$build/runstat
 REPS=${REPS:-3}
-T=$(mktemp -d)
-PID=
-trap '[ -n "$PID" ] && kill $PID 2>/dev/null; wait 2>/dev/null; rm -rf "$T"' EXIT
-trap 'exit 1' HUP INT PIPE TERM
-
-/usr/bin/python3 "$top/tests/standin/gmail-standin" --port 0 \
-    --port-file "$T/port" --generate 10000 --quiet 2>"$T/standin.err" &
-PID=$!
-while [ ! -s "$T/port" ]; do sleep 0.1; done
-URL=http://127.0.0.1:$(cat "$T/port")
-for f in "$top"/tests/standin/credentials/*.json; do cp "$f" "$T/"; done
-chmod 600 "$T"/*.json
-export GMAIL_API_BASE="$URL" GMAIL_TOKEN_URI="$URL/token"
+. "$top/bench/standin.sh"
+start_standin --generate 10000
 TOKEN=$(jq -r .access_token "$T/alice-access-token.json")
 settings() {
 	curl -sf -X POST -H 'Content-Type: application/json' --data "$1" \

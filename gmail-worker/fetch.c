@@ -198,8 +198,9 @@ single_done(struct http_req *r, void *arg)
 	http_req_free(r);
 }
 
-static void
-fetch_single(struct fetch *f, const char *id, size_t slot)
+/* The messages.get of one message, not yet submitted. */
+static struct http_req *
+fetch_single_req(struct fetch *f, const char *id, size_t slot)
 {
 	struct http_req *r;
 	char *eid = http_escape(id);
@@ -212,7 +213,13 @@ fetch_single(struct fetch *f, const char *id, size_t slot)
 	r->slot = slot;
 	if ((r->tag = strdup(id)) == NULL)
 		abort();
-	http_submit(f->g->eng, r);
+	return r;
+}
+
+static void
+fetch_single(struct fetch *f, const char *id, size_t slot)
+{
+	http_submit(f->g->eng, fetch_single_req(f, id, slot));
 }
 
 /* The ids and slots of one batch request. */
@@ -224,7 +231,8 @@ struct fbatch {
 };
 
 static void
-fbatch_part(struct fbatch *b, size_t i, struct batch_part *p)
+fbatch_part(struct fbatch *b, const struct http_req *br, size_t i,
+    struct batch_part *p)
 {
 	struct fetch *f = b->f;
 	json_t *msg;
@@ -238,7 +246,16 @@ fbatch_part(struct fbatch *b, size_t i, struct batch_part *p)
 		json_decref(msg);
 	if (p->status == 404 && fetch_gone(f, b->ids[i], 404))
 		return;
-	/* Anything else (429, 5xx, 401...) goes again on its own, with the
+	/* A rate limit (429, or a 403 that may be one) is this call's first
+	 * answer: it waits, within the batch's budget, as the whole batch
+	 * would have. */
+	if (p->status == 429 || p->status == 403) {
+		http_submit_answered(f->g->eng, fetch_single_req(f, b->ids[i],
+		    b->slots[i]), br, p->status, p->body, p->len,
+		    p->retry_after);
+		return;
+	}
+	/* Anything else (5xx, 401...) goes again on its own, with the
 	 * engine's retries and token renewal. */
 	fetch_single(f, b->ids[i], b->slots[i]);
 }
@@ -260,7 +277,7 @@ batch_done(struct http_req *r, void *arg)
 			fetch_single(b->f, b->ids[i], b->slots[i]);
 	} else
 		for (i = 0; i < b->n && !b->f->failed; i++)
-			fbatch_part(b, i, &parts[i]);
+			fbatch_part(b, r, i, &parts[i]);
 	batch_parts_clear(parts, b->n);
 	for (i = 0; i < b->n; i++)
 		free(b->ids[i]);
@@ -323,11 +340,9 @@ fetch_page_ids(struct fetch *f, json_t *ids)
 {
 	size_t n = json_array_size(ids), i, chunk;
 	size_t bs = (size_t)f->g->o->batch_size;
-	double burst = f->g->o->quota_units_per_sec;
+	double burst = gm_pace_rate(f->g->o);
 
 	/* Paced: a batch may not cost more than a second of budget. */
-	if (burst < 0)
-		burst = gm_profile_rate(f->g->o->quota_profile);
 	if (burst > 0 && bs * (size_t)f->g->costs[GM_MESSAGES_GET] > burst)
 		bs = (size_t)(burst / f->g->costs[GM_MESSAGES_GET]);
 	if (bs < 1)

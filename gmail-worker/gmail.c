@@ -9,6 +9,7 @@
 
 #include "gmail-worker/gmail.h"
 #include "gmail-worker/oauth.h"
+#include "gmail-worker/pace.h"
 #include "shared/log.h"
 #include "shared/utf8.h"
 
@@ -49,6 +50,15 @@ gm_profile_rate(const char *name)
 		if (strcmp(profiles[i].name, name) == 0)
 			return profiles[i].rate;
 	return -1;
+}
+
+double
+gm_pace_rate(const struct opts *o)
+{
+	double quota = o->quota_units_per_sec >= 0 ? o->quota_units_per_sec :
+	    gm_profile_rate(o->quota_profile);
+
+	return quota > 0 ? quota * PACE_SHARE : 0;
 }
 
 static const int *
@@ -95,7 +105,6 @@ gm_init(struct gm *g, struct opts *o, const char *scopes, struct mv_err *err)
 {
 	struct http_opts ho = { 0 };
 	struct http_minter m = { mint_request, mint_parse, g };
-	double rate;
 
 	g->o = o;
 	g->scopes = scopes;
@@ -105,12 +114,10 @@ gm_init(struct gm *g, struct opts *o, const char *scopes, struct mv_err *err)
 	if ((g->costs = gm_profile_costs(o->quota_profile)) == NULL)
 		return mv_err_set(err, MV_E_INVALID_ARGUMENT, "--quota_profile:"
 		    " '%.32s' is neither classic nor 2026", o->quota_profile);
-	rate = o->quota_units_per_sec >= 0 ? o->quota_units_per_sec :
-	    gm_profile_rate(o->quota_profile);
 	ho.timeout_s = o->timeout;
 	ho.max_wait_s = (int)o->max_wait;
 	ho.max_in_flight = (int)o->max_in_flight;
-	ho.units_per_sec = rate;
+	ho.units_per_sec = gm_pace_rate(o);
 	ho.max_response = 256u << 20;
 	ho.verbose = o->verbose;
 	if ((g->eng = http_engine_new(&ho)) == NULL)

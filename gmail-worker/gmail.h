@@ -55,6 +55,9 @@ void gm_free(struct gm *);
 /* The quota profile's per-user budget in units per second, or -1 for an
  * unknown profile name. */
 double gm_profile_rate(const char *profile);
+/* The rate to pace to, units per second: PACE_SHARE of the quota
+ * (--quota_units_per_sec, else the profile's budget); 0 for pacing off. */
+double gm_pace_rate(const struct opts *);
 
 /* "API_BASE/gmail/v1/users/me" + fmt. Returns a new string. */
 char *gm_url(struct gm *, const char *fmt, ...)

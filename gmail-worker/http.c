@@ -16,6 +16,10 @@
 #define HTTP_USER_AGENT	"mailvisor-gmail-worker/" MV_VERSION " (gzip)"
 /* Refresh a token this long before Google would refuse it. */
 #define HTTP_TOKEN_SLACK_MS 60000
+/* Tokens refused in a row (no request got through with any of them)
+ * before a 401 is final: a server that refuses every token cannot make
+ * the run loop. */
+#define HTTP_RENEWALS_MAX 5
 
 #ifndef MV_VERSION
 #define MV_VERSION "0.1.0"
@@ -38,6 +42,7 @@ struct http_engine {
 	struct http_minter	 minter;
 	int			 auth_failed;
 	struct mv_err		 auth_err;
+	int			 renewals;	/* on 401, in a row */
 	int			 aborted;
 	struct mv_err		 abort_err;
 	struct http_stats	 st;
@@ -488,48 +493,45 @@ engine_dispatch(struct http_engine *e)
 	return wake;
 }
 
-/* A 401 with a token we could renew: renew once, then try again. */
+/*
+ * A 401 with a token we could renew: try again when the refused token is
+ * newer than the one this request was last refused with (renewing it when
+ * it is still the current one; else another request already did). A
+ * token that let a request through resets the count of renewals in a
+ * row; past HTTP_RENEWALS_MAX of them the 401 is final.
+ */
 static int
 retry_auth(struct http_engine *e, struct http_req *r)
 {
 	if (r->status != 401 || !(r->flags & HTTP_AUTH) || !e->have_minter ||
-	    r->auth_retried || e->auth_failed)
+	    r->token_gen <= r->auth_gen || e->auth_failed)
 		return 0;
-	r->auth_retried = 1;
-	if (r->token_gen == e->token_gen)
+	if (r->token_gen == e->token_gen && e->token) {
+		if (e->renewals >= HTTP_RENEWALS_MAX) {
+			log_warnx("%s: access token refused; %d new tokens "
+			    "refused in a row, giving up", r->what,
+			    e->renewals);
+			return 0;
+		}
+		e->renewals++;
 		token_clear(e);
+	}
+	r->auth_gen = r->token_gen;
 	log_info("%s: access token refused; getting a new one", r->what);
 	r->not_before = 0;
 	TAILQ_INSERT_HEAD(&e->queue, r, entry);
 	return 1;
 }
 
+/* Retries r after its failed attempt when it may and the budget allows
+ * it, else completes it with its error. */
 static void
-engine_finished(struct http_engine *e, struct http_req *r, CURLcode rc)
+engine_retry(struct http_engine *e, struct http_req *r, CURLcode rc,
+    int retryable)
 {
 	struct retry_budget b = { r->deadline, 10, 1000, 32000 };
 	int64_t now = mv_mono_ms(), d;
-	int retryable;
 
-	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->status);
-	curl_multi_remove_handle(e->multi, r->easy);
-	easy_put(e, r->easy);
-	r->easy = NULL;
-	e->in_flight--;
-	r->attempts++;
-	if (r->too_large) {
-		mv_err_set(&r->err, MV_E_API, "%s: answer larger than %zu "
-		    "bytes", r->what, e->o.max_response);
-		req_complete(r);
-		return;
-	}
-	if (retry_classify(rc == CURLE_OK, rc == CURLE_OPERATION_TIMEDOUT,
-	    r->curl_err[0] ? r->curl_err : curl_easy_strerror(rc), r->status,
-	    r->resp.data, r->resp.len, r->retry_after, time(NULL), &r->err,
-	    &retryable) == 0) {
-		req_complete(r);
-		return;
-	}
 	if (retry_auth(e, r))
 		return;
 	if ((r->flags & HTTP_UNSAFE) && retryable && r->status != 429 &&
@@ -552,6 +554,58 @@ engine_finished(struct http_engine *e, struct http_req *r, CURLcode rc)
 		return;
 	}
 	req_complete(r);
+}
+
+static void
+engine_finished(struct http_engine *e, struct http_req *r, CURLcode rc)
+{
+	int retryable;
+
+	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->status);
+	curl_multi_remove_handle(e->multi, r->easy);
+	easy_put(e, r->easy);
+	r->easy = NULL;
+	e->in_flight--;
+	r->attempts++;
+	if (r->too_large) {
+		mv_err_set(&r->err, MV_E_API, "%s: answer larger than %zu "
+		    "bytes", r->what, e->o.max_response);
+		req_complete(r);
+		return;
+	}
+	if (retry_classify(rc == CURLE_OK, rc == CURLE_OPERATION_TIMEDOUT,
+	    r->curl_err[0] ? r->curl_err : curl_easy_strerror(rc), r->status,
+	    r->resp.data, r->resp.len, r->retry_after, time(NULL), &r->err,
+	    &retryable) == 0) {
+		if ((r->flags & HTTP_AUTH) && r->token_gen == e->token_gen)
+			e->renewals = 0;	/* this token works */
+		req_complete(r);
+		return;
+	}
+	engine_retry(e, r, rc, retryable);
+}
+
+void
+http_submit_answered(struct http_engine *e, struct http_req *r,
+    const struct http_req *parent, long status, const char *body, size_t len,
+    int retry_after)
+{
+	int retryable;
+
+	http_submit(e, r);
+	TAILQ_REMOVE(&e->queue, r, entry);
+	r->deadline = parent->deadline;
+	r->attempts = parent->attempts;
+	r->token_gen = parent->token_gen;
+	r->status = status;
+	if (retry_classify(1, 0, NULL, status, body, len, retry_after,
+	    time(NULL), &r->err, &retryable) == 0) {
+		mv_err_set(&r->err, MV_E_INTERNAL, "%s: answered %ld as a "
+		    "failure", r->what, status);
+		req_complete(r);
+		return;
+	}
+	engine_retry(e, r, CURLE_OK, retryable);
 }
 
 static void

@@ -46,7 +46,7 @@ struct http_req {
 
 	/* Engine state. */
 	int		 retry_after;
-	int		 auth_retried;
+	unsigned	 auth_gen;	/* the token it was last refused */
 	int		 too_large;
 	unsigned	 token_gen;
 	int64_t		 not_before;
@@ -99,6 +99,18 @@ void http_submit(struct http_engine *, struct http_req *r);
 /* Runs until no request is queued or in flight. Returns 0, or -1 when
  * curl itself failed. */
 int http_run(struct http_engine *);
+/*
+ * Queues r as the next attempt of a call that was answered inside parent
+ * (a part of a batch): status, body and Retry-After are that answer,
+ * classified as an answer to r would be. r inherits parent's attempts,
+ * token and --max_wait budget: it waits and retries as parent would have,
+ * or, when no retry fits, its done() runs at once with the error (with
+ * retry_after when the server named a time past the budget). status must
+ * be a failure.
+ */
+void http_submit_answered(struct http_engine *, struct http_req *r,
+    const struct http_req *parent, long status, const char *body,
+    size_t len, int retry_after);
 /* Submits r, runs until it is done. Returns 0 when r succeeded, else -1
  * (r->err says why). r->done must be NULL; the caller frees r. */
 int http_call(struct http_engine *, struct http_req *r);

@@ -84,8 +84,8 @@ static const struct opt opt_table[] = {
 	{ "quota_profile", 0, OPT_STR, O(quota_profile), 0, 0, "NAME",
 	  "method costs and per-user budget: classic or 2026 (default classic)" },
 	{ "quota_units_per_sec", 0, OPT_DOUBLE, O(quota_units_per_sec), 0,
-	  100000, "N", "pace to N quota units/s, 0 = off (default: the "
-	  "profile's, 250 or 100)" },
+	  100000, "N", "per-user quota, N units/s, paced at 90% of it, 0 = "
+	  "off (default: the profile's, 250 or 100)" },
 	{ "raw_file", 0, OPT_STR, O(raw_file), 0, 0, "FILE|-",
 	  "send_email: send this RFC 5322 message as it is" },
 	{ "remove_label", 0, OPT_LIST, O(remove_label), 0, 0, "LABEL",

@@ -124,6 +124,17 @@ log_count() {
 	jq -s "[.[] | select($1)] | length" "$STANDIN_LOG"
 }
 
+# log_last: the id of the latest entry in the stand-in's log (0: none).
+log_last() {
+	jq -s 'map(.id) | max // 0' "$STANDIN_LOG"
+}
+
+# log_count_after ID JQ-SELECT: log_count of the entries after ID.
+log_count_after() {
+	jq -s --argjson from "$1" \
+	    "[.[] | select(.id > \$from) | select($2)] | length" "$STANDIN_LOG"
+}
+
 # no_secrets FILE...: nothing secret from the fixtures leaks into FILE.
 no_secrets() {
 	for f in "$@"; do

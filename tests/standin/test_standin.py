@@ -241,7 +241,8 @@ class StandinCase(unittest.TestCase):
         self.s.control("POST", "reset")
         self.s.control("POST", "settings", {
             "charset_mode": "utf8", "headers": "decoded", "latency_ms": 0,
-            "quota_per_minute": 0, "quota_profile": "classic",
+            "quota_per_minute": 0, "quota_per_second": 0,
+            "quota_profile": "classic", "token_uses": 0,
             "body_attachment_threshold": 1 << 20})
 
     def ids(self, q=None, extra=""):
@@ -273,8 +274,9 @@ class TestStartup(StandinCase):
         self.assertEqual(out.returncode, 0)
         for opt in ("--host", "--port", "--port-file", "--accounts",
                     "--mailbox", "--generate", "--charset-mode", "--headers",
-                    "--latency-ms", "--quota-per-minute", "--quota-profile",
-                    "--token-ttl", "--body-attachment-threshold", "--log",
+                    "--latency-ms", "--quota-per-minute",
+                    "--quota-per-second", "--quota-profile", "--token-ttl",
+                    "--token-uses", "--body-attachment-threshold", "--log",
                     "--quiet"):
             self.assertIn(opt, out.stdout)
 
@@ -1181,6 +1183,30 @@ class TestBatch(StandinCase):
         self.assertEqual([p[1] for p in got], [200] * 50)
         self.assertLess(took, 0.5)
 
+    def test_token_uses(self):
+        """Issued tokens die after token_uses API requests, each batch
+        part counting; static tokens and new grants are not affected."""
+        self.s.control("POST", "settings", {"token_uses": 2})
+        au = ACCOUNTS["accounts"][0]["authorized_user"]
+        form = {"grant_type": "refresh_token", "client_id": au["client_id"],
+                "client_secret": au["client_secret"],
+                "refresh_token": au["refresh_token"]}
+        tok = self.s.token(form)[1]["access_token"]
+        self.assertEqual(self.s.get(U + "/profile", token=tok)[0], 200)
+        self.assertEqual(self.s.get(U + "/labels", token=tok)[0], 200)
+        self.assertEqual(self.s.get(U + "/profile", token=tok),
+                         (401, AUTH_401))
+        tok = self.s.token(form)[1]["access_token"]
+        line = "GET %s/messages/%s HTTP/1.1" % (U, mid("01-plain-ascii"))
+        out = self.parse(*self.batch([(line, None, None)] * 3, token=tok))
+        self.assertEqual([o[1] for o in out], [200, 200, 401])
+        for _ in range(3):
+            self.assertEqual(self.s.get(U + "/profile")[0], 200)
+        self.s.control("POST", "settings", {"token_uses": 0})
+        tok = self.s.token(form)[1]["access_token"]
+        for _ in range(3):
+            self.assertEqual(self.s.get(U + "/profile", token=tok)[0], 200)
+
     def test_too_many_parts_and_bad_batch(self):
         parts = [("GET %s/profile HTTP/1.1" % U, None, None)] * 101
         resp, data = self.batch(parts)
@@ -1221,6 +1247,30 @@ class TestQuotaFaults(StandinCase):
                          {"alice@example.com": 12, "bob@example.com": 1})
         self.s.control("POST", "reset")
         self.assertEqual(self.s.get(U + "/messages")[0], 200)
+
+    def test_quota_per_second(self):
+        """A one-second token bucket: a burst of its size passes, the next
+        request is refused and counts against nothing; once refilled, a
+        burst passes again. Both limits together: each must fit."""
+        self.s.control("POST", "settings", {"quota_per_second": 10})
+        for _ in range(2):
+            self.assertEqual(self.s.get(U + "/messages")[0], 200)
+        self.assertEqual(self.s.get(U + "/messages"), (429, RATE_429))
+        time.sleep(1.05)
+        for _ in range(2):
+            self.assertEqual(self.s.get(U + "/messages")[0], 200)
+        self.assertEqual(self.s.get(U + "/messages")[0], 429)
+        st, stats = self.s.control("GET", "stats")
+        self.assertEqual(stats["quota_429"], 2)
+        self.assertEqual(stats["units_used"], {"alice@example.com": 20})
+        self.s.control("POST", "reset")
+        self.s.control("POST", "settings", {"quota_per_second": 10,
+                                            "quota_per_minute": 7})
+        self.assertEqual(self.s.get(U + "/messages")[0], 200)
+        self.assertEqual(self.s.get(U + "/messages")[0], 429)
+        self.assertEqual(self.s.get(U + "/profile")[0], 200)
+        self.assertEqual(self.s.control("POST", "settings", {
+            "quota_per_second": -1})[0], 400)
 
     def test_quota_profile_2026(self):
         self.s.control("POST", "settings", {"quota_per_minute": 30,

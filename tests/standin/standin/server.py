@@ -58,15 +58,18 @@ def err_resp(e):
 
 class Settings:
     FIELDS = ("latency_ms", "charset_mode", "headers", "quota_per_minute",
-              "quota_profile", "token_ttl", "body_attachment_threshold")
+              "quota_per_second", "quota_profile", "token_ttl", "token_uses",
+              "body_attachment_threshold")
 
     def __init__(self, a):
         self.latency_ms = a.latency_ms
         self.charset_mode = a.charset_mode
         self.headers = a.headers
         self.quota_per_minute = a.quota_per_minute
+        self.quota_per_second = a.quota_per_second
         self.quota_profile = a.quota_profile
         self.token_ttl = a.token_ttl
+        self.token_uses = a.token_uses
         self.body_attachment_threshold = a.body_attachment_threshold
 
     def as_dict(self):
@@ -79,8 +82,10 @@ class Settings:
             "charset_mode": lambda v: v in ("utf8", "original"),
             "headers": lambda v: v in ("decoded", "raw"),
             "quota_per_minute": lambda v: isinstance(v, int) and v >= 0,
+            "quota_per_second": lambda v: isinstance(v, int) and v >= 0,
             "quota_profile": lambda v: v in ("classic", "2026"),
             "token_ttl": lambda v: isinstance(v, int) and v > 0,
+            "token_uses": lambda v: isinstance(v, int) and v >= 0,
             "body_attachment_threshold":
                 lambda v: isinstance(v, int) and v >= 0,
         }
@@ -161,21 +166,34 @@ class Faults:
 
 
 class Quota:
-    """Per-user rolling 60 s window of accepted units."""
+    """Per-user limits on accepted units: a rolling 60 s window (per
+    minute), and a token bucket holding one second's worth that refills
+    continuously (per second, Gmail's "per user per second" rate). A
+    request must fit both; a refused one counts against neither."""
 
     def __init__(self):
         self.lock = threading.Lock()
         self.win = collections.defaultdict(collections.deque)
         self.sums = collections.defaultdict(int)
+        self.buckets = {}
 
-    def take(self, user, units, limit):
+    def _bucket(self, user, per_second, now):
+        level, last = self.buckets.get(user, (per_second, now))
+        return min(per_second, level + (now - last) * per_second)
+
+    def take(self, user, units, per_minute, per_second=0):
         now = time.monotonic()
         with self.lock:
             q = self.win[user]
             while q and q[0][0] <= now - 60:
                 self.sums[user] -= q.popleft()[1]
-            if self.sums[user] + units > limit:
+            if per_minute and self.sums[user] + units > per_minute:
                 return False
+            level = self._bucket(user, per_second, now)
+            if per_second and level < units:
+                return False
+            if per_second:
+                self.buckets[user] = (level - units, now)
             q.append((now, units))
             self.sums[user] += units
             return True
@@ -184,6 +202,7 @@ class Quota:
         with self.lock:
             self.win.clear()
             self.sums.clear()
+            self.buckets.clear()
 
 
 _IDSEG = re.compile(r"/[0-9a-f]{16}(?=/|$)")
@@ -398,6 +417,11 @@ class App:
         st = self.state
         with st.lock:
             tok = st.token_lookup(call.bearer) if call.bearer else None
+            if tok is not None and not tok.static and \
+                    self.settings.token_uses > 0:
+                tok.uses += 1
+                if tok.uses > self.settings.token_uses:
+                    tok = None
         if tok is None:
             raise api.auth_error()
         call.user = e["user"] = tok.user
@@ -414,8 +438,9 @@ class App:
                            "requestTooLarge")
         s = self.settings
         units = api.COSTS[s.quota_profile].get(route.name, 5)
-        if s.quota_per_minute > 0 and \
-                not self.quota.take(tok.user, units, s.quota_per_minute):
+        if (s.quota_per_minute > 0 or s.quota_per_second > 0) and \
+                not self.quota.take(tok.user, units, s.quota_per_minute,
+                                    s.quota_per_second):
             with self.log.lock:
                 self.log.quota_429 += 1
             raise api.rate_limit_error()
@@ -1044,6 +1069,10 @@ def parse_args(argv):
                    help="per-user quota: units accepted in a rolling 60 s "
                    "window; over it -> 429 rateLimitExceeded (0 = off, "
                    "default)")
+    p.add_argument("--quota-per-second", type=int, default=0, metavar="N",
+                   help="per-user rate: a token bucket of N units refilled "
+                   "at N units/s; over it -> 429 rateLimitExceeded (0 = off, "
+                   "default)")
     p.add_argument("--quota-profile", choices=("classic", "2026"),
                    default="classic",
                    help="method costs: Google's table for projects created "
@@ -1051,6 +1080,9 @@ def parse_args(argv):
     p.add_argument("--token-ttl", type=int, default=3600, metavar="S",
                    help="lifetime of issued access tokens in seconds "
                    "(default 3600)")
+    p.add_argument("--token-uses", type=int, default=0, metavar="N",
+                   help="issued access tokens die (401) after N API "
+                   "requests, each batch part counting (0 = never, default)")
     p.add_argument("--body-attachment-threshold", type=int,
                    default=1 << 20, metavar="BYTES",
                    help="leaf bodies larger than this are served by "
@@ -1064,6 +1096,7 @@ def parse_args(argv):
                    help="also print one line per request to stderr")
     a = p.parse_args(argv)
     for name in ("port", "generate", "latency_ms", "quota_per_minute",
+                 "quota_per_second", "token_uses",
                  "body_attachment_threshold"):
         if getattr(a, name) < 0:
             p.error("--%s must not be negative" % name.replace("_", "-"))

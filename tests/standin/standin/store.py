@@ -299,11 +299,12 @@ class Mailbox:
 
 
 class Token:
-    __slots__ = ("user", "scopes", "expires", "static")
+    __slots__ = ("user", "scopes", "expires", "static", "uses")
 
     def __init__(self, user, scopes, expires, static=False):
         self.user, self.scopes = user, frozenset(scopes)
         self.expires, self.static = expires, static
+        self.uses = 0
 
 
 class State:
