@@ -240,6 +240,7 @@ async function scenario(page, token, requests) {
 	await failures(page);
 	await times(page);
 	await screenshots(page);
+	await longSpan(page);
 	await reprocessAllPurge(page, token);
 	await revoke(page, token, sl.job_id);
 	await hiddenTab(page, requests);
@@ -316,6 +317,35 @@ async function deadLetters(page, token) {
 		    now.some((e) => e.queue === 'dead' && e.job_id === run.job_id);
 	}, 'hostile run again and back in the dead letters');
 	await until(async () => (await dlqRows(page)).length === 3, 'three rows again');
+}
+
+// A history over three hours, ending now: buckets of 15 min (5 min would
+// be over 30 of them), ticks on round times.
+async function longSpan(page) {
+	begin('a chart over three hours counts runs per 15 min');
+	const now = Date.now();
+	const history = Array.from({ length: 19 }, (_, i) => ({
+		job_id: `synthetic-${i}`, status: i % 4 ? 'success' : 'failed',
+		duration: 0.5 + i / 10, attempt: 1,
+		completed_at: new Date(now - i * 600000).toISOString() }));
+	const fake = (route) => route.fulfill({ status: 200,
+	    contentType: 'application/json', body: JSON.stringify({ history }) });
+	await page.route('**/api/v1/workers/monitor/tick/history*', fake);
+	try {
+		const card = page.locator('[data-testid="worker-card"][data-worker="tick"]');
+		await until(async () => await text(card.locator('[data-testid="chart-bucket"]')) ===
+		    'Runs per 15 min', 'tick\'s chart in 15 min buckets');
+		const ticks = await card.locator('svg text:not(.title):not([data-testid])')
+		    .allTextContents();
+		assert.ok(ticks.some((t) => /^\d\d:(00|30)$/.test(t)),
+		    `ticks at round times: ${JSON.stringify(ticks)}`);
+		assert.equal(await text(card.locator('svg text.title').nth(1)),
+		    'Duration of each run (s)');
+		await charts(page, 'a span of three hours');
+		await card.screenshot({ path: join(OUT, 'chart-3h.png') });
+	} finally {
+		await page.unroute('**/api/v1/workers/monitor/tick/history*', fake);
+	}
 }
 
 async function reprocessAllPurge(page, token) {
