@@ -1,6 +1,8 @@
 # The dashboard at / in headless Chromium against a running mailvisord with
 # real Redis: token form, live data, pause/resume/trigger/revoke clicks seen
-# in the page and the API, a failure's hostile stderr shown as text
+# in the page and the API, a failure's hostile stderr shown as text, the
+# dead letters listed, reprocessed and purged, readable charts, times with
+# their zone, the loading state
 # (tests/browser/dashboard.test.mjs does the browsing).
 . "$MV_TOP/tests/integration/lib.sh"
 BROWSER_DIR=$MV_TOP/tests/browser
@@ -55,6 +57,15 @@ token_file = $TMP/token
 [queue:inbox]
 priority = 5
 
+[queue:dead]
+max_retries = 0
+share = 50
+
+[account:alice]
+tenant_id = t1
+user_id = alice
+credentials = /dev/null
+
 [job:tick]
 command = $TESTW ok
 schedule = every 1s
@@ -97,8 +108,22 @@ api() {	# api METHOD PATH [BODY]
 	fi
 }
 
-# Something to show: a failed run with stderr, a running job, a success.
+# Something to show: a failed run with stderr, a running job, a success,
+# three dead letters: a run that failed, and two entries the daemon refuses
+# with markup in their job name, user and reason.
 api POST /api/v1/jobs/hostile/trigger '{}' >/dev/null || fail "trigger hostile"
+api POST /api/v1/queues/dead/enqueue \
+    '{"job":"hostile","tenant_id":"t1","user_id":"alice"}' >/dev/null ||
+    fail "enqueue hostile"
+redis-cli -s "$REDIS_SOCK" XADD mailvisor:queue:inbox '*' \
+    job '<img src=x onerror="window.__mvPwned=3">' tenant_id t1 \
+    user_id '<b>mallory</b>' >/dev/null || fail "XADD of a bad job"
+redis-cli -s "$REDIS_SOCK" XADD mailvisor:queue:inbox '*' job manual \
+    tenant_id t1 user_id alice \
+    args '{"<img src=x onerror=window.__mvPwned=4>":1}' >/dev/null ||
+    fail "XADD of bad args"
+wait_for 20 sh -c "[ \$(redis-cli -s $REDIS_SOCK XLEN mailvisor:dlq) -eq 3 ]" ||
+    fail "not 3 dead letters: $(api GET /api/v1/dlq)"
 api POST /api/v1/jobs/sleeper/trigger '{}' >/dev/null || fail "trigger sleeper"
 wait_for 20 sh -c "curl -sf -H 'Authorization: Bearer $TOKEN' '$BASE/api/v1/workers/monitor/failures' |
     jq -e '[.failures[] | select(.worker == \"hostile\" and (.stderr_tail | test(\"<img\")))] | length > 0'" ||
