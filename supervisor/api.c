@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -62,6 +63,8 @@ struct api {
 	size_t			 tokenlen;		/* 0: none */
 	size_t			 max_body;
 	char			 sync_job[CONF_NAME_MAX + 1];
+	char			*hosts;		/* " a b c ": the Host names
+						 * taken, lower case */
 	TAILQ_HEAD(, areq)	 reqs;			/* waiting */
 };
 
@@ -112,6 +115,8 @@ err_type(int code)
 		return "invalid_argument";
 	case 401:
 		return "unauthorized";
+	case 403:
+		return "forbidden";
 	case 404:
 		return "not_found";
 	case 405:
@@ -487,8 +492,8 @@ areq_route(struct areq *r, const char *path)
 	char allow[64];
 	int status = 404;
 
-	r->route = route_match(r->method, path, r->p, &status, allow,
-	    sizeof(allow));
+	r->route = route_match(strcmp(r->method, "HEAD") == 0 ? "GET" :
+	    r->method, path, r->p, &status, allow, sizeof(allow));
 	if (r->route != NULL)
 		return 0;
 	if (status == 405) {
@@ -547,6 +552,133 @@ areq_auth(struct areq *r)
 		return 0;
 	areq_fail(r, 401, bearer ? "wrong token" : "missing bearer token: "
 	    "send Authorization: Bearer TOKEN");
+	return -1;
+}
+
+/* 1 when the Content-Type names JSON (parameters aside). */
+static int
+is_json_type(const char *ct)
+{
+	size_t n = strlen(CT_JSON);
+
+	ct += strspn(ct, " \t");
+	return strncasecmp(ct, CT_JSON, n) == 0 && (ct[n] == '\0' ||
+	    ct[n] == ';' || ct[n] == ' ' || ct[n] == '\t');
+}
+
+/*
+ * The name of a Host header h (lower case, an IPv6 address kept in its
+ * brackets, the port left out) into buf. 0, or -1 when h is malformed:
+ * empty, a port that is not digits, a character that no name has.
+ */
+static int
+host_name(const char *h, char *buf, size_t len)
+{
+	static const char ok[] = "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_";
+	size_t n = h[0] == '[' ? strcspn(h, "]") + 1 : strcspn(h, ":");
+	const char *port = h + n;
+
+	if (n == 0 || n >= len || (h[0] == '[' && h[n - 1] != ']'))
+		return -1;
+	if (h[0] != '[' && strspn(h, ok) != n)
+		return -1;
+	if (h[0] == '[' && strspn(h + 1, "0123456789abcdefABCDEF:.") != n - 2)
+		return -1;
+	if (*port == ':' && (port[1] == '\0' ||
+	    port[1 + strspn(port + 1, "0123456789")] != '\0'))
+		return -1;
+	if (*port != ':' && *port != '\0')
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		buf[i] = (char)tolower((unsigned char)h[i]);
+	buf[n] = '\0';
+	return 0;
+}
+
+/*
+ * The Host header names this daemon: on a loopback listen address,
+ * localhost, 127.0.0.1 or [::1]; else a name of allowed_hosts. A page
+ * of another site that got its name to resolve to this daemon (DNS
+ * rebinding) sends its own name. 0, or -1 after answering 403.
+ */
+static int
+areq_host(struct areq *r)
+{
+	const char *h = evhttp_find_header(evhttp_request_get_input_headers(
+	    r->req), "Host");
+	char name[300], w[304], b[64];
+
+	if (h == NULL) {
+		areq_fail(r, 403, "no Host header");
+		return -1;
+	}
+	if (host_name(h, name, sizeof(name)) == 0) {
+		snprintf(w, sizeof(w), " %s ", name);
+		if (strstr(r->api->hosts, w) != NULL)
+			return 0;
+	}
+	log_warnx("http: %s %s: refused: Host '%s' is not a name of this "
+	    "daemon", r->method, r->path, q(b, sizeof(b), h));
+	areq_fail(r, 403, "Host '%s' is not a name of this daemon (see "
+	    "allowed_hosts in mailvisord.conf(5))", q(b, sizeof(b), h));
+	return -1;
+}
+
+/* 1 when origin is http:// or https:// followed by host, the request's
+ * Host (already checked): the daemon's own origin. */
+static int
+same_origin(const char *origin, const char *host)
+{
+	if (strncasecmp(origin, "http://", 7) == 0)
+		origin += 7;
+	else if (strncasecmp(origin, "https://", 8) == 0)
+		origin += 8;
+	else
+		return 0;
+	return strcasecmp(origin, host) == 0;
+}
+
+/*
+ * A request that changes state (any method but GET and HEAD) must come
+ * from this daemon's own pages or from a program: Content-Type
+ * application/json, which an HTML form cannot send and a script of
+ * another site cannot without asking first (a CORS preflight this
+ * server never grants); no Origin of another site; no Sec-Fetch-Site
+ * cross-site. 0, or -1 after answering 403.
+ */
+static int
+areq_same_site(struct areq *r)
+{
+	struct evkeyvalq *in = evhttp_request_get_input_headers(r->req);
+	const char *ct = evhttp_find_header(in, "Content-Type");
+	const char *origin = evhttp_find_header(in, "Origin");
+	const char *site = evhttp_find_header(in, "Sec-Fetch-Site");
+	const char *host = evhttp_find_header(in, "Host");
+	const char *why = NULL;
+	char b[64];
+
+	if (strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0)
+		return 0;
+	if (site != NULL && strcasecmp(site, "cross-site") == 0)
+		why = "Sec-Fetch-Site: cross-site";
+	else if (origin != NULL && !same_origin(origin, host))
+		why = "Origin";
+	else if (ct == NULL || !is_json_type(ct))
+		why = "Content-Type";
+	if (why == NULL)
+		return 0;
+	log_warnx("http: %s %s: refused: %s", r->method, r->path,
+	    why[0] == 'O' ? q(b, sizeof(b), origin) : why);
+	if (why[0] == 'S')
+		areq_fail(r, 403, "a request from another site may not change "
+		    "anything (%s)", why);
+	else if (why[0] == 'O')
+		areq_fail(r, 403, "Origin '%s' is not this daemon's",
+		    q(b, sizeof(b), origin));
+	else
+		areq_fail(r, 403, "a %s must carry Content-Type: "
+		    "application/json (even with an empty body)", r->method);
 	return -1;
 }
 
@@ -771,17 +903,6 @@ body_fields(struct areq *r)
 			return -1;
 		}
 	return 0;
-}
-
-/* 1 when the Content-Type names JSON (parameters aside). */
-static int
-is_json_type(const char *ct)
-{
-	size_t n = strlen(CT_JSON);
-
-	ct += strspn(ct, " \t");
-	return strncasecmp(ct, CT_JSON, n) == 0 && (ct[n] == '\0' ||
-	    ct[n] == ';' || ct[n] == ' ' || ct[n] == '\t');
 }
 
 /* Reads the body strictly: none for a route without one; else a JSON
@@ -1808,7 +1929,8 @@ api_cb(struct evhttp_request *req, void *arg)
 	if (path == NULL)
 		path = "";
 	mv_quote_clean(r->path, sizeof(r->path), path, 80);
-	if (areq_route(r, path) == -1 || areq_auth(r) == -1 ||
+	if (areq_host(r) == -1 || areq_route(r, path) == -1 ||
+	    areq_same_site(r) == -1 || areq_auth(r) == -1 ||
 	    areq_query(r) == -1 || areq_body(r) == -1)
 		return;
 	handlers[r->route->id](r);
@@ -1891,6 +2013,52 @@ api_listen(struct api *a, const struct conf_http *h, char *err,
 	return 0;
 }
 
+/* Appends " name" to b: lower case, an IPv6 address in brackets. */
+static int
+hosts_add(struct mv_buf *b, const char *name, size_t n)
+{
+	int v6 = memchr(name, ':', n) != NULL && name[0] != '[';
+
+	if (mv_buf_printf(b, "%s%.*s%s", v6 ? "[" : "", (int)n, name,
+	    v6 ? "]" : "") == -1 || mv_buf_putc(b, ' ') == -1)
+		return -1;
+	return 0;
+}
+
+/*
+ * The Host names a request may give, as " a b c " in a->hosts: on a
+ * loopback listen address the loopback names, and allowed_hosts; else
+ * allowed_hosts, or the host of listen. 0, or -1 when out of memory.
+ */
+static int
+api_hosts(struct api *a, const struct conf_http *h)
+{
+	const char *p = h->allowed_hosts;
+	struct mv_buf b;
+	size_t n;
+
+	mv_buf_init(&b, 0);
+	if (mv_buf_putc(&b, ' ') == -1 || (h->loopback &&
+	    mv_buf_puts(&b, "localhost 127.0.0.1 [::1] ") == -1))
+		goto fail;
+	if (p == NULL && !h->loopback && hosts_add(&b, h->host,
+	    strlen(h->host)) == -1)
+		goto fail;
+	while (p != NULL && *(p += strspn(p, " \t,")) != '\0') {
+		n = strcspn(p, " \t,");
+		if (hosts_add(&b, p, n) == -1)
+			goto fail;
+		p += n;
+	}
+	for (size_t i = 0; i < b.len; i++)
+		b.data[i] = (char)tolower((unsigned char)b.data[i]);
+	a->hosts = b.data;
+	return 0;
+fail:
+	mv_buf_free(&b);
+	return -1;
+}
+
 /* The evhttp server with the limits of h. 0, or -1 when out of memory. */
 static int
 api_server(struct api *a, const struct conf_http *h)
@@ -1935,7 +2103,8 @@ api_new(struct event_base *base, struct mvd *d, const struct conf_http *h,
 			a->tokenlen = sizeof(a->token);
 		memcpy(a->token, h->token, a->tokenlen);
 	}
-	if ((a->metrics = metrics_new(0)) == NULL || api_server(a, h) == -1) {
+	if ((a->metrics = metrics_new(0)) == NULL || api_server(a, h) == -1 ||
+	    api_hosts(a, h) == -1) {
 		mv_errf(err, errlen, "out of memory");
 		api_free(a);
 		return NULL;
@@ -1967,6 +2136,7 @@ api_free(struct api *a)
 		areq_free(r);
 	}
 	metrics_free(a->metrics);
+	free(a->hosts);
 	explicit_bzero(a->token, sizeof(a->token));
 	free(a);
 }

@@ -97,6 +97,8 @@ static int chk_token(struct loader *, const struct directive *, int,
     const char *);
 static int chk_listen(struct loader *, const struct directive *, int,
     const char *);
+static int chk_hosts(struct loader *, const struct directive *, int,
+    const char *);
 
 #define OD(f)	offsetof(struct conf_daemon, f)
 #define OR(f)	offsetof(struct conf_redis, f)
@@ -194,6 +196,12 @@ static const struct directive dirs[] = {
 	  "File holding the bearer token that API requests must carry, one "
 	  "line of 16 to 1024 printable ASCII characters; required unless "
 	  "listen is a loopback address." },
+	{ SEC_HTTP, "allowed_hosts", CT_STRING, 0, 1024, NULL,
+	  OH(allowed_hosts), 0, chk_hosts, "names", "mailvisor.example.org",
+	  "Names (and addresses) a request's Host header may give, blank "
+	  "separated, besides localhost, 127.0.0.1 and [::1] on a loopback "
+	  "listen address; unset, the host of listen; any other Host is "
+	  "refused with status 403." },
 	{ SEC_HTTP, "max_body", CT_SIZE, K, 16 * K * K, "64k",
 	  OH(max_body), 0, NULL, "size", NULL,
 	  "Largest request body the API accepts; a larger one is refused "
@@ -797,6 +805,23 @@ chk_token(struct loader *L, const struct directive *d, int line,
 		if (*p <= ' ' || *p == 0x7f)
 			return derr(L, d, line, "'%s' holds a blank or a "
 			    "control character", q(b, sizeof(b), v));
+	return 0;
+}
+
+/* Blank-separated host names or addresses: letters, digits and . - _ :
+ * [ ] only (a Host header's name, an IPv6 address with or without its
+ * brackets). */
+static int
+chk_hosts(struct loader *L, const struct directive *d, int line,
+    const char *v)
+{
+	static const char ok[] = "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_:[] \t";
+	char b[64];
+
+	if (v[strspn(v, ok)] != '\0')
+		return derr(L, d, line, "'%s': a name holds a character other "
+		    "than A-Z a-z 0-9 . - _ : [ ]", q(b, sizeof(b), v));
 	return 0;
 }
 
@@ -1913,6 +1938,7 @@ http_free(struct conf_http *h)
 	free(h->host);
 	free(h->token_file);
 	free(h->sync_job);
+	free(h->allowed_hosts);
 	memset(h, 0, sizeof(*h));
 }
 

@@ -85,15 +85,16 @@ client_headers_free(struct curl_slist *h)
 	curl_slist_free_all(h);
 }
 
-/* The request's headers: a new list (free with client_headers_free()),
+/* The request's headers (changes: a method other than GET, which the
+ * daemon takes as JSON only, an empty body too): a new list (free with client_headers_free()),
  * or NULL when out of memory. */
 static struct curl_slist *
-client_headers(const struct ctl_target *t, int has_body)
+client_headers(const struct ctl_target *t, int changes)
 {
 	struct curl_slist *h = NULL, *n;
 	char auth[CTL_TOKEN_MAX + 32];
 	const char *lines[] = { "Accept: application/json", "Expect:",
-	    has_body ? "Content-Type: application/json" : "Content-Type:" };
+	    changes ? "Content-Type: application/json" : "Content-Type:" };
 
 	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
 		if ((n = curl_slist_append(h, lines[i])) == NULL)
@@ -269,7 +270,7 @@ ctl_call(const struct ctl_target *t, long timeout,
 	else if (client_url(t, req, &url) == -1)
 		rc = ctl_fail(EX_USAGE, "an argument is too long for a URL");
 	else if ((c = curl_easy_init()) == NULL ||
-	    (h = client_headers(t, r->has_body)) == NULL)
+	    (h = client_headers(t, strcmp(r->method, "GET") != 0)) == NULL)
 		ctl_fail(rc, "cannot start libcurl");
 	else {
 		curl_easy_setopt(c, CURLOPT_URL, url.data);

@@ -28,6 +28,7 @@ socket = $REDIS_SOCK
 listen = 127.0.0.1:$PORT
 token_file = $TMP/token
 max_body = 1k
+allowed_hosts = mvd.test
 
 [job:tick]
 command = $TESTW ok
@@ -70,9 +71,13 @@ req() {
 		    -X "$1" -H @"$TMP/auth" \
 		    -H "Content-Type: ${4:-application/json}" \
 		    --data-binary "$3" "$URL$2") || CODE=000
-	else
+	elif [ "$1" = GET ]; then
 		CODE=$(curl -s -o "$TMP/body" -D "$TMP/hdr" -w '%{http_code}' \
 		    -X "$1" -H @"$TMP/auth" "$URL$2") || CODE=000
+	else
+		CODE=$(curl -s -o "$TMP/body" -D "$TMP/hdr" -w '%{http_code}' \
+		    -X "$1" -H @"$TMP/auth" -H 'Content-Type: application/json' \
+		    "$URL$2") || CODE=000
 	fi
 }
 
@@ -175,7 +180,7 @@ for p in /metrics /api/v1/daemon /api/v1/queues /api/v1/dlq \
 	err 401 unauthorized "GET $p without a token"
 	expect_eq "$(hdr WWW-Authenticate)" Bearer "$p: WWW-Authenticate"
 done
-noauth POST /api/v1/jobs/echo/trigger
+noauth POST /api/v1/jobs/echo/trigger -H 'Content-Type: application/json'
 err 401 unauthorized "a trigger without a token"
 wrong=$(printf '%s' "$TOKEN" | tr '0-9a-f' 'a-f0-9')
 for h in "Bearer $wrong" "Bearer ${TOKEN}x" "Bearer ${TOKEN%?}" \
@@ -185,6 +190,81 @@ for h in "Bearer $wrong" "Bearer ${TOKEN}x" "Bearer ${TOKEN%?}" \
 done
 noauth GET /api/v1/daemon -H "Authorization: bearer $TOKEN"
 ok 200 "the scheme in lower case"
+
+# ---- other sites: a rebinding Host, forms, foreign Origins ----
+# A page of another site that got its name to resolve to 127.0.0.1 sends
+# its own Host; its forms and scripts send what a browser sends.
+for h in evil.example "evil.example:$PORT" 127.0.0.1.evil.example \
+    "localhost.evil.example:$PORT" "127.0.0.1:x" "[::1" "a b" ""; do
+	noauth GET /api/v1/workers/monitor/failures -H @"$TMP/auth" \
+	    -H "Host: $h"
+	err 403 forbidden "Host '$h'"
+done
+noauth GET /healthz -H "Host: evil.example"
+err 403 forbidden "Host of another site on /healthz"
+for h in "127.0.0.1:$PORT" 127.0.0.1 "localhost:$PORT" LocalHost \
+    "[::1]:$PORT" "mvd.test:$PORT" mvd.test; do
+	noauth GET /api/v1/workers/monitor/failures -H @"$TMP/auth" \
+	    -H "Host: $h"
+	ok 200 "Host '$h'"
+done
+revoked_id=f0e1d2c3-b4a5-4697-8899-aabbccddeeff
+for auth in "$TMP/auth" /dev/null; do
+	for p in /api/v1/queues/sync/purge /api/v1/workers/scheduler/tick/pause \
+	    /api/v1/workers/sync/trigger /api/v1/jobs/echo/trigger \
+	    "/api/v1/jobs/$revoked_id/revoke"; do
+		for ct in application/x-www-form-urlencoded \
+		    'multipart/form-data; boundary=b' text/plain \
+		    'text/plain; charset=utf-8' ''; do
+			noauth POST "$p" -H @"$auth" -H "Content-Type: $ct" \
+			    -H 'Origin: null'
+			err 403 forbidden "POST $p as '$ct' from a sandboxed page"
+			noauth POST "$p" -H @"$auth" -H "Content-Type: $ct"
+			err 403 forbidden "POST $p as '$ct'"
+		done
+		noauth POST "$p" -H @"$auth" -H 'Content-Type: text/plain' \
+		    --data-binary '{}'
+		err 403 forbidden "POST $p with a text/plain body"
+		noauth POST "$p" -H @"$auth" \
+		    --data-binary 'x=1'
+		err 403 forbidden "POST $p as a form"
+		for o in http://evil.example "http://127.0.0.1:$PORT.evil.example" \
+		    "http://127.0.0.1:$((PORT + 1))" "ftp://127.0.0.1:$PORT"; do
+			noauth POST "$p" -H @"$auth" \
+			    -H 'Content-Type: application/json' -H "Origin: $o"
+			err 403 forbidden "POST $p from Origin $o"
+			jb .error.message | grep -q Origin ||
+			    fail "the refusal does not name the Origin"
+		done
+		noauth POST "$p" -H @"$auth" -H 'Content-Type: application/json' \
+		    -H 'Sec-Fetch-Site: cross-site'
+		err 403 forbidden "POST $p with Sec-Fetch-Site: cross-site"
+	done
+	noauth DELETE /api/v1/workers/scheduler/tick -H @"$auth"
+	err 403 forbidden "DELETE without Content-Type"
+	noauth DELETE /api/v1/dlq -H @"$auth" -H 'Origin: http://evil.example' \
+	    -H 'Content-Type: application/json'
+	err 403 forbidden "DELETE from another Origin"
+done
+grep -q 'purge: done' "$TMP/mvd.log" && fail "a refused purge was done"
+expect_eq "$(rcli SCARD mailvisor:schedule:paused)" 0 \
+    "paused schedules after refused pauses"
+expect_eq "$(rcli SISMEMBER mailvisor:revoked "$revoked_id")" 0 \
+    "revoked after refused revokes"
+ls "$TMP/marks" | grep -q . && fail "a refused sync trigger ran"
+grep -q "refused: Host 'evil.example'" "$TMP/mvd.log" ||
+    fail "a refused Host is not logged"
+# The daemon's own origin, and a same-origin page: accepted.
+for o in "http://127.0.0.1:$PORT" "https://127.0.0.1:$PORT"; do
+	noauth POST /api/v1/workers/scheduler/tick/resume -H @"$TMP/auth" \
+	    -H 'Content-Type: application/json' -H "Origin: $o" \
+	    -H 'Sec-Fetch-Site: same-origin'
+	ok 200 "a change from the daemon's own origin $o"
+done
+noauth POST /api/v1/workers/scheduler/tick/resume -H @"$TMP/auth" \
+    -H 'Content-Type: application/json' -H "Host: localhost:$PORT" \
+    -H "Origin: http://localhost:$PORT"
+ok 200 "a change from http://localhost"
 
 # ---- routes, methods, paths ----
 req GET /nope
@@ -222,7 +302,7 @@ jb .error.message | grep -q "'account'" || fail "the ill-typed field is not name
 req POST /api/v1/jobs/echo/trigger '{"args":[]}'
 err 400 invalid_argument "args not an object"
 req POST /api/v1/jobs/echo/trigger '{}' text/plain
-err 415 unsupported_media_type "text/plain body"
+err 403 forbidden "text/plain body"
 req POST /api/v1/jobs/echo/trigger '{}' 'application/json; charset=utf-8'
 ok 202 "application/json with a charset"
 big=$(head -c 2000 /dev/zero | tr '\0' ' ')
@@ -619,8 +699,12 @@ wait_for 10 grep -q 'SIGHUP' "$TMP/mvd.log" || fail "no reload"
 req GET /api/v1/workers/scheduler/status
 ok 200 "status after a reload"
 expect_eq "$(jb '.jobs | length')" 5 "jobs after a reload"
-expect_eq "$(curl -s -o /dev/null -w '%{http_code}' -I "$URL/healthz")" 405 \
-    "HEAD /healthz"
+for p in /healthz /api/v1/daemon /metrics /; do
+	CODE=$(curl -s -o /dev/null -D "$TMP/hdr" -I -H @"$TMP/auth" \
+	    -w '%{http_code} %{size_download}' "$URL$p") || CODE=000
+	expect_eq "$CODE" "200 0" "HEAD $p: status and body size"
+	hdr Content-Type | grep -q . || fail "HEAD $p: no Content-Type"
+done
 
 # ---- Redis down: 503 where Redis is needed, the rest answers ----
 stop_redis
