@@ -43,7 +43,6 @@
 extern const unsigned char dashboard_html[];
 extern const size_t dashboard_html_len;
 
-#define JSON_FLAGS	(JSON_COMPACT | JSON_REAL_PRECISION(15))
 #define STR_MAX		1024	/* longest string field of a body */
 #define IDEM_MAX	200	/* longest idempotency key */
 #define ID_MAX		200	/* longest job id or worker name */
@@ -192,7 +191,7 @@ areq_json(struct areq *r, int code, json_t *v)
 {
 	static const char oom[] = "{\"error\":{\"type\":\"internal\","
 	    "\"message\":\"out of memory\"}}";
-	char *s = v != NULL ? json_dumps(v, JSON_FLAGS) : NULL;
+	char *s = v != NULL ? mv_json_dumps(v, JSON_COMPACT) : NULL;
 
 	json_decref(v);
 	if (s == NULL) {
@@ -974,15 +973,17 @@ h_dashboard(struct areq *r)
 	areq_send(r, 200, CT_HTML, dashboard_html, dashboard_html_len);
 }
 
+/* Up: "ok" with Redis, "degraded" without (no records, no queues). */
 static void
 h_healthz(struct areq *r)
 {
 	struct mvd_counts c;
+	int redis = rds_connected(mvd_rds(r->api->d));
 
 	mvd_counts(r->api->d, &c);
 	areq_json(r, 200, json_pack("{s:s, s:s, s:I, s:I, s:b}", "status",
-	    "ok", "version", MV_VERSION, "pid", (json_int_t)getpid(),
-	    "uptime", uptime(&c), "redis", rds_connected(mvd_rds(r->api->d))));
+	    redis ? "ok" : "degraded", "version", MV_VERSION, "pid",
+	    (json_int_t)getpid(), "uptime", uptime(&c), "redis", redis));
 }
 
 /* /metrics with the queue figures (NULL: left out). */
@@ -1172,20 +1173,17 @@ h_sched_set(struct areq *r)
 
 /*
  * Triggers job for account (NULL: as the job says) with args (borrowed;
- * NULL: the defaults); answers 202 with the job ids, and ignored (stolen)
- * when not NULL.
+ * NULL: the defaults); answers 202 with the job ids.
  */
 static void
-trigger(struct areq *r, const char *job, const char *account, json_t *args,
-    json_t *ignored)
+trigger(struct areq *r, const char *job, const char *account, json_t *args)
 {
-	json_t *ids = json_array(), *v;
+	json_t *ids = json_array();
 	char err[256], b[64];
 
 	if (account != NULL && conf_account(mvd_conf(r->api->d), account) ==
 	    NULL) {
 		json_decref(ids);
-		json_decref(ignored);
 		areq_fail(r, 404, "no account '%s'", q(b, sizeof(b), account));
 		return;
 	}
@@ -1194,21 +1192,43 @@ trigger(struct areq *r, const char *job, const char *account, json_t *args,
 		int e = ids == NULL ? ENOMEM : errno;
 
 		json_decref(ids);
-		json_decref(ignored);
 		areq_fail(r, e == ENOENT ? 404 : e == EINVAL ? 400 : 500, "%s",
 		    ids == NULL ? "out of memory" : err);
 		return;
 	}
 	log_info("http: job %s: triggered (%zu runs)", job,
 	    json_array_size(ids));
-	v = json_pack("{s:s, s:o}", "job", job, "job_ids", ids);
-	if (v != NULL && ignored != NULL)
-		json_object_set_new(v, "ignored", ignored);
-	else
-		json_decref(ignored);
-	areq_json(r, 202, v);
+	areq_json(r, 202, json_pack("{s:s, s:o}", "job", job, "job_ids", ids));
 }
 
+/* 1 when job j declares the argument name. */
+static int
+job_declares(const struct job_conf *j, const char *name)
+{
+	for (size_t k = 0; k < j->args.n; k++)
+		if (strcmp(j->args.v[k].name, name) == 0)
+			return 1;
+	return 0;
+}
+
+/* 400 naming the arguments j declares: name is not one of them. */
+static void
+undeclared(struct areq *r, const struct job_conf *j, const char *name)
+{
+	struct mv_buf b;
+
+	mv_buf_init(&b, 0);
+	for (size_t k = 0; k < j->args.n; k++)
+		mv_buf_printf(&b, "%s%s", k > 0 ? ", " : "", j->args.v[k].name);
+	areq_fail(r, 400, "field '%s': job %s has no argument %s (its "
+	    "arguments: %s)", name, j->name, name, b.len > 0 ? b.data :
+	    "none");
+	mv_buf_free(&b);
+}
+
+/* The sync fields go to the sync job as its arguments; full_sync or
+ * lookback_days that it does not declare is refused (400), not dropped.
+ * provider, which can only be "gmail", goes when declared. */
 static void
 h_sync_trigger(struct areq *r)
 {
@@ -1217,8 +1237,7 @@ h_sync_trigger(struct areq *r)
 	const struct job_conf *j = conf_job(mvd_conf(r->api->d),
 	    r->api->sync_job);
 	const char *prov = body_str(r, "provider");
-	json_t *args, *ignored;
-	int declared;
+	json_t *args;
 
 	if (prov != NULL && strcmp(prov, "gmail") != 0) {
 		areq_fail(r, 400, "field 'provider' must be \"gmail\"");
@@ -1229,22 +1248,23 @@ h_sync_trigger(struct areq *r)
 		    r->api->sync_job);
 		return;
 	}
-	args = json_object();
-	ignored = json_array();
+	if ((args = json_object()) == NULL) {
+		areq_fail(r, 500, "out of memory");
+		return;
+	}
 	for (size_t i = 0; i < sizeof(passed) / sizeof(passed[0]); i++) {
 		json_t *v = json_object_get(r->body, passed[i]);
 
-		if (v == NULL)
+		if (v == NULL || (i == 0 && !job_declares(j, passed[i])))
 			continue;
-		declared = 0;
-		for (size_t k = 0; k < j->args.n; k++)
-			declared |= strcmp(j->args.v[k].name, passed[i]) == 0;
-		if (declared)
-			json_object_set(args, passed[i], v);
-		else
-			json_array_append_new(ignored, json_string(passed[i]));
+		if (!job_declares(j, passed[i])) {
+			json_decref(args);
+			undeclared(r, j, passed[i]);
+			return;
+		}
+		json_object_set(args, passed[i], v);
 	}
-	trigger(r, r->api->sync_job, body_str(r, "account"), args, ignored);
+	trigger(r, r->api->sync_job, body_str(r, "account"), args);
 	json_decref(args);
 }
 
@@ -1258,7 +1278,7 @@ h_job_trigger(struct areq *r)
 		return;
 	}
 	trigger(r, r->p[0], body_str(r, "account"), json_object_get(r->body,
-	    "args"), NULL);
+	    "args"));
 }
 
 /* ---- handlers: monitor ---- */
@@ -1571,21 +1591,35 @@ h_job_get(struct areq *r)
 	free(keys);
 }
 
+/* What a revoke did: the run was killed here, the queued entry will be
+ * skipped, or the id was marked for the daemon that runs it. */
+enum revoke_outcome {
+	RV_KILLED,
+	RV_SKIPPED,
+	RV_MARKED,
+};
+
+#define RV_RECORD	1	/* r->known: the id has a record */
+#define RV_QUEUED	2	/* r->known: the id is a queue's entry */
+
 static void
-revoke_answer(struct areq *r, int here)
+revoke_answer(struct areq *r, enum revoke_outcome o)
 {
-	log_info("http: job id %s: revoked%s", r->p[0], here ?
-	    " (running here)" : "");
-	areq_json(r, 202, json_pack("{s:s, s:b}", "job_id", r->p[0],
-	    "running_here", here));
+	static const char *const words[] = { "killed", "skipped", "marked" };
+
+	log_info("http: job id %s: revoked (%s)", r->p[0], words[o]);
+	areq_json(r, 202, json_pack("{s:s, s:b, s:s}", "job_id", r->p[0],
+	    "running_here", o == RV_KILLED, "outcome", words[o]));
 }
 
 static void
 revoke_marked(struct rds *rds, redisReply *reply, void *arg)
 {
+	struct areq *r = arg;
+
 	(void)rds;
-	if (reply_ok(arg, reply))
-		revoke_answer(arg, 0);
+	if (reply_ok(r, reply))
+		revoke_answer(r, r->known & RV_QUEUED ? RV_SKIPPED : RV_MARKED);
 }
 
 /* Marks r's id in mailvisor:revoked, then answers. */
@@ -1599,26 +1633,63 @@ revoke_mark(struct areq *r)
 	areq_cmd(r, 3, (const char *[]){ "SADD", k, r->p[0] }, revoke_marked);
 }
 
+/*
+ * Once every answer is in: an entry still queued is marked (it will be
+ * skipped); an id with a record only has finished (409); a UUID without
+ * a record may be running on another daemon (marked); anything else is
+ * unknown (409).
+ */
 static void
-revoke_checked(struct rds *rds, redisReply *reply, void *arg)
+revoke_decide(struct areq *r)
+{
+	char b[64];
+
+	if (r->known & RV_QUEUED)
+		revoke_mark(r);
+	else if (r->known & RV_RECORD)
+		areq_fail(r, 409, "job id '%s' has finished: nothing to revoke",
+		    q(b, sizeof(b), r->p[0]));
+	else if (is_uuid(r->p[0]))
+		revoke_mark(r);
+	else
+		areq_fail(r, 409, "job id '%s' is neither running nor known",
+		    q(b, sizeof(b), r->p[0]));
+}
+
+/* 1 when the EXISTS or XRANGE reply found something. */
+static int
+reply_found(const redisReply *reply)
+{
+	return (reply->type == REDIS_REPLY_INTEGER && reply->integer > 0) ||
+	    (reply->type == REDIS_REPLY_ARRAY && reply->elements > 0);
+}
+
+static void
+revoke_records(struct rds *rds, redisReply *reply, void *arg)
 {
 	struct areq *r = arg;
-	char b[64];
 
 	(void)rds;
 	if (!reply_ok(r, reply))
 		return;
-	if ((reply->type == REDIS_REPLY_INTEGER && reply->integer > 0) ||
-	    (reply->type == REDIS_REPLY_ARRAY && reply->elements > 0))
-		r->known = 1;
-	if (r->seen < r->waiting)
+	if (reply_found(reply))
+		r->known |= RV_RECORD;
+	if (r->seen == r->waiting)
+		revoke_decide(r);
+}
+
+static void
+revoke_queued(struct rds *rds, redisReply *reply, void *arg)
+{
+	struct areq *r = arg;
+
+	(void)rds;
+	if (!reply_ok(r, reply))
 		return;
-	if (!r->known) {
-		areq_fail(r, 409, "job id '%s' is neither running nor known",
-		    q(b, sizeof(b), r->p[0]));
-		return;
-	}
-	revoke_mark(r);
+	if (reply_found(reply))
+		r->known |= RV_QUEUED;
+	if (r->seen == r->waiting)
+		revoke_decide(r);
 }
 
 /* Is the id known: a record under some job (EXISTS), or an entry of a
@@ -1647,18 +1718,17 @@ revoke_check(struct areq *r)
 		argv[i + 1] = key(r->api, keys[i], KEY_MAX,
 		    "worker:metrics:%s:%s", c->jobs[i].name, r->p[0]);
 	if (c->njobs > 0)
-		rc = areq_cmd(r, (int)c->njobs + 1, argv, revoke_checked);
+		rc = areq_cmd(r, (int)c->njobs + 1, argv, revoke_records);
 	json_array_foreach(qs, i, e) {
 		if (rc == -1)
 			break;
 		key(r->api, k, sizeof(k), "mailvisor:queue:%s",
 		    json_string_value(e));
 		rc = areq_cmd(r, 6, (const char *[]){ "XRANGE", k, r->p[0],
-		    r->p[0], "COUNT", "1" }, revoke_checked);
+		    r->p[0], "COUNT", "1" }, revoke_queued);
 	}
 	if (rc == 0 && r->waiting == 0)
-		areq_fail(r, 409, "job id '%s' is neither running nor known",
-		    r->p[0]);
+		revoke_decide(r);
 	json_decref(qs);
 	free(argv);
 	free(keys);
@@ -1667,8 +1737,9 @@ revoke_check(struct areq *r)
 /*
  * Kills the run when it runs here; marks the id revoked in Redis for the
  * other daemons and the queues. An id that runs nowhere here must be
- * known (a UUID, as scheduled runs have, which may run on another daemon;
- * a record; a queue entry), else 409.
+ * a queue's entry (skipped when its turn comes) or a UUID without a
+ * record (as scheduled runs have, which may run on another daemon); an
+ * id with a record has finished, and any other is unknown: 409.
  */
 static void
 h_job_revoke(struct areq *r)
@@ -1686,15 +1757,12 @@ h_job_revoke(struct areq *r)
 		if (rds_connected(rds))
 			(void)rds_command(rds, 3, (const char *[]){ "SADD", k,
 			    r->p[0] }, NULL, NULL, NULL);
-		revoke_answer(r, 1);
+		revoke_answer(r, RV_KILLED);
 		return;
 	}
 	if (need_redis(r) == -1)
 		return;
-	if (is_uuid(r->p[0]))
-		revoke_mark(r);
-	else
-		revoke_check(r);
+	revoke_check(r);
 }
 
 /* ---- handlers: queues ---- */

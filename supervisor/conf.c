@@ -14,6 +14,8 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 
 #include <arpa/inet.h>
 
@@ -2997,6 +2999,57 @@ conf_load(const char *path, FILE *errs)
 	}
 	errors_print(&L, errs);
 	return conf;
+}
+
+/* Says through warn that path (named what) is open to group or others.
+ * 1 when it is, else 0. */
+static int
+warn_mode(const struct conf *conf, const char *what, const char *path,
+    void (*warn)(const char *))
+{
+	char msg[PATH_MAX * 2 + 128];
+	struct stat st;
+
+	if (stat(path, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    (st.st_mode & 077) == 0)
+		return 0;
+	snprintf(msg, sizeof(msg), "%s: %s %s is readable by group or "
+	    "others; chmod 600 it", conf->path, what, path);
+	warn(msg);
+	return 1;
+}
+
+/* Says through warn when acct's credentials cannot be opened. */
+static int
+warn_credentials(const struct conf *conf, const struct account_conf *acct,
+    void (*warn)(const char *))
+{
+	char msg[PATH_MAX * 2 + 128];
+	int fd = open(acct->credentials, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+
+	if (fd != -1) {
+		close(fd);
+		return 0;
+	}
+	snprintf(msg, sizeof(msg), "%s:%d: account %s: credentials %s: %s "
+	    "(its runs will fail)", conf->path, acct->line, acct->name,
+	    acct->credentials, strerror(errno));
+	warn(msg);
+	return 1;
+}
+
+int
+conf_warn(const struct conf *conf, int credentials,
+    void (*warn)(const char *msg))
+{
+	int n = 0;
+
+	if (conf->http.token_file != NULL)
+		n += warn_mode(conf, "[http] token_file", conf->http.token_file,
+		    warn);
+	for (size_t i = 0; credentials && i < conf->naccounts; i++)
+		n += warn_credentials(conf, &conf->accounts[i], warn);
+	return n;
 }
 
 /* Writes text in lines of at most width columns, each starting with

@@ -178,6 +178,16 @@ struct conf {
  */
 struct conf *conf_load(const char *path, FILE *errs);
 
+/*
+ * Says, through warn (one message a call, "path: ..." or "path:line:
+ * ..."), what conf allows but should not be: a token_file that group or
+ * others may read; with credentials set, each account whose credentials
+ * file is missing or cannot be read by this process (its runs would
+ * fail). Returns the number of warnings.
+ */
+int conf_warn(const struct conf *conf, int credentials,
+    void (*warn)(const char *msg));
+
 /* Frees conf and everything it holds. NULL-safe. */
 void conf_free(struct conf *);
 

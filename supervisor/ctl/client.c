@@ -247,7 +247,7 @@ client_perform(CURL *c, const struct ctl_target *t, long timeout,
 
 int
 ctl_call(const struct ctl_target *t, long timeout,
-    const struct ctl_request *req, json_t **answer)
+    const struct ctl_request *req, json_t **answer, char **raw)
 {
 	const struct route *r = route_get(req->route);
 	struct client_io io;
@@ -258,6 +258,8 @@ ctl_call(const struct ctl_target *t, long timeout,
 	int rc = EX_SOFTWARE;
 
 	*answer = NULL;
+	if (raw != NULL)
+		*raw = NULL;
 	mv_buf_init(&io.body, CTL_ANSWER_MAX);
 	io.toobig = 0;
 	mv_buf_init(&url, 0);
@@ -278,6 +280,9 @@ ctl_call(const struct ctl_target *t, long timeout,
 		client_method(c, r, body);
 		rc = client_perform(c, t, timeout, &io, answer);
 	}
+	if (rc == 0 && raw != NULL && (*raw = mv_buf_steal(&io.body,
+	    NULL)) == NULL)
+		rc = ctl_fail(EX_SOFTWARE, "out of memory");
 	if (c != NULL)
 		curl_easy_cleanup(c);
 	client_headers_free(h);

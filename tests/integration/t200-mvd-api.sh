@@ -139,7 +139,31 @@ RC=0
 expect_eq "$RC" 78 "a bad token file: exit status"
 grep -q "token_file: $TMP/badtoken: the token is shorter than 16 bytes" \
     "$TMP/err" || fail "bad token file: $(cat "$TMP/err")"
-"$MVD" -n -c "$TMP/mvd.conf" >/dev/null || fail "configuration refused"
+"$MVD" -n -c "$TMP/mvd.conf" >/dev/null 2>"$TMP/err" ||
+    fail "configuration refused"
+[ ! -s "$TMP/err" ] || fail "warnings about a sound file: $(cat "$TMP/err")"
+# Warnings, not errors: a token others may read; credentials missing or
+# unreadable (the runs would fail).
+cp "$TMP/token" "$TMP/open-token"
+chmod 644 "$TMP/open-token"
+printf '{}\n' >"$TMP/locked.json"
+chmod 000 "$TMP/locked.json"
+sed "s|^token_file = .*|token_file = $TMP/open-token|
+/^user_id = alice/{n;s|^credentials = .*|credentials = $TMP/nope.json|}
+/^user_id = bob/{n;s|^credentials = .*|credentials = $TMP/locked.json|}" \
+    "$TMP/mvd.conf" >"$TMP/warn.conf"
+RC=0
+"$MVD" -n -c "$TMP/warn.conf" >"$TMP/out" 2>"$TMP/err" || RC=$?
+expect_eq "$RC" 0 "-n with warnings: exit status"
+expect_eq "$(cat "$TMP/out")" "configuration OK" "-n with warnings: stdout"
+grep -q "^mailvisord: $TMP/warn.conf: \[http\] token_file $TMP/open-token is readable by group or others; chmod 600 it$" \
+    "$TMP/err" || fail "no warning about the token file: $(cat "$TMP/err")"
+grep -q "^mailvisord: $TMP/warn.conf:[0-9]*: account alice: credentials $TMP/nope.json: No such file or directory" \
+    "$TMP/err" || fail "no warning about missing credentials: $(cat "$TMP/err")"
+if [ "$(id -u)" -ne 0 ]; then
+	grep -q "account bob: credentials $TMP/locked.json: Permission denied" \
+	    "$TMP/err" || fail "no warning about unreadable credentials: $(cat "$TMP/err")"
+fi
 
 start_mvd "$TMP/mvd.conf" -d
 wait_for 10 curl -sf "$URL/healthz" ||
@@ -429,12 +453,11 @@ err 404 not_found "trigger of an unknown job"
 req POST /api/v1/workers/sync/trigger \
     '{"provider":"gmail","full_sync":true,"lookback_days":7}'
 ok 202 "sync trigger"
-expect_eq "$(jb '[.job, (.job_ids | length), (.ignored | join(","))] |
-    map(tostring) | join(" ")')" "email_sync 2 provider" "sync answer"
+expect_eq "$(jb '[.job, (.job_ids | length), .ignored] |
+    map(tostring) | join(" ")')" "email_sync 2 null" "sync answer"
 req POST /api/v1/workers/sync/trigger '{"account":"bob","lookback_days":3}'
 ok 202 "sync of one account"
-expect_eq "$(jb '[(.job_ids | length), (.ignored | length)] |
-    map(tostring) | join(" ")')" "1 0" "sync of bob"
+expect_eq "$(jb '.job_ids | length')" 1 "sync of bob"
 wait_for 10 sh -c "ls $TMP/marks | grep -q '^sync-bob-3\\.'" ||
     fail "sync of bob: $(ls "$TMP/marks")"
 for m in sync-alice-7-full sync-bob-7-full; do
@@ -494,8 +517,8 @@ err 404 not_found "purge of an unknown queue"
 # Revoke: the running one here; unknown ids; ids of another daemon.
 req POST "/api/v1/jobs/$s1/revoke"
 ok 202 "revoke a running job"
-expect_eq "$(jb '[.job_id, .running_here] | map(tostring) | join(",")')" \
-    "$s1,true" "revoke answer"
+expect_eq "$(jb '[.job_id, .running_here, .outcome] | map(tostring) | join(",")')" \
+    "$s1,true,killed" "revoke answer"
 wait_for 10 sh -c "redis-cli -s $REDIS_SOCK GET worker:metrics:sleeper:$s1 | jq -e '.status == \"revoked\"'" ||
     fail "the revoked run was not recorded revoked: $(rcli GET worker:metrics:sleeper:"$s1")"
 expect_eq "$(rcli HGET worker:stats:sleeper last_status)" revoked \
@@ -508,9 +531,15 @@ other=0f8e6bb8-3f4c-4b8e-9c1e-6a3c2d9e7b10
 req POST "/api/v1/jobs/$other/revoke"
 ok 202 "revoke of a run id not here"
 expect_eq "$(jb .running_here)" false "not running here"
+expect_eq "$(jb .outcome)" marked "a run id not here: marked"
 expect_eq "$(rcli SISMEMBER mailvisor:revoked "$other")" 1 "revoked set"
 req POST "/api/v1/jobs/$id/revoke"
-ok 202 "revoke of a run id that is done"
+err 409 conflict "revoke of a run id that is done"
+jb .error.message | grep -q 'has finished' ||
+    fail "a finished run: $(jb .error.message)"
+expect_eq "$(rcli SISMEMBER mailvisor:revoked "$id")" 0 "a finished run marked"
+req POST "/api/v1/jobs/$s1/revoke"
+err 409 conflict "revoke of a run revoked and done"
 req POST /api/v1/jobs/%00/revoke
 err 400 invalid_argument "revoke of a NUL id"
 req POST "/api/v1/jobs/$s2/revoke"
@@ -710,6 +739,9 @@ done
 stop_redis
 wait_for 10 sh -c "curl -s $URL/healthz | jq -e '.redis == false'" ||
     fail "healthz still says Redis is up"
+noauth GET /healthz
+ok 200 "healthz without Redis"
+expect_eq "$(jb .status)" degraded "healthz status without Redis"
 req GET /api/v1/workers/monitor/stats
 err 503 unavailable "monitor without Redis"
 req POST /api/v1/workers/scheduler/tick/pause
