@@ -33,6 +33,7 @@
 #include "shared/utf8.h"
 #include "supervisor/api.h"
 #include "supervisor/daemon.h"
+#include "supervisor/guard.h"
 #include "supervisor/metrics.h"
 #include "supervisor/queue.h"
 #include "supervisor/rds.h"
@@ -58,6 +59,7 @@ struct api {
 	struct mvd		*d;
 	struct evhttp		*http;
 	struct metrics		*metrics;
+	struct guard		*guard;		/* of the request heads */
 	unsigned char		 token[CONF_TOKEN_MAX];	/* zero-padded */
 	size_t			 tokenlen;		/* 0: none */
 	size_t			 max_body;
@@ -122,6 +124,8 @@ err_type(int code)
 		return "method_not_allowed";
 	case 409:
 		return "conflict";
+	case 411:
+		return "length_required";
 	case 413:
 		return "payload_too_large";
 	case 415:
@@ -1977,6 +1981,41 @@ static const handler_fn handlers[R_COUNT] = {
 	[R_DLQ_PURGE] = h_dlq_purge,
 };
 
+/*
+ * A request the guard stood in for (see guard.c): its error, and the
+ * connection closed after it; for a method evhttp does not know, the
+ * method, which the routes answer (405 or 404). 0, or -1 after
+ * answering.
+ */
+static int
+areq_guarded(struct areq *r)
+{
+	const char *v = evhttp_find_header(evhttp_request_get_input_headers(
+	    r->req), GUARD_HEADER);
+	char method[sizeof(r->method)];
+	int why;
+
+	if (v == NULL || (why = guard_marked(r->api->guard, v, method,
+	    sizeof(method))) == -1)
+		return 0;
+	evhttp_add_header(evhttp_request_get_output_headers(r->req),
+	    "Connection", "close");
+	if (why == GW_METHOD) {
+		mv_quote_clean(r->method, sizeof(r->method), method, 15);
+		return 0;
+	}
+	if (why == GW_BIG)
+		areq_fail(r, 413, "the body is larger than %zu bytes",
+		    r->api->max_body);
+	else if (why == GW_HEAD)
+		areq_fail(r, 400, "the request line and headers are larger "
+		    "than %d bytes", API_HEADERS_MAX);
+	else
+		areq_fail(r, why == GW_CHUNKED ? 411 : 400, "%s",
+		    guard_message(why));
+	return -1;
+}
+
 /* Every request: route, token, query, body, then its handler. */
 static void
 api_cb(struct evhttp_request *req, void *arg)
@@ -1997,7 +2036,8 @@ api_cb(struct evhttp_request *req, void *arg)
 	if (path == NULL)
 		path = "";
 	mv_quote_clean(r->path, sizeof(r->path), path, 80);
-	if (areq_host(r) == -1 || areq_route(r, path) == -1 ||
+	if (areq_guarded(r) == -1 || areq_host(r) == -1 ||
+	    areq_route(r, path) == -1 ||
 	    areq_same_site(r) == -1 || areq_auth(r) == -1 ||
 	    areq_query(r) == -1 || areq_body(r) == -1)
 		return;
@@ -2131,10 +2171,14 @@ fail:
 static int
 api_server(struct api *a, const struct conf_http *h)
 {
-	if ((a->http = evhttp_new(a->base)) == NULL)
+	if ((a->http = evhttp_new(a->base)) == NULL ||
+	    (a->guard = guard_new(API_HEADERS_MAX, h->max_body)) == NULL)
 		return -1;
+	/* The guard refuses first, with JSON; evhttp's limits stay behind
+	 * it, its head limit above the guard's (see guard.c). */
+	evhttp_set_bevcb(a->http, guard_bev, a->guard);
 	evhttp_set_max_body_size(a->http, (ev_ssize_t)h->max_body);
-	evhttp_set_max_headers_size(a->http, API_HEADERS_MAX);
+	evhttp_set_max_headers_size(a->http, 2 * API_HEADERS_MAX);
 	evhttp_set_timeout(a->http, (int)h->timeout);
 	/* Every method reaches api_cb, which answers 405 with Allow. */
 	evhttp_set_allowed_methods(a->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
@@ -2199,6 +2243,7 @@ api_free(struct api *a)
 	/* Closing the connections calls areq_closed() for those waiting. */
 	if (a->http != NULL)
 		evhttp_free(a->http);
+	guard_free(a->guard);
 	while ((r = TAILQ_FIRST(&a->reqs)) != NULL) {
 		areq_cancel(r);
 		areq_free(r);

@@ -331,7 +331,85 @@ req POST /api/v1/jobs/echo/trigger '{}' 'application/json; charset=utf-8'
 ok 202 "application/json with a charset"
 big=$(head -c 2000 /dev/zero | tr '\0' ' ')
 req POST /api/v1/jobs/echo/trigger "{\"args\":{}$big}"
-[ "$CODE" = 413 ] || fail "a body over max_body: HTTP $CODE"
+err 413 payload_too_large "a body over max_body"
+noauth GET /healthz -H "X-Big: $(head -c 20000 /dev/zero | tr '\0' a)"
+err 400 invalid_argument "a head over 16 KiB"
+noauth FOO /healthz
+err 405 method_not_allowed "a method evhttp does not know"
+expect_eq "$(hdr Allow)" GET "Allow of /healthz for FOO"
+noauth BREW /nope
+err 404 not_found "an unknown method on an unknown route"
+noauth POST /api/v1/jobs/echo/trigger -H @"$TMP/auth" \
+    -H 'Content-Type: application/json' -H 'Transfer-Encoding: chunked' \
+    --data-binary '{}'
+err 411 length_required "a chunked body"
+# What no client library sends: raw bytes; every answer the JSON error.
+"$PY" - "$PORT" "$TOKEN" >"$TMP/raw" <<'PY' || fail "raw requests: $(cat "$TMP/raw")"
+import json, socket, sys, time
+
+port, token = int(sys.argv[1]), sys.argv[2]
+H = b"Host: 127.0.0.1\r\n"
+
+
+def ask(*parts):
+    s = socket.create_connection(("127.0.0.1", port), timeout=20)
+    try:	# the daemon may close once it has answered
+        for p in parts:
+            s.sendall(p)
+            time.sleep(0.05)
+        s.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass
+    out = b""
+    while True:
+        d = s.recv(65536)
+        if not d:
+            break
+        out += d
+    return out
+
+
+def last(out, code, etype, what):
+    head, _, body = out.rpartition(b"\r\n\r\n")
+    status = head.rsplit(b"HTTP/1.1 ", 1)[-1].split(b" ")[0]
+    assert status == str(code).encode(), (what, out[:300])
+    assert b"\r\nContent-Type: application/json" in out, (what, out[:300])
+    assert json.loads(body)["error"]["type"] == etype, (what, body)
+    print("ok", what)
+
+
+last(ask(b"GARBAGE\r\n\r\n"), 400, "invalid_argument", "no method")
+last(ask(b"GET /healthz HTTP/2.0\r\n" + H + b"\r\n"), 400,
+     "invalid_argument", "HTTP/2.0")
+last(ask(b"GET  /healthz HTTP/1.1\r\n" + H + b"\r\n"), 400,
+     "invalid_argument", "two blanks")
+last(ask(b"GET /healthz HTTP/1.1\r\n" + H + b"no colon\r\n\r\n"), 400,
+     "invalid_argument", "a header line without a colon")
+last(ask(b"POST /api/v1/dlq/reprocess HTTP/1.1\r\n" + H +
+         b"Content-Length: 12x\r\n\r\n"), 400, "invalid_argument",
+     "a Content-Length that is not a number")
+last(ask(b"GET /" + b"a" * 20000 + b" HTTP/1.1\r\n" + H + b"\r\n"), 400,
+     "invalid_argument", "a request line of 20 000 bytes")
+last(ask(b"GET /healthz HTTP/1.1\r\n" + H + b"X: " + b"a" * 9000 + b"\r\n" +
+         b"Y: " + b"a" * 9000 + b"\r\n\r\n"), 400, "invalid_argument",
+     "two headers of 9 000 bytes")
+# Split across packets, after a first request on the same connection.
+out = ask(b"GET /healthz HTTP/1.1\r\n" + H + b"\r\n",
+          b"POST /api/v1/dlq/reprocess HTTP/1.1\r\n" + H,
+          b"Authorization: Bearer " + token.encode() + b"\r\n",
+          b"Content-Type: application/json\r\nContent-Length: 5000\r\n\r\n" +
+          b"x" * 5000)
+assert out.startswith(b"HTTP/1.1 200 "), out[:200]
+last(out, 413, "payload_too_large", "a second request's body over max_body")
+# A body within the limit, sent in pieces: still served.
+out = ask(b"POST /api/v1/dlq/reprocess HTTP/1.1\r\n" + H,
+          b"Authorization: Bearer " + token.encode() + b"\r\n",
+          b"Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{",
+          b"}GET /healthz HTTP/1.1\r\n" + H + b"\r\n")
+assert out.startswith(b"HTTP/1.1 400 "), out[:200]
+assert out.count(b"HTTP/1.1 200 OK") == 1, out
+print("ok pieces")
+PY
 req GET /api/v1/daemon '{}'
 err 400 invalid_argument "a body where none is taken"
 
