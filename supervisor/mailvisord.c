@@ -166,6 +166,8 @@ mvd_main(int argc, char **argv, const char **runs)
 	}
 	log_set_level(debug ? LOG_LVL_DEBUG : c->daemon.log_level);
 	log_use_json(c->daemon.log_format == CONF_LOG_JSON);
+	/* By hand, a time on each line; journald adds its own. */
+	log_use_time(!log_stderr_is_journal());
 	(void)conf_warn(c, 0, warn_log);
 	if ((base = event_base_new()) == NULL)
 		fatalx("cannot start the event loop");
