@@ -197,13 +197,15 @@ static const struct directive dirs[] = {
 	  OH(token_file), 0, chk_path, "path", "/etc/mailvisor/api.token",
 	  "File holding the bearer token that API requests must carry, one "
 	  "line of 16 to 1024 printable ASCII characters; required unless "
-	  "listen is a loopback address." },
+	  "listen is a loopback address; one that group or others may read is "
+	  "warned about." },
 	{ SEC_HTTP, "allowed_hosts", CT_STRING, 0, 1024, NULL,
 	  OH(allowed_hosts), 0, chk_hosts, "names", "mailvisor.example.org",
-	  "Names (and addresses) a request's Host header may give, blank "
-	  "separated, besides localhost, 127.0.0.1 and [::1] on a loopback "
-	  "listen address; unset, the host of listen; any other Host is "
-	  "refused with status 403." },
+	  "Host names (or addresses) the API answers to, blank separated; a "
+	  "request whose Host header gives another is refused with status 403 "
+	  "(a page of another site that got its name to resolve here); on a "
+	  "loopback listen address localhost, 127.0.0.1 and [::1] are taken "
+	  "as well; unset elsewhere, the host of listen." },
 	{ SEC_HTTP, "max_body", CT_SIZE, K, 16 * K * K, "64k",
 	  OH(max_body), 0, NULL, "size", NULL,
 	  "Largest request body the API accepts; a larger one is refused "

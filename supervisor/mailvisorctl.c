@@ -907,10 +907,9 @@ usage(void)
 	    "65 not_found (404)\n"
 	    "  or conflict (409); 66 token file missing or unreadable; 69 "
 	    "daemon unreachable\n"
-	    "  or unavailable (503); 70 an unexpected answer or a 5xx; 75 "
-	    "timeout;\n"
-	    "  77 unauthorized (401, 403); 78 configuration or token file "
-	    "not valid.\n\n"
+	    "  or unavailable (503), or ping without Redis; 70 an unexpected "
+	    "answer or\n  a 5xx; 75 timeout; 77 unauthorized (401, 403); 78 "
+	    "configuration or token\n  file not valid.\n\n"
 	    "See mailvisorctl(1).\n");
 }
 
