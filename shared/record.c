@@ -205,5 +205,5 @@ mv_record_skeleton(const char *worker, const char *job_id, const char *status,
 char *
 mv_record_dumps(const json_t *j)
 {
-	return mv_json_dumps(j, JSON_COMPACT);
+	return json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(15));
 }
