@@ -1660,37 +1660,19 @@ revoke_decide(struct areq *r)
 		    q(b, sizeof(b), r->p[0]));
 }
 
-/* 1 when the EXISTS or XRANGE reply found something. */
-static int
-reply_found(const redisReply *reply)
-{
-	return (reply->type == REDIS_REPLY_INTEGER && reply->integer > 0) ||
-	    (reply->type == REDIS_REPLY_ARRAY && reply->elements > 0);
-}
-
+/* The EXISTS of the records (an integer) or the XRANGE of a queue (an
+ * array); once all are in, the decision. */
 static void
-revoke_records(struct rds *rds, redisReply *reply, void *arg)
+revoke_checked(struct rds *rds, redisReply *reply, void *arg)
 {
 	struct areq *r = arg;
 
 	(void)rds;
 	if (!reply_ok(r, reply))
 		return;
-	if (reply_found(reply))
+	if (reply->type == REDIS_REPLY_INTEGER && reply->integer > 0)
 		r->known |= RV_RECORD;
-	if (r->seen == r->waiting)
-		revoke_decide(r);
-}
-
-static void
-revoke_queued(struct rds *rds, redisReply *reply, void *arg)
-{
-	struct areq *r = arg;
-
-	(void)rds;
-	if (!reply_ok(r, reply))
-		return;
-	if (reply_found(reply))
+	if (reply->type == REDIS_REPLY_ARRAY && reply->elements > 0)
 		r->known |= RV_QUEUED;
 	if (r->seen == r->waiting)
 		revoke_decide(r);
@@ -1722,14 +1704,14 @@ revoke_check(struct areq *r)
 		argv[i + 1] = key(r->api, keys[i], KEY_MAX,
 		    "worker:metrics:%s:%s", c->jobs[i].name, r->p[0]);
 	if (c->njobs > 0)
-		rc = areq_cmd(r, (int)c->njobs + 1, argv, revoke_records);
+		rc = areq_cmd(r, (int)c->njobs + 1, argv, revoke_checked);
 	json_array_foreach(qs, i, e) {
 		if (rc == -1)
 			break;
 		key(r->api, k, sizeof(k), "mailvisor:queue:%s",
 		    json_string_value(e));
 		rc = areq_cmd(r, 6, (const char *[]){ "XRANGE", k, r->p[0],
-		    r->p[0], "COUNT", "1" }, revoke_queued);
+		    r->p[0], "COUNT", "1" }, revoke_checked);
 	}
 	if (rc == 0 && r->waiting == 0)
 		revoke_decide(r);

@@ -30,26 +30,26 @@ n=$(grep -c . "$TMP/mvd.log")
 expect_eq "$(grep -Ec "^$TIME mailvisord: " "$TMP/mvd.log")" "$n" \
     "lines with a time, run by hand"
 
-# The journal's stream: stderr is the file JOURNAL_STREAM names.
+# journal_run FILE: the daemon with its stderr on FILE and JOURNAL_STREAM
+# naming journal.log, until it has connected to Redis.
 : >"$TMP/journal.log"
-JOURNAL_STREAM=$(stat -c '%d:%i' "$TMP/journal.log") "$MVD" \
-    -c "$TMP/mvd.conf" 2>>"$TMP/journal.log" &
-MVD_PID=$!
-wait_for 20 grep -q 'redis (commands): connected' "$TMP/journal.log" ||
-    fail "no connection under the journal: $(cat "$TMP/journal.log")"
-stop_mvd
+journal_run() {
+	JOURNAL_STREAM=$(stat -c '%d:%i' "$TMP/journal.log") "$MVD" \
+	    -c "$TMP/mvd.conf" 2>>"$1" &
+	MVD_PID=$!
+	wait_for 20 grep -q 'redis (commands): connected' "$1" ||
+	    fail "no connection: $(cat "$1")"
+	stop_mvd
+}
+
+# The journal's stream: stderr is the file JOURNAL_STREAM names.
+journal_run "$TMP/journal.log"
 n=$(grep -c . "$TMP/journal.log")
 expect_eq "$(grep -c '^mailvisord: ' "$TMP/journal.log")" "$n" \
     "lines without a time, on the journal's stream"
 # A JOURNAL_STREAM that names another file (a shell started from a unit):
 # times again.
-: >"$TMP/other.log"
-JOURNAL_STREAM=$(stat -c '%d:%i' "$TMP/journal.log") "$MVD" \
-    -c "$TMP/mvd.conf" 2>>"$TMP/other.log" &
-MVD_PID=$!
-wait_for 20 grep -q 'redis (commands): connected' "$TMP/other.log" ||
-    fail "no connection: $(cat "$TMP/other.log")"
-stop_mvd
+journal_run "$TMP/other.log"
 grep -Eq "^$TIME mailvisord: started" "$TMP/other.log" ||
     fail "no time with another stream: $(cat "$TMP/other.log")"
 echo "log lines: connection names, times by hand, none for journald"
