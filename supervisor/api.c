@@ -59,12 +59,12 @@ struct api {
 	struct mvd		*d;
 	struct evhttp		*http;
 	struct metrics		*metrics;
-	struct guard		*guard;		/* of the request heads */
+	struct guard		*guard;		/* of the heads */
 	unsigned char		 token[CONF_TOKEN_MAX];	/* zero-padded */
 	size_t			 tokenlen;		/* 0: none */
 	size_t			 max_body;
 	char			 sync_job[CONF_NAME_MAX + 1];
-	char			*hosts;		/* " a b c ": the Host names
+	char			*hosts;		/* " a b ": Host names
 						 * taken, lower case */
 	TAILQ_HEAD(, areq)	 reqs;			/* waiting */
 };

@@ -41,9 +41,9 @@ struct gslot {
 	uint64_t		 serial;
 	enum gstate		 state;
 	uint64_t		 base;	/* bytes drained so far */
-	uint64_t		 head;	/* where the current head starts */
+	uint64_t		 head;	/* where this head starts */
 	uint64_t		 scan;	/* where the next line starts */
-	uint64_t		 length;	/* Content-Length of this head */
+	uint64_t		 length;	/* its Content-Length */
 };
 
 struct guard {
@@ -248,7 +248,7 @@ on_header(struct guard *g, struct gslot *s, struct evbuffer *b, char *l)
 	unsigned long long n;
 
 	if (l[0] == ' ' || l[0] == '\t')
-		return;		/* a continuation, as evhttp takes them */
+		return;		/* a continuation: evhttp takes it */
 	if (colon == NULL || !is_token(l, (size_t)(colon - l))) {
 		replace_rest(g, s, b, GW_HEADER);
 		return;

@@ -16,7 +16,7 @@ enum guard_why {
 	GW_HEADER,	/* a header line without a name and a colon */
 	GW_LENGTH,	/* a Content-Length that is not a number */
 	GW_BIG,		/* a Content-Length over max_body */
-	GW_CHUNKED,	/* a Transfer-Encoding (only Content-Length is taken) */
+	GW_CHUNKED,	/* a Transfer-Encoding: Content-Length only */
 	GW_METHOD,	/* a method evhttp does not know */
 };
 

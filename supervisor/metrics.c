@@ -38,8 +38,8 @@ struct mworker {
 	size_t		 nst;
 	uint64_t	 bucket[METRICS_BUCKETS];
 	uint64_t	 count;
-	long long	 sum_us;	/* microseconds: a sum of doubles
-					 * would print as 0.056999999999999995 */
+	long long	 sum_us;	/* microseconds: doubles would add
+					 * up to 0.30000000000000004 */
 };
 
 struct metrics {

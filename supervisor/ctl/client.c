@@ -86,8 +86,8 @@ client_headers_free(struct curl_slist *h)
 }
 
 /* The request's headers (changes: a method other than GET, which the
- * daemon takes as JSON only, an empty body too): a new list (free with client_headers_free()),
- * or NULL when out of memory. */
+ * daemon takes as JSON only, an empty body too): a new list (free with
+ * client_headers_free()), or NULL when out of memory. */
 static struct curl_slist *
 client_headers(const struct ctl_target *t, int changes)
 {

@@ -860,7 +860,8 @@ START_TEST(fmt_double_shortest)
 	char b[40];
 
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
-		ck_assert_str_eq(mv_fmt_double(b, sizeof(b), v[i].d), v[i].want);
+		ck_assert_str_eq(mv_fmt_double(b, sizeof(b), v[i].d),
+		    v[i].want);
 	ck_assert_str_eq(mv_fmt_double(b, sizeof(b), 1.0 / 0.0), "+Inf");
 	ck_assert_str_eq(mv_fmt_double(b, sizeof(b), -1.0 / 0.0), "-Inf");
 	ck_assert_str_eq(mv_fmt_double(b, sizeof(b), 0.0 / 0.0), "NaN");
