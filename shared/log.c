@@ -4,9 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <sys/stat.h>
 
 #include <jansson.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "shared/log.h"
 #include "shared/mvtime.h"
@@ -16,6 +18,7 @@ static const char *log_name = "mailvisor";
 static int log_level = LOG_LVL_INFO;
 static int log_syslog;
 static int log_json;
+static int log_time;
 
 void
 log_init(const char *progname, int level)
@@ -50,6 +53,26 @@ log_use_json(int on)
 	log_json = on;
 }
 
+void
+log_use_time(int on)
+{
+	log_time = on;
+}
+
+int
+log_stderr_is_journal(void)
+{
+	const char *e = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (e == NULL || sscanf(e, "%llu:%llu", &dev, &ino) != 2 ||
+	    fstat(STDERR_FILENO, &st) == -1)
+		return 0;
+	return (unsigned long long)st.st_dev == dev &&
+	    (unsigned long long)st.st_ino == ino;
+}
+
 /* One line out, as text or JSON. */
 static void
 log_emit(int level, const char *line)
@@ -64,7 +87,10 @@ log_emit(int level, const char *line)
 		return;
 	}
 	if (!log_json) {
-		fprintf(stderr, "%s: %s\n", log_name, line);
+		if (log_time && mv_iso8601(time(NULL), ts, sizeof(ts)) != NULL)
+			fprintf(stderr, "%s %s: %s\n", ts, log_name, line);
+		else
+			fprintf(stderr, "%s: %s\n", log_name, line);
 		return;
 	}
 	o = json_object();

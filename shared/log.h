@@ -21,6 +21,13 @@ void log_use_syslog(int on);
  * instead of text. */
 void log_use_json(int on);
 
+/* Starts each text line on stderr with the time, in ISO 8601 UTC:
+ * "2026-05-04T10:00:00Z mailvisord: ...". */
+void log_use_time(int on);
+/* 1 when stderr is the systemd journal's stream (JOURNAL_STREAM names
+ * its device and inode), which times each line itself; else 0. */
+int log_stderr_is_journal(void);
+
 /* log_warn() appends strerror(errno); the others do not. All keep errno. */
 void log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));

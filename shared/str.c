@@ -1,7 +1,9 @@
 /* Small string helpers: hex digits, text cleaned for quoting. */
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "shared/str.h"
@@ -74,4 +76,20 @@ mv_optname_eq(const char *name, const char *s, size_t len)
 		    (s[i] == '_' ? '-' : s[i]))
 			return 0;
 	return i == len && name[i] == '\0';
+}
+
+const char *
+mv_fmt_double(char *buf, size_t len, double d)
+{
+	if (isinf(d))
+		snprintf(buf, len, d > 0 ? "+Inf" : "-Inf");
+	else if (isnan(d))
+		snprintf(buf, len, "NaN");
+	else
+		for (int p = 15; p <= 17; p++) {
+			snprintf(buf, len, "%.*g", p, d);
+			if (strtod(buf, NULL) == d)
+				break;
+		}
+	return buf;
 }

@@ -24,4 +24,9 @@ int mv_optname_eq(const char *name, const char *s, size_t len);
 int mv_errf(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* The shortest text of d that reads back as d: %.15g, else %.16g, else
+ * %.17g ("0.003", not "0.0030000000000000001"); "+Inf", "-Inf", "NaN"
+ * as Prometheus writes them. Returns buf. */
+const char *mv_fmt_double(char *buf, size_t len, double d);
+
 #endif

@@ -125,3 +125,24 @@ mv_json_wipe(json_t *doc)
 			    json_string_length(v));
 	}
 }
+
+char *
+mv_json_dumps(const json_t *v, size_t flags)
+{
+	json_t *back;
+	char *s = NULL;
+	int same;
+
+	for (int p = 15; p <= 17; p++) {
+		free(s);
+		if ((s = json_dumps(v, flags | JSON_REAL_PRECISION(p))) ==
+		    NULL || p == 17)
+			break;
+		back = json_loads(s, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+		same = back != NULL && json_equal(v, back);
+		json_decref(back);
+		if (same)
+			break;
+	}
+	return s;
+}

@@ -23,6 +23,15 @@ char *mv_utf8_sanitize(const char *s, size_t n, size_t *outlen);
 json_t *mv_json_strn(const char *s, size_t n);
 json_t *mv_json_str(const char *s);
 
+/*
+ * json_dumps() with reals in their shortest text that reads back the same:
+ * the document is written with JSON_REAL_PRECISION(15), else 16, else 17,
+ * the first that loads back equal (jansson's own default, 17 digits,
+ * writes 0.003 as 0.0030000000000000001). flags must not hold a
+ * precision. Returns a new string (caller frees) or NULL.
+ */
+char *mv_json_dumps(const json_t *v, size_t flags);
+
 /* Overwrites the string values at the top level of a JSON object (which
  * may hold secrets) before jansson frees them. */
 void mv_json_wipe(json_t *);

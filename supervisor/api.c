@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -32,6 +33,7 @@
 #include "shared/utf8.h"
 #include "supervisor/api.h"
 #include "supervisor/daemon.h"
+#include "supervisor/guard.h"
 #include "supervisor/metrics.h"
 #include "supervisor/queue.h"
 #include "supervisor/rds.h"
@@ -42,7 +44,6 @@
 extern const unsigned char dashboard_html[];
 extern const size_t dashboard_html_len;
 
-#define JSON_FLAGS	(JSON_COMPACT | JSON_REAL_PRECISION(15))
 #define STR_MAX		1024	/* longest string field of a body */
 #define IDEM_MAX	200	/* longest idempotency key */
 #define ID_MAX		200	/* longest job id or worker name */
@@ -58,10 +59,13 @@ struct api {
 	struct mvd		*d;
 	struct evhttp		*http;
 	struct metrics		*metrics;
+	struct guard		*guard;		/* of the heads */
 	unsigned char		 token[CONF_TOKEN_MAX];	/* zero-padded */
 	size_t			 tokenlen;		/* 0: none */
 	size_t			 max_body;
 	char			 sync_job[CONF_NAME_MAX + 1];
+	char			*hosts;		/* " a b ": Host names
+						 * taken, lower case */
 	TAILQ_HEAD(, areq)	 reqs;			/* waiting */
 };
 
@@ -112,12 +116,16 @@ err_type(int code)
 		return "invalid_argument";
 	case 401:
 		return "unauthorized";
+	case 403:
+		return "forbidden";
 	case 404:
 		return "not_found";
 	case 405:
 		return "method_not_allowed";
 	case 409:
 		return "conflict";
+	case 411:
+		return "length_required";
 	case 413:
 		return "payload_too_large";
 	case 415:
@@ -187,7 +195,7 @@ areq_json(struct areq *r, int code, json_t *v)
 {
 	static const char oom[] = "{\"error\":{\"type\":\"internal\","
 	    "\"message\":\"out of memory\"}}";
-	char *s = v != NULL ? json_dumps(v, JSON_FLAGS) : NULL;
+	char *s = v != NULL ? mv_json_dumps(v, JSON_COMPACT) : NULL;
 
 	json_decref(v);
 	if (s == NULL) {
@@ -487,8 +495,8 @@ areq_route(struct areq *r, const char *path)
 	char allow[64];
 	int status = 404;
 
-	r->route = route_match(r->method, path, r->p, &status, allow,
-	    sizeof(allow));
+	r->route = route_match(strcmp(r->method, "HEAD") == 0 ? "GET" :
+	    r->method, path, r->p, &status, allow, sizeof(allow));
 	if (r->route != NULL)
 		return 0;
 	if (status == 405) {
@@ -547,6 +555,133 @@ areq_auth(struct areq *r)
 		return 0;
 	areq_fail(r, 401, bearer ? "wrong token" : "missing bearer token: "
 	    "send Authorization: Bearer TOKEN");
+	return -1;
+}
+
+/* 1 when the Content-Type names JSON (parameters aside). */
+static int
+is_json_type(const char *ct)
+{
+	size_t n = strlen(CT_JSON);
+
+	ct += strspn(ct, " \t");
+	return strncasecmp(ct, CT_JSON, n) == 0 && (ct[n] == '\0' ||
+	    ct[n] == ';' || ct[n] == ' ' || ct[n] == '\t');
+}
+
+/*
+ * The name of a Host header h (lower case, an IPv6 address kept in its
+ * brackets, the port left out) into buf. 0, or -1 when h is malformed:
+ * empty, a port that is not digits, a character that no name has.
+ */
+static int
+host_name(const char *h, char *buf, size_t len)
+{
+	static const char ok[] = "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_";
+	size_t n = h[0] == '[' ? strcspn(h, "]") + 1 : strcspn(h, ":");
+	const char *port = h + n;
+
+	if (n == 0 || n >= len || (h[0] == '[' && h[n - 1] != ']'))
+		return -1;
+	if (h[0] != '[' && strspn(h, ok) != n)
+		return -1;
+	if (h[0] == '[' && strspn(h + 1, "0123456789abcdefABCDEF:.") != n - 2)
+		return -1;
+	if (*port == ':' && (port[1] == '\0' ||
+	    port[1 + strspn(port + 1, "0123456789")] != '\0'))
+		return -1;
+	if (*port != ':' && *port != '\0')
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		buf[i] = (char)tolower((unsigned char)h[i]);
+	buf[n] = '\0';
+	return 0;
+}
+
+/*
+ * The Host header names this daemon: on a loopback listen address,
+ * localhost, 127.0.0.1 or [::1]; else a name of allowed_hosts. A page
+ * of another site that got its name to resolve to this daemon (DNS
+ * rebinding) sends its own name. 0, or -1 after answering 403.
+ */
+static int
+areq_host(struct areq *r)
+{
+	const char *h = evhttp_find_header(evhttp_request_get_input_headers(
+	    r->req), "Host");
+	char name[300], w[304], b[64];
+
+	if (h == NULL) {
+		areq_fail(r, 403, "no Host header");
+		return -1;
+	}
+	if (host_name(h, name, sizeof(name)) == 0) {
+		snprintf(w, sizeof(w), " %s ", name);
+		if (strstr(r->api->hosts, w) != NULL)
+			return 0;
+	}
+	log_warnx("http: %s %s: refused: Host '%s' is not a name of this "
+	    "daemon", r->method, r->path, q(b, sizeof(b), h));
+	areq_fail(r, 403, "Host '%s' is not a name of this daemon (see "
+	    "allowed_hosts in mailvisord.conf(5))", q(b, sizeof(b), h));
+	return -1;
+}
+
+/* 1 when origin is http:// or https:// followed by host, the request's
+ * Host (already checked): the daemon's own origin. */
+static int
+same_origin(const char *origin, const char *host)
+{
+	if (strncasecmp(origin, "http://", 7) == 0)
+		origin += 7;
+	else if (strncasecmp(origin, "https://", 8) == 0)
+		origin += 8;
+	else
+		return 0;
+	return strcasecmp(origin, host) == 0;
+}
+
+/*
+ * A request that changes state (any method but GET and HEAD) must come
+ * from this daemon's own pages or from a program: Content-Type
+ * application/json, which an HTML form cannot send and a script of
+ * another site cannot without asking first (a CORS preflight this
+ * server never grants); no Origin of another site; no Sec-Fetch-Site
+ * cross-site. 0, or -1 after answering 403.
+ */
+static int
+areq_same_site(struct areq *r)
+{
+	struct evkeyvalq *in = evhttp_request_get_input_headers(r->req);
+	const char *ct = evhttp_find_header(in, "Content-Type");
+	const char *origin = evhttp_find_header(in, "Origin");
+	const char *site = evhttp_find_header(in, "Sec-Fetch-Site");
+	const char *host = evhttp_find_header(in, "Host");
+	const char *why = NULL;
+	char b[64];
+
+	if (strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0)
+		return 0;
+	if (site != NULL && strcasecmp(site, "cross-site") == 0)
+		why = "Sec-Fetch-Site: cross-site";
+	else if (origin != NULL && !same_origin(origin, host))
+		why = "Origin";
+	else if (ct == NULL || !is_json_type(ct))
+		why = "Content-Type";
+	if (why == NULL)
+		return 0;
+	log_warnx("http: %s %s: refused: %s", r->method, r->path,
+	    why[0] == 'O' ? q(b, sizeof(b), origin) : why);
+	if (why[0] == 'S')
+		areq_fail(r, 403, "a request from another site may not change "
+		    "anything (%s)", why);
+	else if (why[0] == 'O')
+		areq_fail(r, 403, "Origin '%s' is not this daemon's",
+		    q(b, sizeof(b), origin));
+	else
+		areq_fail(r, 403, "a %s must carry Content-Type: "
+		    "application/json (even with an empty body)", r->method);
 	return -1;
 }
 
@@ -773,17 +908,6 @@ body_fields(struct areq *r)
 	return 0;
 }
 
-/* 1 when the Content-Type names JSON (parameters aside). */
-static int
-is_json_type(const char *ct)
-{
-	size_t n = strlen(CT_JSON);
-
-	ct += strspn(ct, " \t");
-	return strncasecmp(ct, CT_JSON, n) == 0 && (ct[n] == '\0' ||
-	    ct[n] == ';' || ct[n] == ' ' || ct[n] == '\t');
-}
-
 /* Reads the body strictly: none for a route without one; else a JSON
  * object (an empty body counts as {}). 0, or -1 after answering. */
 static int
@@ -853,15 +977,17 @@ h_dashboard(struct areq *r)
 	areq_send(r, 200, CT_HTML, dashboard_html, dashboard_html_len);
 }
 
+/* Up: "ok" with Redis, "degraded" without (no records, no queues). */
 static void
 h_healthz(struct areq *r)
 {
 	struct mvd_counts c;
+	int redis = rds_connected(mvd_rds(r->api->d));
 
 	mvd_counts(r->api->d, &c);
 	areq_json(r, 200, json_pack("{s:s, s:s, s:I, s:I, s:b}", "status",
-	    "ok", "version", MV_VERSION, "pid", (json_int_t)getpid(),
-	    "uptime", uptime(&c), "redis", rds_connected(mvd_rds(r->api->d))));
+	    redis ? "ok" : "degraded", "version", MV_VERSION, "pid",
+	    (json_int_t)getpid(), "uptime", uptime(&c), "redis", redis));
 }
 
 /* /metrics with the queue figures (NULL: left out). */
@@ -1051,20 +1177,17 @@ h_sched_set(struct areq *r)
 
 /*
  * Triggers job for account (NULL: as the job says) with args (borrowed;
- * NULL: the defaults); answers 202 with the job ids, and ignored (stolen)
- * when not NULL.
+ * NULL: the defaults); answers 202 with the job ids.
  */
 static void
-trigger(struct areq *r, const char *job, const char *account, json_t *args,
-    json_t *ignored)
+trigger(struct areq *r, const char *job, const char *account, json_t *args)
 {
-	json_t *ids = json_array(), *v;
+	json_t *ids = json_array();
 	char err[256], b[64];
 
 	if (account != NULL && conf_account(mvd_conf(r->api->d), account) ==
 	    NULL) {
 		json_decref(ids);
-		json_decref(ignored);
 		areq_fail(r, 404, "no account '%s'", q(b, sizeof(b), account));
 		return;
 	}
@@ -1073,21 +1196,43 @@ trigger(struct areq *r, const char *job, const char *account, json_t *args,
 		int e = ids == NULL ? ENOMEM : errno;
 
 		json_decref(ids);
-		json_decref(ignored);
 		areq_fail(r, e == ENOENT ? 404 : e == EINVAL ? 400 : 500, "%s",
 		    ids == NULL ? "out of memory" : err);
 		return;
 	}
 	log_info("http: job %s: triggered (%zu runs)", job,
 	    json_array_size(ids));
-	v = json_pack("{s:s, s:o}", "job", job, "job_ids", ids);
-	if (v != NULL && ignored != NULL)
-		json_object_set_new(v, "ignored", ignored);
-	else
-		json_decref(ignored);
-	areq_json(r, 202, v);
+	areq_json(r, 202, json_pack("{s:s, s:o}", "job", job, "job_ids", ids));
 }
 
+/* 1 when job j declares the argument name. */
+static int
+job_declares(const struct job_conf *j, const char *name)
+{
+	for (size_t k = 0; k < j->args.n; k++)
+		if (strcmp(j->args.v[k].name, name) == 0)
+			return 1;
+	return 0;
+}
+
+/* 400 naming the arguments j declares: name is not one of them. */
+static void
+undeclared(struct areq *r, const struct job_conf *j, const char *name)
+{
+	struct mv_buf b;
+
+	mv_buf_init(&b, 0);
+	for (size_t k = 0; k < j->args.n; k++)
+		mv_buf_printf(&b, "%s%s", k > 0 ? ", " : "", j->args.v[k].name);
+	areq_fail(r, 400, "field '%s': job %s has no argument %s (its "
+	    "arguments: %s)", name, j->name, name, b.len > 0 ? b.data :
+	    "none");
+	mv_buf_free(&b);
+}
+
+/* The sync fields go to the sync job as its arguments; full_sync or
+ * lookback_days that it does not declare is refused (400), not dropped.
+ * provider, which can only be "gmail", goes when declared. */
 static void
 h_sync_trigger(struct areq *r)
 {
@@ -1096,8 +1241,7 @@ h_sync_trigger(struct areq *r)
 	const struct job_conf *j = conf_job(mvd_conf(r->api->d),
 	    r->api->sync_job);
 	const char *prov = body_str(r, "provider");
-	json_t *args, *ignored;
-	int declared;
+	json_t *args;
 
 	if (prov != NULL && strcmp(prov, "gmail") != 0) {
 		areq_fail(r, 400, "field 'provider' must be \"gmail\"");
@@ -1108,22 +1252,23 @@ h_sync_trigger(struct areq *r)
 		    r->api->sync_job);
 		return;
 	}
-	args = json_object();
-	ignored = json_array();
+	if ((args = json_object()) == NULL) {
+		areq_fail(r, 500, "out of memory");
+		return;
+	}
 	for (size_t i = 0; i < sizeof(passed) / sizeof(passed[0]); i++) {
 		json_t *v = json_object_get(r->body, passed[i]);
 
-		if (v == NULL)
+		if (v == NULL || (i == 0 && !job_declares(j, passed[i])))
 			continue;
-		declared = 0;
-		for (size_t k = 0; k < j->args.n; k++)
-			declared |= strcmp(j->args.v[k].name, passed[i]) == 0;
-		if (declared)
-			json_object_set(args, passed[i], v);
-		else
-			json_array_append_new(ignored, json_string(passed[i]));
+		if (!job_declares(j, passed[i])) {
+			json_decref(args);
+			undeclared(r, j, passed[i]);
+			return;
+		}
+		json_object_set(args, passed[i], v);
 	}
-	trigger(r, r->api->sync_job, body_str(r, "account"), args, ignored);
+	trigger(r, r->api->sync_job, body_str(r, "account"), args);
 	json_decref(args);
 }
 
@@ -1137,7 +1282,7 @@ h_job_trigger(struct areq *r)
 		return;
 	}
 	trigger(r, r->p[0], body_str(r, "account"), json_object_get(r->body,
-	    "args"), NULL);
+	    "args"));
 }
 
 /* ---- handlers: monitor ---- */
@@ -1450,21 +1595,35 @@ h_job_get(struct areq *r)
 	free(keys);
 }
 
+/* What a revoke did: the run was killed here, the queued entry will be
+ * skipped, or the id was marked for the daemon that runs it. */
+enum revoke_outcome {
+	RV_KILLED,
+	RV_SKIPPED,
+	RV_MARKED,
+};
+
+#define RV_RECORD	1	/* r->known: the id has a record */
+#define RV_QUEUED	2	/* r->known: the id is a queue's entry */
+
 static void
-revoke_answer(struct areq *r, int here)
+revoke_answer(struct areq *r, enum revoke_outcome o)
 {
-	log_info("http: job id %s: revoked%s", r->p[0], here ?
-	    " (running here)" : "");
-	areq_json(r, 202, json_pack("{s:s, s:b}", "job_id", r->p[0],
-	    "running_here", here));
+	static const char *const words[] = { "killed", "skipped", "marked" };
+
+	log_info("http: job id %s: revoked (%s)", r->p[0], words[o]);
+	areq_json(r, 202, json_pack("{s:s, s:b, s:s}", "job_id", r->p[0],
+	    "running_here", o == RV_KILLED, "outcome", words[o]));
 }
 
 static void
 revoke_marked(struct rds *rds, redisReply *reply, void *arg)
 {
+	struct areq *r = arg;
+
 	(void)rds;
-	if (reply_ok(arg, reply))
-		revoke_answer(arg, 0);
+	if (reply_ok(r, reply))
+		revoke_answer(r, r->known & RV_QUEUED ? RV_SKIPPED : RV_MARKED);
 }
 
 /* Marks r's id in mailvisor:revoked, then answers. */
@@ -1478,26 +1637,45 @@ revoke_mark(struct areq *r)
 	areq_cmd(r, 3, (const char *[]){ "SADD", k, r->p[0] }, revoke_marked);
 }
 
+/*
+ * Once every answer is in: an entry still queued is marked (it will be
+ * skipped); an id with a record only has finished (409); a UUID without
+ * a record may be running on another daemon (marked); anything else is
+ * unknown (409).
+ */
+static void
+revoke_decide(struct areq *r)
+{
+	char b[64];
+
+	if (r->known & RV_QUEUED)
+		revoke_mark(r);
+	else if (r->known & RV_RECORD)
+		areq_fail(r, 409, "job id '%s' has finished: nothing to revoke",
+		    q(b, sizeof(b), r->p[0]));
+	else if (is_uuid(r->p[0]))
+		revoke_mark(r);
+	else
+		areq_fail(r, 409, "job id '%s' is neither running nor known",
+		    q(b, sizeof(b), r->p[0]));
+}
+
+/* The EXISTS of the records (an integer) or the XRANGE of a queue (an
+ * array); once all are in, the decision. */
 static void
 revoke_checked(struct rds *rds, redisReply *reply, void *arg)
 {
 	struct areq *r = arg;
-	char b[64];
 
 	(void)rds;
 	if (!reply_ok(r, reply))
 		return;
-	if ((reply->type == REDIS_REPLY_INTEGER && reply->integer > 0) ||
-	    (reply->type == REDIS_REPLY_ARRAY && reply->elements > 0))
-		r->known = 1;
-	if (r->seen < r->waiting)
-		return;
-	if (!r->known) {
-		areq_fail(r, 409, "job id '%s' is neither running nor known",
-		    q(b, sizeof(b), r->p[0]));
-		return;
-	}
-	revoke_mark(r);
+	if (reply->type == REDIS_REPLY_INTEGER && reply->integer > 0)
+		r->known |= RV_RECORD;
+	if (reply->type == REDIS_REPLY_ARRAY && reply->elements > 0)
+		r->known |= RV_QUEUED;
+	if (r->seen == r->waiting)
+		revoke_decide(r);
 }
 
 /* Is the id known: a record under some job (EXISTS), or an entry of a
@@ -1536,8 +1714,7 @@ revoke_check(struct areq *r)
 		    r->p[0], "COUNT", "1" }, revoke_checked);
 	}
 	if (rc == 0 && r->waiting == 0)
-		areq_fail(r, 409, "job id '%s' is neither running nor known",
-		    r->p[0]);
+		revoke_decide(r);
 	json_decref(qs);
 	free(argv);
 	free(keys);
@@ -1546,8 +1723,9 @@ revoke_check(struct areq *r)
 /*
  * Kills the run when it runs here; marks the id revoked in Redis for the
  * other daemons and the queues. An id that runs nowhere here must be
- * known (a UUID, as scheduled runs have, which may run on another daemon;
- * a record; a queue entry), else 409.
+ * a queue's entry (skipped when its turn comes) or a UUID without a
+ * record (as scheduled runs have, which may run on another daemon); an
+ * id with a record has finished, and any other is unknown: 409.
  */
 static void
 h_job_revoke(struct areq *r)
@@ -1565,15 +1743,12 @@ h_job_revoke(struct areq *r)
 		if (rds_connected(rds))
 			(void)rds_command(rds, 3, (const char *[]){ "SADD", k,
 			    r->p[0] }, NULL, NULL, NULL);
-		revoke_answer(r, 1);
+		revoke_answer(r, RV_KILLED);
 		return;
 	}
 	if (need_redis(r) == -1)
 		return;
-	if (is_uuid(r->p[0]))
-		revoke_mark(r);
-	else
-		revoke_check(r);
+	revoke_check(r);
 }
 
 /* ---- handlers: queues ---- */
@@ -1788,6 +1963,41 @@ static const handler_fn handlers[R_COUNT] = {
 	[R_DLQ_PURGE] = h_dlq_purge,
 };
 
+/*
+ * A request the guard stood in for (see guard.c): its error, and the
+ * connection closed after it; for a method evhttp does not know, the
+ * method, which the routes answer (405 or 404). 0, or -1 after
+ * answering.
+ */
+static int
+areq_guarded(struct areq *r)
+{
+	const char *v = evhttp_find_header(evhttp_request_get_input_headers(
+	    r->req), GUARD_HEADER);
+	char method[sizeof(r->method)];
+	int why;
+
+	if (v == NULL || (why = guard_marked(r->api->guard, v, method,
+	    sizeof(method))) == -1)
+		return 0;
+	evhttp_add_header(evhttp_request_get_output_headers(r->req),
+	    "Connection", "close");
+	if (why == GW_METHOD) {
+		mv_quote_clean(r->method, sizeof(r->method), method, 15);
+		return 0;
+	}
+	if (why == GW_BIG)
+		areq_fail(r, 413, "the body is larger than %zu bytes",
+		    r->api->max_body);
+	else if (why == GW_HEAD)
+		areq_fail(r, 400, "the request line and headers are larger "
+		    "than %d bytes", API_HEADERS_MAX);
+	else
+		areq_fail(r, why == GW_CHUNKED ? 411 : 400, "%s",
+		    guard_message(why));
+	return -1;
+}
+
 /* Every request: route, token, query, body, then its handler. */
 static void
 api_cb(struct evhttp_request *req, void *arg)
@@ -1808,7 +2018,9 @@ api_cb(struct evhttp_request *req, void *arg)
 	if (path == NULL)
 		path = "";
 	mv_quote_clean(r->path, sizeof(r->path), path, 80);
-	if (areq_route(r, path) == -1 || areq_auth(r) == -1 ||
+	if (areq_guarded(r) == -1 || areq_host(r) == -1 ||
+	    areq_route(r, path) == -1 ||
+	    areq_same_site(r) == -1 || areq_auth(r) == -1 ||
 	    areq_query(r) == -1 || areq_body(r) == -1)
 		return;
 	handlers[r->route->id](r);
@@ -1891,14 +2103,64 @@ api_listen(struct api *a, const struct conf_http *h, char *err,
 	return 0;
 }
 
+/* Appends " name" to b: lower case, an IPv6 address in brackets. */
+static int
+hosts_add(struct mv_buf *b, const char *name, size_t n)
+{
+	int v6 = memchr(name, ':', n) != NULL && name[0] != '[';
+
+	if (mv_buf_printf(b, "%s%.*s%s", v6 ? "[" : "", (int)n, name,
+	    v6 ? "]" : "") == -1 || mv_buf_putc(b, ' ') == -1)
+		return -1;
+	return 0;
+}
+
+/*
+ * The Host names a request may give, as " a b c " in a->hosts: on a
+ * loopback listen address the loopback names, and allowed_hosts; else
+ * allowed_hosts, or the host of listen. 0, or -1 when out of memory.
+ */
+static int
+api_hosts(struct api *a, const struct conf_http *h)
+{
+	const char *p = h->allowed_hosts;
+	struct mv_buf b;
+	size_t n;
+
+	mv_buf_init(&b, 0);
+	if (mv_buf_putc(&b, ' ') == -1 || (h->loopback &&
+	    mv_buf_puts(&b, "localhost 127.0.0.1 [::1] ") == -1))
+		goto fail;
+	if (p == NULL && !h->loopback && hosts_add(&b, h->host,
+	    strlen(h->host)) == -1)
+		goto fail;
+	while (p != NULL && *(p += strspn(p, " \t,")) != '\0') {
+		n = strcspn(p, " \t,");
+		if (hosts_add(&b, p, n) == -1)
+			goto fail;
+		p += n;
+	}
+	for (size_t i = 0; i < b.len; i++)
+		b.data[i] = (char)tolower((unsigned char)b.data[i]);
+	a->hosts = b.data;
+	return 0;
+fail:
+	mv_buf_free(&b);
+	return -1;
+}
+
 /* The evhttp server with the limits of h. 0, or -1 when out of memory. */
 static int
 api_server(struct api *a, const struct conf_http *h)
 {
-	if ((a->http = evhttp_new(a->base)) == NULL)
+	if ((a->http = evhttp_new(a->base)) == NULL ||
+	    (a->guard = guard_new(API_HEADERS_MAX, h->max_body)) == NULL)
 		return -1;
+	/* The guard refuses first, with JSON; evhttp's limits stay behind
+	 * it, its head limit above the guard's (see guard.c). */
+	evhttp_set_bevcb(a->http, guard_bev, a->guard);
 	evhttp_set_max_body_size(a->http, (ev_ssize_t)h->max_body);
-	evhttp_set_max_headers_size(a->http, API_HEADERS_MAX);
+	evhttp_set_max_headers_size(a->http, 2 * API_HEADERS_MAX);
 	evhttp_set_timeout(a->http, (int)h->timeout);
 	/* Every method reaches api_cb, which answers 405 with Allow. */
 	evhttp_set_allowed_methods(a->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
@@ -1935,7 +2197,8 @@ api_new(struct event_base *base, struct mvd *d, const struct conf_http *h,
 			a->tokenlen = sizeof(a->token);
 		memcpy(a->token, h->token, a->tokenlen);
 	}
-	if ((a->metrics = metrics_new(0)) == NULL || api_server(a, h) == -1) {
+	if ((a->metrics = metrics_new(0)) == NULL || api_server(a, h) == -1 ||
+	    api_hosts(a, h) == -1) {
 		mv_errf(err, errlen, "out of memory");
 		api_free(a);
 		return NULL;
@@ -1962,11 +2225,13 @@ api_free(struct api *a)
 	/* Closing the connections calls areq_closed() for those waiting. */
 	if (a->http != NULL)
 		evhttp_free(a->http);
+	guard_free(a->guard);
 	while ((r = TAILQ_FIRST(&a->reqs)) != NULL) {
 		areq_cancel(r);
 		areq_free(r);
 	}
 	metrics_free(a->metrics);
+	free(a->hosts);
 	explicit_bzero(a->token, sizeof(a->token));
 	free(a);
 }

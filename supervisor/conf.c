@@ -14,6 +14,8 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 
 #include <arpa/inet.h>
 
@@ -96,6 +98,8 @@ static int chk_name(struct loader *, const struct directive *, int,
 static int chk_token(struct loader *, const struct directive *, int,
     const char *);
 static int chk_listen(struct loader *, const struct directive *, int,
+    const char *);
+static int chk_hosts(struct loader *, const struct directive *, int,
     const char *);
 
 #define OD(f)	offsetof(struct conf_daemon, f)
@@ -193,7 +197,15 @@ static const struct directive dirs[] = {
 	  OH(token_file), 0, chk_path, "path", "/etc/mailvisor/api.token",
 	  "File holding the bearer token that API requests must carry, one "
 	  "line of 16 to 1024 printable ASCII characters; required unless "
-	  "listen is a loopback address." },
+	  "listen is a loopback address; one that group or others may read is "
+	  "warned about." },
+	{ SEC_HTTP, "allowed_hosts", CT_STRING, 0, 1024, NULL,
+	  OH(allowed_hosts), 0, chk_hosts, "names", "mailvisor.example.org",
+	  "Host names (or addresses) the API answers to, blank separated; a "
+	  "request whose Host header gives another is refused with status 403 "
+	  "(a page of another site that got its name to resolve here); on a "
+	  "loopback listen address localhost, 127.0.0.1 and [::1] are taken "
+	  "as well; unset elsewhere, the host of listen." },
 	{ SEC_HTTP, "max_body", CT_SIZE, K, 16 * K * K, "64k",
 	  OH(max_body), 0, NULL, "size", NULL,
 	  "Largest request body the API accepts; a larger one is refused "
@@ -797,6 +809,23 @@ chk_token(struct loader *L, const struct directive *d, int line,
 		if (*p <= ' ' || *p == 0x7f)
 			return derr(L, d, line, "'%s' holds a blank or a "
 			    "control character", q(b, sizeof(b), v));
+	return 0;
+}
+
+/* Blank-separated host names or addresses: letters, digits and . - _ :
+ * [ ] only (a Host header's name, an IPv6 address with or without its
+ * brackets). */
+static int
+chk_hosts(struct loader *L, const struct directive *d, int line,
+    const char *v)
+{
+	static const char ok[] = "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_:[] \t";
+	char b[64];
+
+	if (v[strspn(v, ok)] != '\0')
+		return derr(L, d, line, "'%s': a name holds a character other "
+		    "than A-Z a-z 0-9 . - _ : [ ]", q(b, sizeof(b), v));
 	return 0;
 }
 
@@ -1913,6 +1942,7 @@ http_free(struct conf_http *h)
 	free(h->host);
 	free(h->token_file);
 	free(h->sync_job);
+	free(h->allowed_hosts);
 	memset(h, 0, sizeof(*h));
 }
 
@@ -2971,6 +3001,57 @@ conf_load(const char *path, FILE *errs)
 	}
 	errors_print(&L, errs);
 	return conf;
+}
+
+/* Says through warn that path (named what) is open to group or others.
+ * 1 when it is, else 0. */
+static int
+warn_mode(const struct conf *conf, const char *what, const char *path,
+    void (*warn)(const char *))
+{
+	char msg[PATH_MAX * 2 + 128];
+	struct stat st;
+
+	if (stat(path, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    (st.st_mode & 077) == 0)
+		return 0;
+	snprintf(msg, sizeof(msg), "%s: %s %s is readable by group or "
+	    "others; chmod 600 it", conf->path, what, path);
+	warn(msg);
+	return 1;
+}
+
+/* Says through warn when acct's credentials cannot be opened. */
+static int
+warn_credentials(const struct conf *conf, const struct account_conf *acct,
+    void (*warn)(const char *))
+{
+	char msg[PATH_MAX * 2 + 128];
+	int fd = open(acct->credentials, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+
+	if (fd != -1) {
+		close(fd);
+		return 0;
+	}
+	snprintf(msg, sizeof(msg), "%s:%d: account %s: credentials %s: %s "
+	    "(its runs will fail)", conf->path, acct->line, acct->name,
+	    acct->credentials, strerror(errno));
+	warn(msg);
+	return 1;
+}
+
+int
+conf_warn(const struct conf *conf, int credentials,
+    void (*warn)(const char *msg))
+{
+	int n = 0;
+
+	if (conf->http.token_file != NULL)
+		n += warn_mode(conf, "[http] token_file", conf->http.token_file,
+		    warn);
+	for (size_t i = 0; credentials && i < conf->naccounts; i++)
+		n += warn_credentials(conf, &conf->accounts[i], warn);
+	return n;
 }
 
 /* Writes text in lines of at most width columns, each starting with

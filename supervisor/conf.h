@@ -154,6 +154,8 @@ struct conf_http {
 	size_t	 max_body;	/* bytes of a request body */
 	long	 timeout;	/* seconds to send a request */
 	char	*sync_job;	/* job of POST .../sync/trigger */
+	char	*allowed_hosts;	/* blank-separated Host names; NULL:
+				 * the defaults (see api.c) */
 };
 
 struct conf {
@@ -175,6 +177,16 @@ struct conf {
  * as "path:line: message", to errs (nothing printed when errs is NULL).
  */
 struct conf *conf_load(const char *path, FILE *errs);
+
+/*
+ * Says, through warn (one message a call, "path: ..." or "path:line:
+ * ..."), what conf allows but should not be: a token_file that group or
+ * others may read; with credentials set, each account whose credentials
+ * file is missing or cannot be read by this process (its runs would
+ * fail). Returns the number of warnings.
+ */
+int conf_warn(const struct conf *conf, int credentials,
+    void (*warn)(const char *msg));
 
 /* Frees conf and everything it holds. NULL-safe. */
 void conf_free(struct conf *);

@@ -931,6 +931,7 @@ queue_start(struct mvd *d)
 	    c->redis.password_file, (int)c->redis.db);
 	if (d->rds_block == NULL || (qs = queue_confs(c, &n)) == NULL)
 		return -1;
+	rds_set_name(d->rds_block, "redis (queue reads)");
 	rds_set_timeout(d->rds_block, QUEUE_BLOCK_MS / 1000.0 + 10);
 	d->queue_mod = queue_new(d->base, d->rds, d->rds_block, d->stats,
 	    qs, n, &o, c, queue_deliver, d);
@@ -1010,6 +1011,7 @@ mvd_new(struct event_base *base, struct conf *c, const char *path)
 		free(d);
 		return NULL;
 	}
+	rds_set_name(d->rds, "redis (commands)");
 	d->stats = stats_new(d->rds, c->redis.key_prefix,
 	    (size_t)c->daemon.record_buffer, (int)c->redis.metrics_ttl,
 	    (int)c->redis.history_max, c->redis.failures_max_age);

@@ -163,72 +163,77 @@ struct cmd {
 					 * parameter, not a path one */
 	body_fn		 body;
 	ctl_printer	 print;
+	ctl_verdict	 verdict;	/* the exit status of a 2xx answer;
+					 * NULL: 0 */
 	const char	*help;
 };
 
 static const struct cmd cmd_table[] = {
 	{ "scheduler", "status", NULL, 0, 0, 0, R_SCHED_STATUS, PARAM_NONE,
-	  NULL, NULL, ctl_print_sched_status,
+	  NULL, NULL, ctl_print_sched_status, NULL,
 	  "the jobs: schedule, next run, state, runs going" },
 	{ "scheduler", "pause", "JOB", 1, 0, 0, R_SCHED_PAUSE, PARAM_WORD,
-	  NULL, NULL, ctl_print_sched_change,
+	  NULL, NULL, ctl_print_sched_change, NULL,
 	  "stop firing JOB's schedule (on every daemon)" },
 	{ "scheduler", "resume", "JOB", 1, 0, 0, R_SCHED_RESUME, PARAM_WORD,
-	  NULL, NULL, ctl_print_sched_change,
+	  NULL, NULL, ctl_print_sched_change, NULL,
 	  "fire JOB's schedule again (also after a remove)" },
 	{ "scheduler", "remove", "JOB", 1, 0, 0, R_SCHED_REMOVE, PARAM_WORD,
-	  NULL, NULL, ctl_print_sched_change,
+	  NULL, NULL, ctl_print_sched_change, NULL,
 	  "take JOB off the schedule; it can still be triggered" },
 	{ "sync", "user", "ACCOUNT", 1, OB_FULL | OB_LOOKBACK, 0,
-	  R_SYNC_TRIGGER, PARAM_NONE, NULL, body_sync, ctl_print_trigger,
+	  R_SYNC_TRIGGER, PARAM_NONE, NULL, body_sync, ctl_print_trigger, NULL,
 	  "run the sync job now for one account" },
 	{ "sync", "all", NULL, 0, OB_FULL | OB_LOOKBACK, 0, R_SYNC_TRIGGER,
-	  PARAM_NONE, NULL, body_sync, ctl_print_trigger,
+	  PARAM_NONE, NULL, body_sync, ctl_print_trigger, NULL,
 	  "run the sync job now (for every account when it is per account)" },
 	{ "trigger", NULL, "JOB", 1, OB_ACCOUNT | OB_ARG, 0, R_JOB_TRIGGER,
-	  PARAM_WORD, NULL, body_trigger, ctl_print_trigger,
+	  PARAM_WORD, NULL, body_trigger, ctl_print_trigger, NULL,
 	  "run JOB now" },
 	{ "enqueue", NULL, "JOB", 1, OB_ARG | OB_IDEM | OB_QUEUE | OB_TENANT |
 	  OB_USER, OB_TENANT | OB_USER, R_QUEUE_ENQUEUE, PARAM_QUEUE, NULL,
-	  body_enqueue, ctl_print_enqueue,
+	  body_enqueue, ctl_print_enqueue, NULL,
 	  "add a run of JOB for an account to a queue" },
 	{ "monitor", "stats", "WORKER", 0, 0, 0, R_MONITOR_STATS, PARAM_NONE,
-	  "worker_name", NULL, ctl_print_stats,
+	  "worker_name", NULL, ctl_print_stats, NULL,
 	  "runs, successes, failures, average duration, last run" },
 	{ "monitor", "history", "WORKER", 1, OB_LIMIT, 0, R_MONITOR_HISTORY,
-	  PARAM_WORD, NULL, NULL, ctl_print_history,
+	  PARAM_WORD, NULL, NULL, ctl_print_history, NULL,
 	  "WORKER's last runs, newest first" },
 	{ "monitor", "failures", NULL, 0, OB_HOURS | OB_LIMIT, 0,
-	  R_MONITOR_FAILURES, PARAM_NONE, NULL, NULL, ctl_print_failures,
+	  R_MONITOR_FAILURES, PARAM_NONE, NULL, NULL, ctl_print_failures, NULL,
 	  "the runs that failed, newest first" },
 	{ "monitor", "clear", "WORKER", 0, 0, 0, R_MONITOR_CLEAR, PARAM_NONE,
-	  "worker_name", NULL, ctl_print_cleared,
+	  "worker_name", NULL, ctl_print_cleared, NULL,
 	  "delete the statistics and history of WORKER (default: all)" },
 	{ "inspect", "active", NULL, 0, 0, 0, R_JOBS_ACTIVE, PARAM_NONE, NULL,
-	  NULL, ctl_print_active, "the runs going on this daemon" },
+	  NULL, ctl_print_active, NULL, "the runs going on this daemon" },
 	{ "inspect", "scheduled", NULL, 0, 0, 0, R_SCHED_STATUS, PARAM_NONE,
-	  NULL, NULL, ctl_print_scheduled, "the next runs, soonest first" },
-	{ "inspect", "ping", NULL, 0, 0, 0, R_HEALTHZ, PARAM_NONE, NULL,
-	  NULL, ctl_print_ping, "is the daemon up, and Redis connected?" },
+	  NULL, NULL, ctl_print_scheduled, NULL,
+	  "the next runs, soonest first" },
+	{ "inspect", "ping", NULL, 0, 0, 0, R_DAEMON, PARAM_NONE, NULL,
+	  NULL, ctl_print_ping, ctl_verdict_ping,
+	  "is the daemon up, the token right, and Redis connected?" },
 	{ "inspect", "stats", NULL, 0, 0, 0, R_DAEMON, PARAM_NONE, NULL, NULL,
-	  ctl_print_daemon, "the daemon's figures" },
+	  ctl_print_daemon, NULL, "the daemon's figures" },
 	{ "job", NULL, "JOB_ID", 1, 0, 0, R_JOB_GET, PARAM_WORD, NULL, NULL,
-	  ctl_print_job, "one run: going, or its record" },
+	  ctl_print_job, NULL, "one run: going, or its record" },
 	{ "revoke", NULL, "JOB_ID", 1, 0, 0, R_JOB_REVOKE, PARAM_WORD, NULL,
-	  NULL, ctl_print_revoke,
+	  NULL, ctl_print_revoke, NULL,
 	  "kill the run, or skip it when its turn comes" },
 	{ "queues", NULL, NULL, 0, 0, 0, R_QUEUES, PARAM_NONE, NULL, NULL,
-	  ctl_print_queues, "the queues, their lengths, and the dead letters" },
+	  ctl_print_queues, NULL,
+	  "the queues, their lengths, and the dead letters" },
 	{ "purge", NULL, "QUEUE", 1, 0, 0, R_QUEUE_PURGE, PARAM_WORD, NULL,
-	  NULL, ctl_print_purge, "delete the entries waiting in QUEUE" },
+	  NULL, ctl_print_purge, NULL, "delete the entries waiting in QUEUE" },
 	{ "dlq", "peek", NULL, 0, OB_COUNT | OB_START, 0, R_DLQ_PEEK,
-	  PARAM_NONE, NULL, NULL, ctl_print_dlq,
+	  PARAM_NONE, NULL, NULL, ctl_print_dlq, NULL,
 	  "the dead letters, oldest first" },
 	{ "dlq", "reprocess", "ID", 0, OB_ALL, 0, R_DLQ_REPROCESS, PARAM_NONE,
-	  NULL, body_reprocess, ctl_print_reprocess,
+	  NULL, body_reprocess, ctl_print_reprocess, NULL,
 	  "queue a dead letter again (ID, or --all)" },
 	{ "dlq", "purge", NULL, 0, 0, 0, R_DLQ_PURGE, PARAM_NONE, NULL, NULL,
-	  ctl_print_dlq_purge, "delete every dead letter" },
+	  ctl_print_dlq_purge, NULL, "delete every dead letter" },
 };
 
 #define NCMDS (sizeof(cmd_table) / sizeof(cmd_table[0]))
@@ -378,6 +383,29 @@ opts_parse(struct opts *o, int argc, char **argv)
 	return rc;
 }
 
+static void help_cmd(FILE *fp, const struct cmd *c);
+
+/* A group's word without a subcommand it has: says which it has, with
+ * their synopses. Returns 1 when w1 names a group, else 0. */
+static int
+group_usage(const struct opts *o)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < NCMDS; i++) {
+		const struct cmd *c = &cmd_table[i];
+
+		if (c->w2 == NULL || strcmp(c->w1, o->words[0]) != 0)
+			continue;
+		if (n++ == 0)
+			ctl_fail(EX_USAGE, "%s: %s; one of:", c->w1,
+			    o->nwords > 1 ? "unknown subcommand" :
+			    "a subcommand is needed");
+		help_cmd(stderr, c);
+	}
+	return n > 0;
+}
+
 /* The command the words name, with *nw the words used by its name; NULL
  * after saying why. */
 static const struct cmd *
@@ -403,6 +431,8 @@ cmd_find(const struct opts *o, size_t *nw)
 			return c;
 		}
 	}
+	if (group_usage(o))
+		return NULL;
 	ctl_fail(EX_USAGE, "unknown command '%s%s%s' (see --help)",
 	    ctl_clean(q, sizeof(q), o->words[0], 32), o->nwords > 1 ? " " : "",
 	    o->nwords > 1 ? ctl_clean(q2, sizeof(q2), o->words[1], 32) : "");
@@ -728,20 +758,17 @@ json_put(const char *s)
 	putchar('\n');
 }
 
-/* Prints the answer as --json or text. Returns 0 or an exit status. */
+/* Prints the answer as text, or with --json as the daemon sent it (raw:
+ * its numbers as they were written). Returns 0 or an exit status. */
 static int
-answer_print(const struct cmd *c, const struct opts *o, json_t *answer)
+answer_print(const struct cmd *c, const struct opts *o, json_t *answer,
+    const char *raw)
 {
-	char *s;
-
 	if (o->quiet)
 		return 0;
 	if (!o->json)
 		return c->print(answer, o->words);
-	if ((s = json_dumps(answer, JSON_COMPACT)) == NULL)
-		return ctl_fail(EX_SOFTWARE, "out of memory");
-	json_put(s);
-	free(s);
+	json_put(raw);
 	return 0;
 }
 
@@ -756,15 +783,18 @@ cmd_run(const struct cmd *c, const struct opts *o, size_t nw)
 	struct ctl_request req;
 	struct mv_buf qb;
 	json_t *answer = NULL;
+	char *raw = NULL;
 	int rc;
 
 	mv_buf_init(&qb, 0);
 	memset(&t, 0, sizeof(t));
 	if ((rc = request_build(c, o, nw, &req, &qb)) == 0 &&
 	    (rc = ctl_target_get(&src, &t)) == 0 &&
-	    (rc = ctl_call(&t, o->timeout, &req, &answer)) == 0)
-		rc = answer_print(c, o, answer);
+	    (rc = ctl_call(&t, o->timeout, &req, &answer, &raw)) == 0 &&
+	    (rc = answer_print(c, o, answer, raw)) == 0 && c->verdict != NULL)
+		rc = c->verdict(answer);
 	ctl_target_free(&t);
+	free(raw);
 	json_decref(answer);
 	json_decref(req.body);
 	mv_buf_free(&qb);
@@ -807,9 +837,9 @@ help_cmd_opts(struct mv_buf *b, size_t *col, const struct cmd *c,
 	}
 }
 
-/* "  w1 w2 ARG --opt X [--opt Y]", wrapped, then the help. */
+/* "  w1 w2 ARG --opt X [--opt Y]", wrapped, then the help, on fp. */
 static void
-help_cmd(const struct cmd *c)
+help_cmd(FILE *fp, const struct cmd *c)
 {
 	struct mv_buf b;
 	size_t col = 1;
@@ -824,7 +854,7 @@ help_cmd(const struct cmd *c)
 	}
 	help_cmd_opts(&b, &col, c, 1);
 	help_cmd_opts(&b, &col, c, 0);
-	printf("%s\n        %s\n", b.data ? b.data : "", c->help);
+	fprintf(fp, "%s\n        %s\n", b.data ? b.data : "", c->help);
 	mv_buf_free(&b);
 }
 
@@ -860,7 +890,7 @@ usage(void)
 	    "Controls and watches mailvisord through its HTTP API.\n\n"
 	    "COMMANDS\n");
 	for (size_t i = 0; i < NCMDS; i++)
-		help_cmd(&cmd_table[i]);
+		help_cmd(stdout, &cmd_table[i]);
 	printf("\nOPTIONS (each accepts '-' or '_': --token-file = "
 	    "--token_file)\n");
 	for (size_t i = 0; i < NOPTS; i++) {
@@ -879,10 +909,9 @@ usage(void)
 	    "65 not_found (404)\n"
 	    "  or conflict (409); 66 token file missing or unreadable; 69 "
 	    "daemon unreachable\n"
-	    "  or unavailable (503); 70 an unexpected answer or a 5xx; 75 "
-	    "timeout;\n"
-	    "  77 unauthorized (401, 403); 78 configuration or token file "
-	    "not valid.\n\n"
+	    "  or unavailable (503), or ping without Redis; 70 an unexpected "
+	    "answer or\n  a 5xx; 75 timeout; 77 unauthorized (401, 403); 78 "
+	    "configuration or token\n  file not valid.\n\n"
 	    "See mailvisorctl(1).\n");
 }
 

@@ -93,6 +93,13 @@ signals_free(struct signals *s)
 }
 
 /* Everything but the --run list's memory, which main() owns. */
+/* A warning of conf_warn(), logged. */
+static void
+warn_log(const char *msg)
+{
+	log_warnx("%s", msg);
+}
+
 static int
 mvd_main(int argc, char **argv, const char **runs)
 {
@@ -152,12 +159,16 @@ mvd_main(int argc, char **argv, const char **runs)
 			return 64;
 		}
 	if (check) {
+		(void)conf_warn(c, 1, warn_log);
 		printf("configuration OK\n");
 		conf_free(c);
 		return 0;
 	}
 	log_set_level(debug ? LOG_LVL_DEBUG : c->daemon.log_level);
 	log_use_json(c->daemon.log_format == CONF_LOG_JSON);
+	/* By hand, a time on each line; journald adds its own. */
+	log_use_time(!log_stderr_is_journal());
+	(void)conf_warn(c, 0, warn_log);
 	if ((base = event_base_new()) == NULL)
 		fatalx("cannot start the event loop");
 	if ((d = mvd_new(base, c, path)) == NULL)

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "shared/buf.h"
+#include "shared/str.h"
 #include "supervisor/metrics.h"
 
 /* Most statuses kept by name per worker; and their longest name. */
@@ -37,7 +38,8 @@ struct mworker {
 	size_t		 nst;
 	uint64_t	 bucket[METRICS_BUCKETS];
 	uint64_t	 count;
-	double		 sum;
+	long long	 sum_us;	/* microseconds: doubles would add
+					 * up to 0.30000000000000004 */
 };
 
 struct metrics {
@@ -201,7 +203,7 @@ observe_duration(struct mworker *w, double d)
 			break;
 		}
 	w->count++;
-	w->sum += d;
+	w->sum_us += (long long)(d * 1e6 + 0.5);
 }
 
 void
@@ -251,25 +253,6 @@ metrics_label(struct mv_buf *out, const char *s)
 			return -1;
 	}
 	return 0;
-}
-
-/* The shortest text of d that reads back as d. */
-static void
-fmt_double(char *buf, size_t len, double d)
-{
-	if (isinf(d)) {
-		snprintf(buf, len, d > 0 ? "+Inf" : "-Inf");
-		return;
-	}
-	if (isnan(d)) {
-		snprintf(buf, len, "NaN");
-		return;
-	}
-	for (int p = 1; p <= 17; p++) {
-		snprintf(buf, len, "%.*g", p, d);
-		if (strtod(buf, NULL) == d)
-			return;
-	}
 }
 
 /* "# HELP name help" and "# TYPE name type". */
@@ -346,7 +329,7 @@ write_histogram(const struct mworker *w, struct mv_buf *out)
 	snprintf(v, sizeof(v), "%" PRIu64, w->count);
 	if (hist_line(out, w, "bucket", "+Inf", v) == -1)
 		return -1;
-	fmt_double(v, sizeof(v), w->sum);
+	mv_fmt_double(v, sizeof(v), (double)w->sum_us / 1e6);
 	if (hist_line(out, w, "sum", NULL, v) == -1)
 		return -1;
 	snprintf(v, sizeof(v), "%" PRIu64, w->count);

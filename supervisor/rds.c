@@ -61,6 +61,7 @@ struct rds {
 	char			*password;	/* only between read and AUTH */
 	size_t			 password_len;
 	char			 addr[300];
+	char			 name[48];	/* of its log lines */
 	struct rds_reqs		 reqs;
 	struct event		*retry_ev;
 	struct event		*close_ev;
@@ -284,7 +285,7 @@ rds_retry_later(struct rds *r)
 	r->state = RDS_IDLE;
 	r->state_ms = mv_mono_ms();
 	rds_arm(r->retry_ev, r->backoff_ms);
-	log_debug("redis: next attempt on %s in %lld ms", r->addr,
+	log_debug("%s: next attempt on %s in %lld ms", r->name, r->addr,
 	    (long long)r->backoff_ms);
 	r->backoff_ms *= 2;
 	if (r->backoff_ms > RDS_BACKOFF_MAX_MS)
@@ -300,11 +301,12 @@ static void
 rds_fail(struct rds *r, const char *what, const char *why)
 {
 	if (!r->outage) {
-		log_warnx("redis: %s %s: %s (retrying)", what, r->addr, why);
+		log_warnx("%s: %s %s: %s (retrying)", r->name, what, r->addr,
+		    why);
 		r->outage = 1;
 		r->outage_ms = mv_mono_ms();
 	} else
-		log_debug("redis: %s %s: %s", what, r->addr, why);
+		log_debug("%s: %s %s: %s", r->name, what, r->addr, why);
 	rds_wipe(&r->password, r->password_len);
 	evtimer_del(r->watch_ev);
 	if (r->ac == NULL) {
@@ -427,11 +429,11 @@ rds_ready(struct rds *r)
 	r->state = RDS_READY;
 	r->backoff_ms = RDS_BACKOFF_MIN_MS;
 	if (r->outage)
-		log_info("redis: connected to %s%s after %.1f s", r->addr,
-		    r->ever_ready ? " again" : "",
+		log_info("%s: connected to %s%s after %.1f s", r->name,
+		    r->addr, r->ever_ready ? " again" : "",
 		    (double)(mv_mono_ms() - r->outage_ms) / 1000);
 	else
-		log_info("redis: connected to %s", r->addr);
+		log_info("%s: connected to %s", r->name, r->addr);
 	r->outage = 0;
 	r->ever_ready = 1;
 	rds_watch(r);
@@ -541,7 +543,7 @@ rds_connect(struct rds *r)
 		rds_fail(r, "read password file for", why);
 		return;
 	}
-	log_debug("redis: connecting to %s", r->addr);
+	log_debug("%s: connecting to %s", r->name, r->addr);
 	if (r->sock != NULL)
 		ac = redisAsyncConnectUnix(r->sock);
 	else
@@ -626,6 +628,7 @@ rds_new(struct event_base *base, const char *url, const char *sock,
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		return NULL;
 	TAILQ_INIT(&r->reqs);
+	strlcpy(r->name, "redis", sizeof(r->name));
 	r->base = base;
 	r->db = db;
 	r->backoff_ms = RDS_BACKOFF_MIN_MS;
@@ -636,6 +639,12 @@ rds_new(struct event_base *base, const char *url, const char *sock,
 	}
 	rds_connect(r);
 	return r;
+}
+
+void
+rds_set_name(struct rds *r, const char *name)
+{
+	strlcpy(r->name, name, sizeof(r->name));
 }
 
 int
@@ -686,7 +695,8 @@ rds_on_connect(struct rds *r, void (*fn)(void *), void *arg)
 		if (r->hooks[i].fn == fn && r->hooks[i].arg == arg)
 			return;
 	if (r->nhooks == RDS_HOOKS_MAX) {
-		log_warnx("redis: more than %d connect hooks", RDS_HOOKS_MAX);
+		log_warnx("%s: more than %d connect hooks", r->name,
+		    RDS_HOOKS_MAX);
 		return;
 	}
 	r->hooks[r->nhooks].fn = fn;

@@ -50,6 +50,10 @@ typedef void (*rds_reply_fn)(struct rds *, redisReply *reply, void *arg);
 struct rds *rds_new(struct event_base *base, const char *url,
     const char *sock, const char *password_file, int db);
 
+/* What r's log lines start with ("redis" by default), e.g. "redis
+ * (queue reads)" when a daemon has more than one connection. */
+void rds_set_name(struct rds *r, const char *name);
+
 /* 1 when connected, authenticated and on the right database; else 0. */
 int rds_connected(const struct rds *);
 

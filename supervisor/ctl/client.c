@@ -85,15 +85,16 @@ client_headers_free(struct curl_slist *h)
 	curl_slist_free_all(h);
 }
 
-/* The request's headers: a new list (free with client_headers_free()),
- * or NULL when out of memory. */
+/* The request's headers (changes: a method other than GET, which the
+ * daemon takes as JSON only, an empty body too): a new list (free with
+ * client_headers_free()), or NULL when out of memory. */
 static struct curl_slist *
-client_headers(const struct ctl_target *t, int has_body)
+client_headers(const struct ctl_target *t, int changes)
 {
 	struct curl_slist *h = NULL, *n;
 	char auth[CTL_TOKEN_MAX + 32];
 	const char *lines[] = { "Accept: application/json", "Expect:",
-	    has_body ? "Content-Type: application/json" : "Content-Type:" };
+	    changes ? "Content-Type: application/json" : "Content-Type:" };
 
 	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
 		if ((n = curl_slist_append(h, lines[i])) == NULL)
@@ -246,7 +247,7 @@ client_perform(CURL *c, const struct ctl_target *t, long timeout,
 
 int
 ctl_call(const struct ctl_target *t, long timeout,
-    const struct ctl_request *req, json_t **answer)
+    const struct ctl_request *req, json_t **answer, char **raw)
 {
 	const struct route *r = route_get(req->route);
 	struct client_io io;
@@ -257,6 +258,8 @@ ctl_call(const struct ctl_target *t, long timeout,
 	int rc = EX_SOFTWARE;
 
 	*answer = NULL;
+	if (raw != NULL)
+		*raw = NULL;
 	mv_buf_init(&io.body, CTL_ANSWER_MAX);
 	io.toobig = 0;
 	mv_buf_init(&url, 0);
@@ -269,7 +272,7 @@ ctl_call(const struct ctl_target *t, long timeout,
 	else if (client_url(t, req, &url) == -1)
 		rc = ctl_fail(EX_USAGE, "an argument is too long for a URL");
 	else if ((c = curl_easy_init()) == NULL ||
-	    (h = client_headers(t, r->has_body)) == NULL)
+	    (h = client_headers(t, strcmp(r->method, "GET") != 0)) == NULL)
 		ctl_fail(rc, "cannot start libcurl");
 	else {
 		curl_easy_setopt(c, CURLOPT_URL, url.data);
@@ -277,6 +280,9 @@ ctl_call(const struct ctl_target *t, long timeout,
 		client_method(c, r, body);
 		rc = client_perform(c, t, timeout, &io, answer);
 	}
+	if (rc == 0 && raw != NULL && (*raw = mv_buf_steal(&io.body,
+	    NULL)) == NULL)
+		rc = ctl_fail(EX_SOFTWARE, "out of memory");
 	if (c != NULL)
 		curl_easy_cleanup(c);
 	client_headers_free(h);

@@ -84,10 +84,12 @@ struct ctl_request {
  * Sends req to t with a limit of timeout seconds and reads the answer,
  * at most CTL_ANSWER_MAX bytes. Returns 0 with *answer a new reference to
  * the JSON object of a 2xx answer, or an exit status after printing why
- * (see mailvisorctl(1), EXIT STATUS). The token is never printed.
+ * (see mailvisorctl(1), EXIT STATUS). With raw not NULL, *raw is then
+ * also the answer's bytes as the daemon sent them (a new string; caller
+ * frees). The token is never printed.
  */
 int ctl_call(const struct ctl_target *t, long timeout,
-    const struct ctl_request *req, json_t **answer);
+    const struct ctl_request *req, json_t **answer, char **raw);
 
 /*
  * The exit status for an HTTP status of an answer: 0 for 2xx, 64 for 400
@@ -129,5 +131,12 @@ int ctl_print_purge(json_t *, const char *const *);
 int ctl_print_dlq(json_t *, const char *const *);
 int ctl_print_reprocess(json_t *, const char *const *);
 int ctl_print_dlq_purge(json_t *, const char *const *);
+
+/* What a 2xx answer means for the exit status, once printed: 0, or an
+ * exit status after saying why on stderr. */
+typedef int (*ctl_verdict)(json_t *answer);
+
+/* inspect ping: 69 when the daemon has no Redis. */
+int ctl_verdict_ping(json_t *);
 
 #endif

@@ -408,8 +408,8 @@ print_joined(const char *label, json_t *a)
 int
 ctl_print_trigger(json_t *a, const char *const *w)
 {
-	json_t *ids, *ign = json_object_get(a, "ignored");
-	char label[256], *job;
+	json_t *ids;
+	char *job;
 	size_t n;
 
 	(void)w;
@@ -421,14 +421,8 @@ ctl_print_trigger(json_t *a, const char *const *w)
 	n = json_array_size(ids);
 	printf("%s: %zu %s queued\n", job, n, plural((long long)n, "run",
 	    "runs"));
-	snprintf(label, sizeof(label), "ignored (not arguments of %s): ",
-	    job);
 	free(job);
-	if (print_list(ids, "  ") != 0)
-		return EX_SOFTWARE;
-	if (json_array_size(ign) > 0)
-		return print_joined(label, ign);
-	return 0;
+	return print_list(ids, "  ") != 0 ? EX_SOFTWARE : 0;
 }
 
 int
@@ -635,20 +629,41 @@ or_unknown(const char *v)
 	return v != NULL ? v : "?";
 }
 
+/* 1 when the daemon's answer says Redis is connected. */
+static int
+redis_up(json_t *a)
+{
+	return json_is_true(json_object_get(json_object_get(a, "redis"),
+	    "connected"));
+}
+
 int
 ctl_print_ping(json_t *a, const char *const *w)
 {
 	char b[3][64], line[256];
 
 	(void)w;
-	if (expect(a, "status", JSON_STRING) == NULL)
+	if (expect(a, "redis", JSON_OBJECT) == NULL)
 		return EX_SOFTWARE;
 	snprintf(line, sizeof(line), "mailvisord %s: %s, pid %s, up %s s, "
-	    "Redis %s", or_unknown(V(a, "version", b[0])), str(a, "status"),
-	    or_unknown(V(a, "pid", b[1])), or_unknown(V(a, "uptime", b[2])),
-	    json_is_true(json_object_get(a, "redis")) ? "connected" :
-	    "not connected");
+	    "Redis %s", or_unknown(V(a, "version", b[0])), redis_up(a) ? "ok" :
+	    "degraded", or_unknown(V(a, "pid", b[1])), or_unknown(V(a,
+	    "uptime", b[2])), redis_up(a) ? "connected" : "not connected");
 	return print_escaped("", line);
+}
+
+int
+ctl_verdict_ping(json_t *a)
+{
+	char addr[256];
+	const char *s = str(json_object_get(a, "redis"), "address");
+
+	if (redis_up(a))
+		return 0;
+	return ctl_fail(EX_UNAVAILABLE, "the daemon is up but not connected "
+	    "to Redis%s%s: no record is written, no queue is served",
+	    s != NULL && *s != '\0' ? " at " : "", s != NULL ? ctl_clean(addr,
+	    sizeof(addr), s, 200) : "");
 }
 
 /* Adds "prefix.key" and the value of each member of o to t, members that
@@ -707,7 +722,8 @@ int
 ctl_print_revoke(json_t *a, const char *const *w)
 {
 	char label[160], *id;
-	int here = json_is_true(json_object_get(a, "running_here"));
+	const char *o = str(a, "outcome"), *what = "not running here (a "
+	    "daemon that runs it kills it)";
 
 	(void)w;
 	if (expect(a, "job_id", JSON_STRING) == NULL)
@@ -716,8 +732,11 @@ ctl_print_revoke(json_t *a, const char *const *w)
 		return ctl_fail(EX_SOFTWARE, "out of memory");
 	snprintf(label, sizeof(label), "revoked %s: ", id);
 	free(id);
-	return print_escaped(label, here ? "killed here" : "not running "
-	    "here (a daemon that runs it kills it; a queued run is skipped)");
+	if (json_is_true(json_object_get(a, "running_here")))
+		what = "killed here";
+	else if (o != NULL && strcmp(o, "skipped") == 0)
+		what = "queued: it will be skipped";
+	return print_escaped(label, what);
 }
 
 int

@@ -66,7 +66,8 @@ done <<'EOF'
 --no-such-option queues|unknown option --no-such-option
 -Z queues|unknown option -Z
 frobnicate|unknown command 'frobnicate'
-scheduler frobnicate|unknown command 'scheduler frobnicate'
+scheduler frobnicate|scheduler: unknown subcommand; one of:
+scheduler|scheduler: a subcommand is needed; one of:
 scheduler pause|JOB is missing
 queues extra|unexpected argument 'extra'
 queues --full|--full does not apply to queues

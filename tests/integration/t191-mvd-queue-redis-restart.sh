@@ -86,7 +86,7 @@ rcli XADD mailvisor:queue:work '*' job last tenant_id t1 user_id alice >/dev/nul
 wait_for 20 sh -c "[ \"\$(redis-cli -s $REDIS_SOCK HGET worker:stats:last total_executions)\" = 1 ]" ||
     fail "the last job was not recorded"
 kill -0 "$MVD_PID" || fail "the daemon died: $(tail -5 "$TMP/mvd.log")"
-grep -q 'redis: connected to .* again' "$TMP/mvd.log" ||
+grep -q 'redis (commands): connected to .* again' "$TMP/mvd.log" ||
     fail "no reconnection logged: $(grep redis "$TMP/mvd.log" | tail -5)"
 
 # Runs that ended during the outage: their records were kept and sent.

@@ -28,6 +28,7 @@ socket = $REDIS_SOCK
 listen = 127.0.0.1:$PORT
 token_file = $TMP/token
 max_body = 1k
+allowed_hosts = mvd.test
 
 [job:tick]
 command = $TESTW ok
@@ -70,9 +71,13 @@ req() {
 		    -X "$1" -H @"$TMP/auth" \
 		    -H "Content-Type: ${4:-application/json}" \
 		    --data-binary "$3" "$URL$2") || CODE=000
-	else
+	elif [ "$1" = GET ]; then
 		CODE=$(curl -s -o "$TMP/body" -D "$TMP/hdr" -w '%{http_code}' \
 		    -X "$1" -H @"$TMP/auth" "$URL$2") || CODE=000
+	else
+		CODE=$(curl -s -o "$TMP/body" -D "$TMP/hdr" -w '%{http_code}' \
+		    -X "$1" -H @"$TMP/auth" -H 'Content-Type: application/json' \
+		    "$URL$2") || CODE=000
 	fi
 }
 
@@ -134,7 +139,31 @@ RC=0
 expect_eq "$RC" 78 "a bad token file: exit status"
 grep -q "token_file: $TMP/badtoken: the token is shorter than 16 bytes" \
     "$TMP/err" || fail "bad token file: $(cat "$TMP/err")"
-"$MVD" -n -c "$TMP/mvd.conf" >/dev/null || fail "configuration refused"
+"$MVD" -n -c "$TMP/mvd.conf" >/dev/null 2>"$TMP/err" ||
+    fail "configuration refused"
+[ ! -s "$TMP/err" ] || fail "warnings about a sound file: $(cat "$TMP/err")"
+# Warnings, not errors: a token others may read; credentials missing or
+# unreadable (the runs would fail).
+cp "$TMP/token" "$TMP/open-token"
+chmod 644 "$TMP/open-token"
+printf '{}\n' >"$TMP/locked.json"
+chmod 000 "$TMP/locked.json"
+sed "s|^token_file = .*|token_file = $TMP/open-token|
+/^user_id = alice/{n;s|^credentials = .*|credentials = $TMP/nope.json|}
+/^user_id = bob/{n;s|^credentials = .*|credentials = $TMP/locked.json|}" \
+    "$TMP/mvd.conf" >"$TMP/warn.conf"
+RC=0
+"$MVD" -n -c "$TMP/warn.conf" >"$TMP/out" 2>"$TMP/err" || RC=$?
+expect_eq "$RC" 0 "-n with warnings: exit status"
+expect_eq "$(cat "$TMP/out")" "configuration OK" "-n with warnings: stdout"
+grep -q "^mailvisord: $TMP/warn.conf: \[http\] token_file $TMP/open-token is readable by group or others; chmod 600 it$" \
+    "$TMP/err" || fail "no warning about the token file: $(cat "$TMP/err")"
+grep -q "^mailvisord: $TMP/warn.conf:[0-9]*: account alice: credentials $TMP/nope.json: No such file or directory" \
+    "$TMP/err" || fail "no warning about missing credentials: $(cat "$TMP/err")"
+if [ "$(id -u)" -ne 0 ]; then
+	grep -q "account bob: credentials $TMP/locked.json: Permission denied" \
+	    "$TMP/err" || fail "no warning about unreadable credentials: $(cat "$TMP/err")"
+fi
 
 start_mvd "$TMP/mvd.conf" -d
 wait_for 10 curl -sf "$URL/healthz" ||
@@ -175,7 +204,7 @@ for p in /metrics /api/v1/daemon /api/v1/queues /api/v1/dlq \
 	err 401 unauthorized "GET $p without a token"
 	expect_eq "$(hdr WWW-Authenticate)" Bearer "$p: WWW-Authenticate"
 done
-noauth POST /api/v1/jobs/echo/trigger
+noauth POST /api/v1/jobs/echo/trigger -H 'Content-Type: application/json'
 err 401 unauthorized "a trigger without a token"
 wrong=$(printf '%s' "$TOKEN" | tr '0-9a-f' 'a-f0-9')
 for h in "Bearer $wrong" "Bearer ${TOKEN}x" "Bearer ${TOKEN%?}" \
@@ -185,6 +214,81 @@ for h in "Bearer $wrong" "Bearer ${TOKEN}x" "Bearer ${TOKEN%?}" \
 done
 noauth GET /api/v1/daemon -H "Authorization: bearer $TOKEN"
 ok 200 "the scheme in lower case"
+
+# ---- other sites: a rebinding Host, forms, foreign Origins ----
+# A page of another site that got its name to resolve to 127.0.0.1 sends
+# its own Host; its forms and scripts send what a browser sends.
+for h in evil.example "evil.example:$PORT" 127.0.0.1.evil.example \
+    "localhost.evil.example:$PORT" "127.0.0.1:x" "[::1" "a b" ""; do
+	noauth GET /api/v1/workers/monitor/failures -H @"$TMP/auth" \
+	    -H "Host: $h"
+	err 403 forbidden "Host '$h'"
+done
+noauth GET /healthz -H "Host: evil.example"
+err 403 forbidden "Host of another site on /healthz"
+for h in "127.0.0.1:$PORT" 127.0.0.1 "localhost:$PORT" LocalHost \
+    "[::1]:$PORT" "mvd.test:$PORT" mvd.test; do
+	noauth GET /api/v1/workers/monitor/failures -H @"$TMP/auth" \
+	    -H "Host: $h"
+	ok 200 "Host '$h'"
+done
+revoked_id=f0e1d2c3-b4a5-4697-8899-aabbccddeeff
+for auth in "$TMP/auth" /dev/null; do
+	for p in /api/v1/queues/sync/purge /api/v1/workers/scheduler/tick/pause \
+	    /api/v1/workers/sync/trigger /api/v1/jobs/echo/trigger \
+	    "/api/v1/jobs/$revoked_id/revoke"; do
+		for ct in application/x-www-form-urlencoded \
+		    'multipart/form-data; boundary=b' text/plain \
+		    'text/plain; charset=utf-8' ''; do
+			noauth POST "$p" -H @"$auth" -H "Content-Type: $ct" \
+			    -H 'Origin: null'
+			err 403 forbidden "POST $p as '$ct' from a sandboxed page"
+			noauth POST "$p" -H @"$auth" -H "Content-Type: $ct"
+			err 403 forbidden "POST $p as '$ct'"
+		done
+		noauth POST "$p" -H @"$auth" -H 'Content-Type: text/plain' \
+		    --data-binary '{}'
+		err 403 forbidden "POST $p with a text/plain body"
+		noauth POST "$p" -H @"$auth" \
+		    --data-binary 'x=1'
+		err 403 forbidden "POST $p as a form"
+		for o in http://evil.example "http://127.0.0.1:$PORT.evil.example" \
+		    "http://127.0.0.1:$((PORT + 1))" "ftp://127.0.0.1:$PORT"; do
+			noauth POST "$p" -H @"$auth" \
+			    -H 'Content-Type: application/json' -H "Origin: $o"
+			err 403 forbidden "POST $p from Origin $o"
+			jb .error.message | grep -q Origin ||
+			    fail "the refusal does not name the Origin"
+		done
+		noauth POST "$p" -H @"$auth" -H 'Content-Type: application/json' \
+		    -H 'Sec-Fetch-Site: cross-site'
+		err 403 forbidden "POST $p with Sec-Fetch-Site: cross-site"
+	done
+	noauth DELETE /api/v1/workers/scheduler/tick -H @"$auth"
+	err 403 forbidden "DELETE without Content-Type"
+	noauth DELETE /api/v1/dlq -H @"$auth" -H 'Origin: http://evil.example' \
+	    -H 'Content-Type: application/json'
+	err 403 forbidden "DELETE from another Origin"
+done
+grep -q 'purge: done' "$TMP/mvd.log" && fail "a refused purge was done"
+expect_eq "$(rcli SCARD mailvisor:schedule:paused)" 0 \
+    "paused schedules after refused pauses"
+expect_eq "$(rcli SISMEMBER mailvisor:revoked "$revoked_id")" 0 \
+    "revoked after refused revokes"
+ls "$TMP/marks" | grep -q . && fail "a refused sync trigger ran"
+grep -q "refused: Host 'evil.example'" "$TMP/mvd.log" ||
+    fail "a refused Host is not logged"
+# The daemon's own origin, and a same-origin page: accepted.
+for o in "http://127.0.0.1:$PORT" "https://127.0.0.1:$PORT"; do
+	noauth POST /api/v1/workers/scheduler/tick/resume -H @"$TMP/auth" \
+	    -H 'Content-Type: application/json' -H "Origin: $o" \
+	    -H 'Sec-Fetch-Site: same-origin'
+	ok 200 "a change from the daemon's own origin $o"
+done
+noauth POST /api/v1/workers/scheduler/tick/resume -H @"$TMP/auth" \
+    -H 'Content-Type: application/json' -H "Host: localhost:$PORT" \
+    -H "Origin: http://localhost:$PORT"
+ok 200 "a change from http://localhost"
 
 # ---- routes, methods, paths ----
 req GET /nope
@@ -222,12 +326,90 @@ jb .error.message | grep -q "'account'" || fail "the ill-typed field is not name
 req POST /api/v1/jobs/echo/trigger '{"args":[]}'
 err 400 invalid_argument "args not an object"
 req POST /api/v1/jobs/echo/trigger '{}' text/plain
-err 415 unsupported_media_type "text/plain body"
+err 403 forbidden "text/plain body"
 req POST /api/v1/jobs/echo/trigger '{}' 'application/json; charset=utf-8'
 ok 202 "application/json with a charset"
 big=$(head -c 2000 /dev/zero | tr '\0' ' ')
 req POST /api/v1/jobs/echo/trigger "{\"args\":{}$big}"
-[ "$CODE" = 413 ] || fail "a body over max_body: HTTP $CODE"
+err 413 payload_too_large "a body over max_body"
+noauth GET /healthz -H "X-Big: $(head -c 20000 /dev/zero | tr '\0' a)"
+err 400 invalid_argument "a head over 16 KiB"
+noauth FOO /healthz
+err 405 method_not_allowed "a method evhttp does not know"
+expect_eq "$(hdr Allow)" GET "Allow of /healthz for FOO"
+noauth BREW /nope
+err 404 not_found "an unknown method on an unknown route"
+noauth POST /api/v1/jobs/echo/trigger -H @"$TMP/auth" \
+    -H 'Content-Type: application/json' -H 'Transfer-Encoding: chunked' \
+    --data-binary '{}'
+err 411 length_required "a chunked body"
+# What no client library sends: raw bytes; every answer the JSON error.
+"$PY" - "$PORT" "$TOKEN" >"$TMP/raw" <<'PY' || fail "raw requests: $(cat "$TMP/raw")"
+import json, socket, sys, time
+
+port, token = int(sys.argv[1]), sys.argv[2]
+H = b"Host: 127.0.0.1\r\n"
+
+
+def ask(*parts):
+    s = socket.create_connection(("127.0.0.1", port), timeout=20)
+    try:	# the daemon may close once it has answered
+        for p in parts:
+            s.sendall(p)
+            time.sleep(0.05)
+        s.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass
+    out = b""
+    while True:
+        d = s.recv(65536)
+        if not d:
+            break
+        out += d
+    return out
+
+
+def last(out, code, etype, what):
+    head, _, body = out.rpartition(b"\r\n\r\n")
+    status = head.rsplit(b"HTTP/1.1 ", 1)[-1].split(b" ")[0]
+    assert status == str(code).encode(), (what, out[:300])
+    assert b"\r\nContent-Type: application/json" in out, (what, out[:300])
+    assert json.loads(body)["error"]["type"] == etype, (what, body)
+    print("ok", what)
+
+
+last(ask(b"GARBAGE\r\n\r\n"), 400, "invalid_argument", "no method")
+last(ask(b"GET /healthz HTTP/2.0\r\n" + H + b"\r\n"), 400,
+     "invalid_argument", "HTTP/2.0")
+last(ask(b"GET  /healthz HTTP/1.1\r\n" + H + b"\r\n"), 400,
+     "invalid_argument", "two blanks")
+last(ask(b"GET /healthz HTTP/1.1\r\n" + H + b"no colon\r\n\r\n"), 400,
+     "invalid_argument", "a header line without a colon")
+last(ask(b"POST /api/v1/dlq/reprocess HTTP/1.1\r\n" + H +
+         b"Content-Length: 12x\r\n\r\n"), 400, "invalid_argument",
+     "a Content-Length that is not a number")
+last(ask(b"GET /" + b"a" * 20000 + b" HTTP/1.1\r\n" + H + b"\r\n"), 400,
+     "invalid_argument", "a request line of 20 000 bytes")
+last(ask(b"GET /healthz HTTP/1.1\r\n" + H + b"X: " + b"a" * 9000 + b"\r\n" +
+         b"Y: " + b"a" * 9000 + b"\r\n\r\n"), 400, "invalid_argument",
+     "two headers of 9 000 bytes")
+# Split across packets, after a first request on the same connection.
+out = ask(b"GET /healthz HTTP/1.1\r\n" + H + b"\r\n",
+          b"POST /api/v1/dlq/reprocess HTTP/1.1\r\n" + H,
+          b"Authorization: Bearer " + token.encode() + b"\r\n",
+          b"Content-Type: application/json\r\nContent-Length: 5000\r\n\r\n" +
+          b"x" * 5000)
+assert out.startswith(b"HTTP/1.1 200 "), out[:200]
+last(out, 413, "payload_too_large", "a second request's body over max_body")
+# A body within the limit, sent in pieces: still served.
+out = ask(b"POST /api/v1/dlq/reprocess HTTP/1.1\r\n" + H,
+          b"Authorization: Bearer " + token.encode() + b"\r\n",
+          b"Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{",
+          b"}GET /healthz HTTP/1.1\r\n" + H + b"\r\n")
+assert out.startswith(b"HTTP/1.1 400 "), out[:200]
+assert out.count(b"HTTP/1.1 200 OK") == 1, out
+print("ok pieces")
+PY
 req GET /api/v1/daemon '{}'
 err 400 invalid_argument "a body where none is taken"
 
@@ -349,12 +531,11 @@ err 404 not_found "trigger of an unknown job"
 req POST /api/v1/workers/sync/trigger \
     '{"provider":"gmail","full_sync":true,"lookback_days":7}'
 ok 202 "sync trigger"
-expect_eq "$(jb '[.job, (.job_ids | length), (.ignored | join(","))] |
-    map(tostring) | join(" ")')" "email_sync 2 provider" "sync answer"
+expect_eq "$(jb '[.job, (.job_ids | length), .ignored] |
+    map(tostring) | join(" ")')" "email_sync 2 null" "sync answer"
 req POST /api/v1/workers/sync/trigger '{"account":"bob","lookback_days":3}'
 ok 202 "sync of one account"
-expect_eq "$(jb '[(.job_ids | length), (.ignored | length)] |
-    map(tostring) | join(" ")')" "1 0" "sync of bob"
+expect_eq "$(jb '.job_ids | length')" 1 "sync of bob"
 wait_for 10 sh -c "ls $TMP/marks | grep -q '^sync-bob-3\\.'" ||
     fail "sync of bob: $(ls "$TMP/marks")"
 for m in sync-alice-7-full sync-bob-7-full; do
@@ -414,8 +595,8 @@ err 404 not_found "purge of an unknown queue"
 # Revoke: the running one here; unknown ids; ids of another daemon.
 req POST "/api/v1/jobs/$s1/revoke"
 ok 202 "revoke a running job"
-expect_eq "$(jb '[.job_id, .running_here] | map(tostring) | join(",")')" \
-    "$s1,true" "revoke answer"
+expect_eq "$(jb '[.job_id, .running_here, .outcome] | map(tostring) | join(",")')" \
+    "$s1,true,killed" "revoke answer"
 wait_for 10 sh -c "redis-cli -s $REDIS_SOCK GET worker:metrics:sleeper:$s1 | jq -e '.status == \"revoked\"'" ||
     fail "the revoked run was not recorded revoked: $(rcli GET worker:metrics:sleeper:"$s1")"
 expect_eq "$(rcli HGET worker:stats:sleeper last_status)" revoked \
@@ -428,9 +609,15 @@ other=0f8e6bb8-3f4c-4b8e-9c1e-6a3c2d9e7b10
 req POST "/api/v1/jobs/$other/revoke"
 ok 202 "revoke of a run id not here"
 expect_eq "$(jb .running_here)" false "not running here"
+expect_eq "$(jb .outcome)" marked "a run id not here: marked"
 expect_eq "$(rcli SISMEMBER mailvisor:revoked "$other")" 1 "revoked set"
 req POST "/api/v1/jobs/$id/revoke"
-ok 202 "revoke of a run id that is done"
+err 409 conflict "revoke of a run id that is done"
+jb .error.message | grep -q 'has finished' ||
+    fail "a finished run: $(jb .error.message)"
+expect_eq "$(rcli SISMEMBER mailvisor:revoked "$id")" 0 "a finished run marked"
+req POST "/api/v1/jobs/$s1/revoke"
+err 409 conflict "revoke of a run revoked and done"
 req POST /api/v1/jobs/%00/revoke
 err 400 invalid_argument "revoke of a NUL id"
 req POST "/api/v1/jobs/$s2/revoke"
@@ -619,13 +806,20 @@ wait_for 10 grep -q 'SIGHUP' "$TMP/mvd.log" || fail "no reload"
 req GET /api/v1/workers/scheduler/status
 ok 200 "status after a reload"
 expect_eq "$(jb '.jobs | length')" 5 "jobs after a reload"
-expect_eq "$(curl -s -o /dev/null -w '%{http_code}' -I "$URL/healthz")" 405 \
-    "HEAD /healthz"
+for p in /healthz /api/v1/daemon /metrics /; do
+	CODE=$(curl -s -o /dev/null -D "$TMP/hdr" -I -H @"$TMP/auth" \
+	    -w '%{http_code} %{size_download}' "$URL$p") || CODE=000
+	expect_eq "$CODE" "200 0" "HEAD $p: status and body size"
+	hdr Content-Type | grep -q . || fail "HEAD $p: no Content-Type"
+done
 
 # ---- Redis down: 503 where Redis is needed, the rest answers ----
 stop_redis
 wait_for 10 sh -c "curl -s $URL/healthz | jq -e '.redis == false'" ||
     fail "healthz still says Redis is up"
+noauth GET /healthz
+ok 200 "healthz without Redis"
+expect_eq "$(jb .status)" degraded "healthz status without Redis"
 req GET /api/v1/workers/monitor/stats
 err 503 unavailable "monitor without Redis"
 req POST /api/v1/workers/scheduler/tick/pause

@@ -89,7 +89,8 @@ credentials = /dev/null
 CONF
 "$MVD" -c "$TMP/mvd.conf" -n >/dev/null || fail "configuration refused"
 start_mvd "$TMP/mvd.conf"
-wait_for 10 "$CTL" -c /dev/null --url "$URL" -q inspect ping ||
+wait_for 10 "$CTL" -c /dev/null --url "$URL" --token-file "$TMP/token" -q \
+    inspect ping ||
     fail "the API did not come up: $(tail -5 "$TMP/mvd.log")"
 
 # ctl ARGS...: mailvisorctl with the daemon's URL and token from the
@@ -168,18 +169,48 @@ done_record() {
 	    '$TMP/rec'" || fail "no record of run $1: $(cat "$TMP/rec"; tail -3 "$TMP/mvd.log")"
 }
 
-# --- inspect ping: no token needed -----------------------------------
-bare --url "$URL" inspect ping
+# --- inspect ping: a check for monitoring, with the token ----------------
+ctl inspect ping
 expect_ok0
 grep -Eq '^mailvisord [0-9.]+: ok, pid '"$MVD_PID"', up [0-9]+ s, Redis connected$' "$TMP/out" ||
     fail "inspect ping: $(cat "$TMP/out")"
 ctl --json inspect ping
 expect_ok0
 expect_eq "$(wc -l <"$TMP/out" | tr -d ' ')" 1 "--json: one line"
-expect_eq "$(jout '.status + " " + (.pid|tostring) + " " + (.redis|tostring)')" "ok $MVD_PID true" "--json inspect ping"
+expect_eq "$(jout '(.pid|tostring) + " " + (.redis.connected|tostring)')" "$MVD_PID true" "--json inspect ping"
 ctl -q inspect ping
 expect_ok0
 [ ! -s "$TMP/out" ] || fail "-q printed: $(cat "$TMP/out")"
+bare --url "$URL" inspect ping
+expect_rc 77
+expect_err "no token was sent"
+bare --url "$URL" --token-file "$TMP/wrong-token" inspect ping
+expect_rc 77
+expect_err "wrong token"
+
+# --- a group without its subcommand: its subcommands, usage error -------
+for g in scheduler monitor inspect dlq sync; do
+	ctl "$g"
+	expect_rc 64
+	grep -q "^mailvisorctl: $g: a subcommand is needed; one of:" "$TMP/err" ||
+	    fail "$g alone: $(cat "$TMP/err")"
+	[ ! -s "$TMP/out" ] || fail "$g alone: stdout $(cat "$TMP/out")"
+done
+ctl scheduler
+expect_eq "$(grep -c '^  scheduler ' "$TMP/err")" 4 "scheduler's subcommands"
+ctl scheduler stop
+expect_rc 64
+grep -q "^mailvisorctl: scheduler: unknown subcommand" "$TMP/err" ||
+    fail "scheduler stop: $(cat "$TMP/err")"
+
+# --- --json prints the daemon's numbers as it wrote them ----------------
+rcli HSET worker:stats:bad total_executions 1 total_duration 0.003 \
+    average_duration 0.003 >/dev/null
+ctl --json monitor stats bad
+expect_ok0
+grep -qF '"average_duration":0.003,' "$TMP/out" ||
+    fail "--json re-wrote a number: $(cat "$TMP/out")"
+rcli DEL worker:stats:bad >/dev/null
 
 # --- where the URL and the token come from ----------------------------
 bare --url "$URL" scheduler status
@@ -464,6 +495,15 @@ for i in 1 2 3; do
 	ctl -q enqueue echo --tenant t1 --user alice --queue send
 	expect_ok0
 done
+ctl enqueue echo --tenant t1 --user alice --queue send
+expect_ok0
+qid=$(sed 's/^enqueued on send: //' "$TMP/out")
+ctl revoke "$qid"
+expect_ok0
+expect_eq "$(cat "$TMP/out")" "revoked $qid: queued: it will be skipped" \
+    "revoke of a queued entry"
+ctl --json revoke "$qid"
+expect_eq "$(jout .outcome)" skipped "--json revoke of a queued entry"
 sleep 1
 ctl queues
 expect_ok0
@@ -494,6 +534,9 @@ expect_ok0
 expect_eq "$(jout '.job_id + " " + (.running_here|tostring)')" "$s2 true" "--json revoke"
 done_record "$s1"
 expect_eq "$(jq -r .record.status "$TMP/rec")" revoked "revoked run's record"
+ctl revoke "$s1"
+expect_rc 65
+expect_err "has finished"
 # (An entry of send delivered before the purge may still run: wait.)
 wait_for 10 sh -c "MAILVISOR_URL=$URL MAILVISOR_TOKEN_FILE=$TMP/token '$CTL' --json inspect active | jq -e '.jobs | length == 0'" ||
     fail "runs still going after the revokes"
@@ -722,11 +765,32 @@ expect_rc 75
 expect_err "no answer within 1 s"
 [ $(( $(date +%s) - start )) -le 5 ] || fail "--timeout 1 took too long"
 
-# --- Redis down: 503; the daemon gone: unreachable --------------------------
-stop_redis
-ctl inspect ping
+# --- a sync argument the job does not declare: an error ----------------
+sed 's/^args = lookback_days:int(0..3650)=1, full_sync:bool=false$/args = full_sync:bool=false/' \
+    "$TMP/mvd.conf" >"$TMP/mvd.conf.new"
+sed -i 's/--days={lookback_days}//' "$TMP/mvd.conf.new"
+mv "$TMP/mvd.conf.new" "$TMP/mvd.conf"
+kill -HUP "$MVD_PID"
+wait_for 10 grep -q 'SIGHUP' "$TMP/mvd.log" || fail "no reload"
+wait_for 10 sh -c "MAILVISOR_URL=$URL MAILVISOR_TOKEN_FILE=$TMP/token '$CTL' sync user alice --lookback-days 2 2>&1 | grep -q 'no argument'" ||
+    fail "the reload did not take: $(tail -3 "$TMP/mvd.log")"
+ctl sync user alice --lookback-days 2
+expect_rc 64
+expect_err "job email_sync has no argument lookback_days (its arguments: full_sync)"
+ctl sync all --full
 expect_ok0
-grep -q 'Redis not connected$' "$TMP/out" || fail "inspect ping: $(cat "$TMP/out")"
+
+# --- Redis down: 503, and ping fails; the daemon gone: unreachable ---------
+stop_redis
+wait_for 10 sh -c "! MAILVISOR_URL=$URL MAILVISOR_TOKEN_FILE=$TMP/token '$CTL' -q inspect ping 2>/dev/null"
+ctl inspect ping
+expect_rc 69
+grep -q ': degraded, .*Redis not connected$' "$TMP/out" || fail "inspect ping: $(cat "$TMP/out")"
+grep -q '^mailvisorctl: the daemon is up but not connected to Redis' "$TMP/err" ||
+    fail "inspect ping: $(cat "$TMP/err")"
+ctl --json inspect ping
+expect_rc 69
+expect_eq "$(jout .redis.connected)" false "--json inspect ping without Redis"
 ctl scheduler pause ticker
 expect_rc 69
 ctl monitor stats

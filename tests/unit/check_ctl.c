@@ -604,10 +604,8 @@ START_TEST(test_print_lines)
 	    "{\"job\":\"j\",\"removed\":true}", remove), 0);
 	ck_assert_str_eq(out_text, "j: removed from the schedule\n");
 	ck_assert_int_eq(capture(ctl_print_trigger, "{\"job\":\"s\","
-	    "\"job_ids\":[\"a\",\"b\"],\"ignored\":[\"full_sync\","
-	    "\"lookback_days\"]}", no_words), 0);
-	ck_assert_str_eq(out_text, "s: 2 runs queued\n  a\n  b\n"
-	    "ignored (not arguments of s): full_sync, lookback_days\n");
+	    "\"job_ids\":[\"a\",\"b\"]}", no_words), 0);
+	ck_assert_str_eq(out_text, "s: 2 runs queued\n  a\n  b\n");
 	ck_assert_int_eq(capture(ctl_print_enqueue, "{\"queue\":\"q\","
 	    "\"id\":\"1-2\",\"job_id\":\"1-2\"}", no_words), 0);
 	ck_assert_str_eq(out_text, "enqueued on q: 1-2\n");
@@ -620,11 +618,37 @@ START_TEST(test_print_lines)
 	ck_assert_int_eq(capture(ctl_print_cleared, "{\"cleared\":[]}",
 	    no_words), 0);
 	ck_assert_str_eq(out_text, "nothing cleared\n");
-	ck_assert_int_eq(capture(ctl_print_ping, "{\"status\":\"ok\","
-	    "\"version\":\"0.1.0\",\"pid\":7,\"uptime\":3,\"redis\":false}",
+	ck_assert_int_eq(capture(ctl_print_ping, "{\"version\":\"0.1.0\","
+	    "\"pid\":7,\"uptime\":3,\"redis\":{\"connected\":false}}",
 	    no_words), 0);
 	ck_assert_str_eq(out_text,
-	    "mailvisord 0.1.0: ok, pid 7, up 3 s, Redis not connected\n");
+	    "mailvisord 0.1.0: degraded, pid 7, up 3 s, Redis not connected\n");
+	ck_assert_int_eq(capture(ctl_print_ping, "{\"version\":\"0.1.0\","
+	    "\"pid\":7,\"uptime\":3,\"redis\":{\"connected\":true}}",
+	    no_words), 0);
+	ck_assert_str_eq(out_text,
+	    "mailvisord 0.1.0: ok, pid 7, up 3 s, Redis connected\n");
+	ck_assert_int_eq(capture(ctl_print_ping, "{\"status\":\"ok\"}",
+	    no_words), 70);
+	ck_assert_int_eq(capture(ctl_print_revoke, "{\"job_id\":\"1-2\","
+	    "\"running_here\":false,\"outcome\":\"skipped\"}", no_words), 0);
+	ck_assert_str_eq(out_text, "revoked 1-2: queued: it will be skipped\n");
+}
+END_TEST
+
+/* inspect ping's status: 69 when the daemon has no Redis, with the
+ * reason (and its address) on stderr. */
+START_TEST(test_verdict_ping)
+{
+	json_t *up = json_loads("{\"redis\":{\"connected\":true}}", 0,
+	    NULL);
+	json_t *down = json_loads("{\"redis\":{\"connected\":false,"
+	    "\"address\":\"unix:/run/redis.sock/0\"}}", 0, NULL);
+
+	ck_assert_int_eq(ctl_verdict_ping(up), 0);
+	ck_assert_int_eq(ctl_verdict_ping(down), 69);
+	json_decref(up);
+	json_decref(down);
 }
 END_TEST
 
@@ -674,6 +698,7 @@ ctl_suite(void)
 		{ "print_long_cell", test_print_long_cell },
 		{ "print_lines", test_print_lines },
 		{ "print_flat", test_print_flat },
+		{ "verdict_ping", test_verdict_ping },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

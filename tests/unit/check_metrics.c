@@ -325,6 +325,24 @@ START_TEST(test_odd_records)
 }
 END_TEST
 
+/* The sum of durations as they were written, not as doubles add up
+ * (0.1 + 0.2 is 0.30000000000000004 in binary). */
+START_TEST(test_sum_text)
+{
+	struct metrics *m = metrics_new(0);
+	struct metrics_gauges g = gauges_fixed();
+	char *t;
+
+	observe(m, "w", "{\"status\":\"success\",\"duration\":0.1}");
+	observe(m, "w", "{\"status\":\"success\",\"duration\":0.2}");
+	t = text_of(m, &g);
+	ck_assert_msg(strstr(t, "\nmailvisor_run_duration_seconds_sum{worker="
+	    "\"w\"} 0.3\n") != NULL, "%s", t);
+	free(t);
+	metrics_free(m);
+}
+END_TEST
+
 /* Past the bound, new workers count as _other; known ones still count by
  * name; statuses are bounded the same way. */
 START_TEST(test_bound)
@@ -425,6 +443,7 @@ metrics_suite(void)
 	tc = tcase_create("metrics_observe");
 	tcase_add_test(tc, test_buckets);
 	tcase_add_test(tc, test_odd_records);
+	tcase_add_test(tc, test_sum_text);
 	tcase_add_test(tc, test_bound);
 	tcase_add_test(tc, test_bound_small);
 	tcase_add_test(tc, test_long_status);

@@ -843,6 +843,49 @@ START_TEST(optname_eq)
 }
 END_TEST
 
+/* The shortest text that reads back: no 17-digit noise, but every bit
+ * kept when 15 digits would lose some. */
+START_TEST(fmt_double_shortest)
+{
+	static const struct {
+		double d;
+		const char *want;
+	} v[] = {
+		{ 0.003, "0.003" }, { 0.057, "0.057" }, { 1, "1" },
+		{ 301.5, "301.5" }, { 0.1 + 0.2, "0.30000000000000004" },
+		{ 0.056999999999999995, "0.056999999999999995" },
+		{ 1e21, "1e+21" },
+		{ 1.0 / 3, "0.3333333333333333" }, { -2.5, "-2.5" },
+	};
+	char b[40];
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+		ck_assert_str_eq(mv_fmt_double(b, sizeof(b), v[i].d),
+		    v[i].want);
+	ck_assert_str_eq(mv_fmt_double(b, sizeof(b), 1.0 / 0.0), "+Inf");
+	ck_assert_str_eq(mv_fmt_double(b, sizeof(b), -1.0 / 0.0), "-Inf");
+	ck_assert_str_eq(mv_fmt_double(b, sizeof(b), 0.0 / 0.0), "NaN");
+}
+END_TEST
+
+START_TEST(json_dumps_shortest)
+{
+	json_t *v = json_pack("{s:f, s:[f, f], s:i}", "a", 0.003, "b", 0.057,
+	    301.5, "c", 7);
+	json_t *w = json_pack("[f, f]", 0.003, 0.1 + 0.2);
+	char *s = mv_json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
+	char *t = mv_json_dumps(w, JSON_COMPACT);
+
+	ck_assert_str_eq(s, "{\"a\":0.003,\"b\":[0.057,301.5],\"c\":7}");
+	/* 15 digits would write 0.3: the whole document takes 17. */
+	ck_assert_str_eq(t, "[0.0030000000000000001,0.30000000000000004]");
+	free(s);
+	free(t);
+	json_decref(v);
+	json_decref(w);
+}
+END_TEST
+
 static TCase *
 tcase(const char *name, const TTest *t1, const TTest *t2, const TTest *t3)
 {
@@ -900,6 +943,10 @@ shared_suite(void)
 	    parse_iso8601_offsets, parse_iso8601_garbage));
 	suite_add_tcase(s, tcase("mv_mono_ms", clocks, NULL, NULL));
 	suite_add_tcase(s, tcase("mv_optname_eq", optname_eq, NULL, NULL));
+	suite_add_tcase(s, tcase("mv_fmt_double", fmt_double_shortest, NULL,
+	    NULL));
+	suite_add_tcase(s, tcase("mv_json_dumps", json_dumps_shortest, NULL,
+	    NULL));
 	return s;
 }
 
