@@ -283,11 +283,13 @@ act_list_history(struct gm *g)
 	const char *label;
 	json_t *changes, *page, *env;
 	char *token = NULL, *latest = NULL;
+	int pages;
 
 	mv_err_clear(&err);
 	if (history_args(g, &label, &err) == -1)
 		return fail(g, &err);
 	changes = json_array();
+	pages = 0;
 	do {
 		if (gm_call_json(g, gm_req(g, GM_HISTORY_LIST, "GET",
 		    history_url(g, label, token), NULL, "history.list"), &page,
@@ -300,6 +302,7 @@ act_list_history(struct gm *g)
 			return fail(g, &err);
 		}
 		history_append(changes, page);
+		pages++;
 		free(token);
 		free(latest);
 		token = json_string_value(json_object_get(page,
@@ -310,6 +313,8 @@ act_list_history(struct gm *g)
 		    "historyId"))) : NULL;
 		json_decref(page);
 	} while (token != NULL);
+	log_info("read %zu history records in %d pages",
+	    json_array_size(changes), pages);
 	env = success(g);
 	json_object_set_new(env, "changes", changes);
 	json_object_set_new(env, "history_id", mv_json_str(latest));

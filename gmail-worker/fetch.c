@@ -31,6 +31,9 @@ struct fetch {
 	char		*page_token;
 	int		 want_page;	/* a next page waits for room */
 	int		 strict;	/* a missing message is an error */
+	int		 pages;		/* messages.list pages read */
+	int		 batches;	/* batch requests sent */
+	int		 resent;	/* batch parts sent again alone */
 	int		 failed;
 	struct mv_err	 err;
 };
@@ -249,6 +252,7 @@ fbatch_part(struct fbatch *b, const struct http_req *br, size_t i,
 	/* A rate limit (429, or a 403 that may be one) is this call's first
 	 * answer: it waits, within the batch's budget, as the whole batch
 	 * would have. */
+	f->resent++;
 	if (p->status == 429 || p->status == 403) {
 		http_submit_answered(f->g->eng, fetch_single_req(f, b->ids[i],
 		    b->slots[i]), br, p->status, p->body, p->len,
@@ -273,6 +277,7 @@ batch_done(struct http_req *r, void *arg)
 	else if (batch_parse(r->resp_type, r->resp.data, r->resp.len, parts,
 	    b->n) == -1) {
 		log_warnx("batch answer is not multipart; fetching one by one");
+		b->f->resent += (int)b->n;
 		for (i = 0; i < b->n; i++)
 			fetch_single(b->f, b->ids[i], b->slots[i]);
 	} else
@@ -331,6 +336,7 @@ fetch_batch(struct fetch *f, json_t *ids, size_t from, size_t n, size_t slot)
 	free(body);
 	r->done = batch_done;
 	r->arg = b;
+	f->batches++;
 	http_submit(f->g->eng, r);
 }
 
@@ -380,6 +386,7 @@ list_done(struct http_req *r, void *arg)
 		return;
 	}
 	http_req_free(r);
+	f->pages++;
 	ids = json_object_get(res, "messages");
 	if (ids != NULL && !json_is_array(ids)) {
 		mv_err_set(&err, MV_E_API, "messages.list: messages is not an "
@@ -520,6 +527,14 @@ fetch_compact(json_t *emails)
 			json_array_remove(emails, i);
 }
 
+/* -v: what the gets cost. */
+static void
+fetch_log(const struct fetch *f)
+{
+	log_info("fetched %zu messages in %d batches, %d parts sent again "
+	    "alone", f->count, f->batches, f->resent);
+}
+
 int
 fetch_emails(struct gm *g)
 {
@@ -542,6 +557,8 @@ fetch_emails(struct gm *g)
 	if (http_run(g->eng) == -1 && !f.failed)
 		mv_err_set(&f.err, MV_E_INTERNAL, "curl multi failed"),
 		    f.failed = 1;
+	log_info("listed %zu messages in %d pages", f.listed, f.pages);
+	fetch_log(&f);
 	if (f.failed) {
 		rc = output_error(g->out, g->ndjson, g->o->action, &f.err);
 	} else {

@@ -104,7 +104,8 @@ static const struct opt opt_table[] = {
 	{ "user_email", 'u', OPT_STR, O(user_email), 0, 0, "ADDR",
 	  "the mailbox's address (service accounts: the user to act as)" },
 	{ "verbose", 'v', OPT_COUNT, O(verbose), 0, 0, NULL,
-	  "more on stderr (repeat for more)" },
+	  "on stderr: -v steps and totals, -vv each request, -vvv "
+	  "libcurl's trace (secrets redacted)" },
 	{ "version", 'V', OPT_FLAG, O(version), 0, 0, NULL, "show the version" },
 };
 

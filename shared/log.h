@@ -21,7 +21,9 @@ void log_use_syslog(int on);
  * instead of text. */
 void log_use_json(int on);
 
-/* log_warn() appends strerror(errno); the others do not. All keep errno. */
+/* log_warn() appends strerror(errno); the others do not. All keep errno.
+ * log_error() is shown at every level, even the quietest. */
+void log_error(const char *, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
