@@ -1122,6 +1122,26 @@ class TestSendModifyHistory(StandinCase):
                                {"before": "x"})
         self.assertEqual(st, 400)
 
+    def test_history_bare_messages(self):
+        m = mid("02-standup", "bob@example.com")
+        h0 = self.hid()
+        self.bob("POST", "/messages/%s/modify" % m,
+                 {"addLabelIds": ["STARRED"]})
+        st, r = self.bob("GET", "/history?startHistoryId=%d" % h0)
+        self.assertIn("labelIds", r["history"][-1]["labelsAdded"][0]
+                      ["message"])
+        self.s.control("POST", "settings", {"history_messages": "bare"})
+        try:
+            st, r = self.bob("GET", "/history?startHistoryId=%d" % h0)
+        finally:
+            self.s.control("POST", "settings",
+                           {"history_messages": "labels"})
+        self.assertEqual(r["history"][-1]["labelsAdded"][0],
+                         {"message": {"id": m, "threadId": m},
+                          "labelIds": ["STARRED"]})
+        self.bob("POST", "/messages/%s/modify" % m,
+                 {"removeLabelIds": ["STARRED"]})
+
     def test_control_modify_delete(self):
         st, r = self.s.control("POST", "deliver", {
             "user": "bob@example.com",

@@ -59,7 +59,7 @@ def err_resp(e):
 class Settings:
     FIELDS = ("latency_ms", "charset_mode", "headers", "quota_per_minute",
               "quota_per_second", "quota_profile", "token_ttl", "token_uses",
-              "body_attachment_threshold")
+              "body_attachment_threshold", "history_messages")
 
     def __init__(self, a):
         self.latency_ms = a.latency_ms
@@ -71,6 +71,7 @@ class Settings:
         self.token_ttl = a.token_ttl
         self.token_uses = a.token_uses
         self.body_attachment_threshold = a.body_attachment_threshold
+        self.history_messages = "labels"
 
     def as_dict(self):
         return {k: getattr(self, k) for k in self.FIELDS}
@@ -88,6 +89,7 @@ class Settings:
             "token_uses": lambda v: isinstance(v, int) and v >= 0,
             "body_attachment_threshold":
                 lambda v: isinstance(v, int) and v >= 0,
+            "history_messages": lambda v: v in ("labels", "bare"),
         }
         for k, v in obj.items():
             if k not in checks or isinstance(v, bool) or not checks[k](v):
