@@ -182,6 +182,7 @@ deb:
 bench: all checks $(BUILD)/runstat $(BUILD)/spawnloop
 	@bench/run.sh $(BUILD)
 	@bench/quota.sh $(BUILD)
+	@bench/sync.sh $(BUILD)
 	@bench/mvd.sh $(BUILD)
 
 $(BUILD)/runstat $(BUILD)/spawnloop: $(BUILD)/%: bench/%.c
