@@ -538,9 +538,8 @@ fetch_compact(json_t *emails)
 			json_array_remove(emails, i);
 }
 
-/* -v: what the listing and the gets cost. */
-static void
-fetch_log(const struct fetch *f)
+void
+fetch_report(const struct fetch *f)
 {
 	if (f->pages > 0)
 		log_info("listed %zu messages in %d pages", f->listed,
@@ -589,7 +588,7 @@ fetch_emails(struct gm *g)
 	f.emails = g->ndjson ? NULL : json_array();
 	fetch_list_page(&f);
 	fetch_drain(&f);
-	fetch_log(&f);
+	fetch_report(&f);
 	if (f.failed) {
 		rc = output_error(g->out, g->ndjson, g->o->action, &f.err);
 	} else {
@@ -705,11 +704,6 @@ fetch_wait(struct fetch *f, struct mv_err *err)
 	return 0;
 }
 
-void
-fetch_report(const struct fetch *f)
-{
-	fetch_log(f);
-}
 
 /* The thread's messages (oldest first, as threads.get gives them) into
  * slots of f->emails, their bodies fetched where Gmail left them out. */
