@@ -75,6 +75,7 @@ CHECK_DEPS_check_mime	= gmail-worker/mime.o gmail-worker/html2text.o gmail-worke
 CHECK_DEPS_check_creds	= gmail-worker/creds.o gmail-worker/oauth.o
 CHECK_DEPS_check_compose = gmail-worker/compose.o gmail-worker/rfc2047.o gmail-worker/charset.o
 CHECK_DEPS_check_pace	= gmail-worker/pace.o
+CHECK_DEPS_check_redact = gmail-worker/redact.o
 CHECK_DEPS_check_retry	= gmail-worker/retry.o
 CHECK_DEPS_check_batch	= gmail-worker/batch.o gmail-worker/retry.o gmail-worker/rfc2047.o gmail-worker/charset.o
 CHECK_DEPS_check_opts	= gmail-worker/opts.o
@@ -181,6 +182,7 @@ deb:
 bench: all checks $(BUILD)/runstat $(BUILD)/spawnloop
 	@bench/run.sh $(BUILD)
 	@bench/quota.sh $(BUILD)
+	@bench/sync.sh $(BUILD)
 	@bench/mvd.sh $(BUILD)
 
 $(BUILD)/runstat $(BUILD)/spawnloop: $(BUILD)/%: bench/%.c

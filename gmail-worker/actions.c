@@ -12,6 +12,7 @@
 #include "gmail-worker/compose.h"
 #include "gmail-worker/fetch.h"
 #include "gmail-worker/output.h"
+#include "gmail-worker/sync.h"
 #include "shared/b64.h"
 #include "shared/buf.h"
 #include "shared/log.h"
@@ -33,6 +34,7 @@ static const struct action actions[] = {
 	{ "get_attachment", act_get_attachment, SCOPE_READ },
 	{ "get_email", fetch_one, SCOPE_READ },
 	{ "get_profile", act_get_profile, SCOPE_READ },
+	{ "get_thread", fetch_thread, SCOPE_READ },
 	{ "list_history", act_list_history, SCOPE_READ },
 	{ "list_labels", act_list_labels, SCOPE_READ },
 	{ "mark_read", act_mark_read, SCOPE_MODIFY },
@@ -40,6 +42,7 @@ static const struct action actions[] = {
 	{ "modify_labels", act_modify_labels, SCOPE_MODIFY },
 	{ "ping", act_ping, SCOPE_READ },
 	{ "send_email", act_send_email, SCOPE_SEND },
+	{ "sync", sync_run, SCOPE_READ },
 	{ "trash", act_trash, SCOPE_MODIFY },
 	{ "untrash", act_untrash, SCOPE_MODIFY },
 };
@@ -233,31 +236,6 @@ history_append(json_t *changes, json_t *page)
 	}
 }
 
-static char *
-history_url(struct gm *g, const char *label, const char *page)
-{
-	struct mv_buf u;
-	char *s, *url;
-
-	mv_buf_init(&u, 0);
-	s = http_escape(g->o->start_history_id);
-	mv_buf_printf(&u, "/history?maxResults=500&startHistoryId=%s", s);
-	free(s);
-	if (label) {
-		s = http_escape(label);
-		mv_buf_printf(&u, "&labelId=%s", s);
-		free(s);
-	}
-	if (page) {
-		s = http_escape(page);
-		mv_buf_printf(&u, "&pageToken=%s", s);
-		free(s);
-	}
-	url = gm_url(g, "%s", u.data);
-	mv_buf_free(&u);
-	return url;
-}
-
 static int
 history_args(struct gm *g, const char **label, struct mv_err *err)
 {
@@ -283,14 +261,17 @@ act_list_history(struct gm *g)
 	const char *label;
 	json_t *changes, *page, *env;
 	char *token = NULL, *latest = NULL;
+	int pages;
 
 	mv_err_clear(&err);
 	if (history_args(g, &label, &err) == -1)
 		return fail(g, &err);
 	changes = json_array();
+	pages = 0;
 	do {
 		if (gm_call_json(g, gm_req(g, GM_HISTORY_LIST, "GET",
-		    history_url(g, label, token), NULL, "history.list"), &page,
+		    gm_history_url(g, g->o->start_history_id, label, token, 0),
+		    NULL, "history.list"), &page,
 		    &err) == -1) {
 			if (err.type == MV_E_NOT_FOUND)
 				err.type = MV_E_HISTORY_EXPIRED;
@@ -300,6 +281,7 @@ act_list_history(struct gm *g)
 			return fail(g, &err);
 		}
 		history_append(changes, page);
+		pages++;
 		free(token);
 		free(latest);
 		token = json_string_value(json_object_get(page,
@@ -310,6 +292,8 @@ act_list_history(struct gm *g)
 		    "historyId"))) : NULL;
 		json_decref(page);
 	} while (token != NULL);
+	log_info("read %zu history records in %d pages",
+	    json_array_size(changes), pages);
 	env = success(g);
 	json_object_set_new(env, "changes", changes);
 	json_object_set_new(env, "history_id", mv_json_str(latest));

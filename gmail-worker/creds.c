@@ -364,6 +364,26 @@ creds_load_path(const char *path, struct creds *c, struct mv_err *err)
 	return rc;
 }
 
+/*
+ * A spec without '@' that names an existing file is a path missing its
+ * '@': say so. Anything else may be inline JSON with secrets in it, so it
+ * is never quoted.
+ */
+static int
+creds_refuse_inline(const char *spec, int from_env, struct mv_err *err)
+{
+	char name[CREDS_NAMEMAX + 4];
+
+	if (spec[0] != '{' && access(spec, F_OK) == 0) {
+		mv_quote_clean(name, sizeof(name), spec, CREDS_NAMEMAX);
+		return mv_err_set(err, MV_E_INVALID_ARGUMENT, "credentials: "
+		    "%s is a file name: write %s@%s to read it",
+		    name, from_env ? CREDS_ENV "=" : "--credentials ", name);
+	}
+	return mv_err_set(err, MV_E_INVALID_ARGUMENT, "%s",
+	    from_env ? CREDS_MSG_ENV : CREDS_MSG_ARGV);
+}
+
 int
 creds_load(const char *spec, struct creds *c, struct mv_err *err)
 {
@@ -380,7 +400,6 @@ creds_load(const char *spec, struct creds *c, struct mv_err *err)
 		return creds_load_fd(STDIN_FILENO, "credentials on stdin", c,
 		    err);
 	if (spec[0] != '@')
-		return mv_err_set(err, MV_E_INVALID_ARGUMENT, "%s",
-		    from_env ? CREDS_MSG_ENV : CREDS_MSG_ARGV);
+		return creds_refuse_inline(spec, from_env, err);
 	return creds_load_path(spec + 1, c, err);
 }

@@ -22,7 +22,9 @@ struct fetch {
 	struct gm	*g;
 	enum mime_format fmt;
 	const char	*fmt_name;
-	json_t		*emails;	/* json mode: one slot per listed id */
+	struct fetch_sink sink;		/* .email NULL: print or keep */
+	int		 print;		/* ndjson: print each EMAIL */
+	json_t		*emails;	/* else: one slot per listed id */
 	size_t		 listed;
 	size_t		 outstanding;	/* listed, not yet decoded */
 	size_t		 count;
@@ -31,6 +33,9 @@ struct fetch {
 	char		*page_token;
 	int		 want_page;	/* a next page waits for room */
 	int		 strict;	/* a missing message is an error */
+	int		 pages;		/* messages.list pages read */
+	int		 batches;	/* batch requests sent */
+	int		 resent;	/* batch parts sent again alone */
 	int		 failed;
 	struct mv_err	 err;
 };
@@ -91,7 +96,10 @@ fetch_decode(struct fmsg *m)
 		return;
 	}
 	f->count++;
-	if (f->g->ndjson) {
+	if (f->sink.email) {
+		if (f->sink.email(f->sink.arg, m->id, email, &err) == -1)
+			fetch_fail(f, &err);
+	} else if (f->print) {
 		if (output_line(f->g->out, email) == -1) {
 			mv_err_set(&err, MV_E_INTERNAL, "cannot write to "
 			    "stdout");
@@ -165,13 +173,19 @@ fetch_got(struct fetch *f, const char *id, size_t slot, json_t *msg)
 	}
 }
 
-/* A message that vanished between list and get is skipped, not fatal. */
+/* A message that vanished between list and get is skipped (or handed to
+ * the sink), not fatal. */
 static int
 fetch_gone(struct fetch *f, const char *id, long status)
 {
+	struct mv_err err = MV_ERR_INIT;
+
 	if (status != 404 || f->strict)
 		return 0;
-	log_warnx("message %s disappeared while fetching; skipped", id);
+	if (f->sink.gone == NULL)
+		log_warnx("message %s disappeared while fetching; skipped", id);
+	else if (!f->failed && f->sink.gone(f->sink.arg, id, &err) == -1)
+		fetch_fail(f, &err);
 	fetch_settle(f);
 	return 1;
 }
@@ -249,6 +263,7 @@ fbatch_part(struct fbatch *b, const struct http_req *br, size_t i,
 	/* A rate limit (429, or a 403 that may be one) is this call's first
 	 * answer: it waits, within the batch's budget, as the whole batch
 	 * would have. */
+	f->resent++;
 	if (p->status == 429 || p->status == 403) {
 		http_submit_answered(f->g->eng, fetch_single_req(f, b->ids[i],
 		    b->slots[i]), br, p->status, p->body, p->len,
@@ -273,6 +288,7 @@ batch_done(struct http_req *r, void *arg)
 	else if (batch_parse(r->resp_type, r->resp.data, r->resp.len, parts,
 	    b->n) == -1) {
 		log_warnx("batch answer is not multipart; fetching one by one");
+		b->f->resent += (int)b->n;
 		for (i = 0; i < b->n; i++)
 			fetch_single(b->f, b->ids[i], b->slots[i]);
 	} else
@@ -331,6 +347,7 @@ fetch_batch(struct fetch *f, json_t *ids, size_t from, size_t n, size_t slot)
 	free(body);
 	r->done = batch_done;
 	r->arg = b;
+	f->batches++;
 	http_submit(f->g->eng, r);
 }
 
@@ -349,7 +366,7 @@ fetch_page_ids(struct fetch *f, json_t *ids)
 		bs = 1;
 	if (f->max > 0 && f->listed + n > (size_t)f->max)
 		n = (size_t)f->max - f->listed;
-	if (!f->g->ndjson)
+	if (f->emails)
 		for (i = 0; i < n; i++)
 			json_array_append_new(f->emails, json_null());
 	for (i = 0; i < n; i += chunk) {
@@ -380,6 +397,7 @@ list_done(struct http_req *r, void *arg)
 		return;
 	}
 	http_req_free(r);
+	f->pages++;
 	ids = json_object_get(res, "messages");
 	if (ids != NULL && !json_is_array(ids)) {
 		mv_err_set(&err, MV_E_API, "messages.list: messages is not an "
@@ -439,19 +457,20 @@ fetch_list_page(struct fetch *f)
 	http_submit(f->g->eng, r);
 }
 
-/* "after:EPOCH" for --days_back, ANDed with --query. A cutoff at or before
- * the epoch (--days_back 36500 is about 1926) asks for every message: no
- * after: term then, since Gmail reads a negative one as no match at all. */
+/* "after:EPOCH" for the last days days (0: any age), ANDed with --query.
+ * A cutoff at or before the epoch (36500 days is about 1926) asks for
+ * every message: no after: term then, since Gmail reads a negative one as
+ * no match at all. */
 static char *
-fetch_query(const struct opts *o)
+fetch_query(const struct opts *o, long days)
 {
 	char *q = NULL;
 	const char *user = o->query && *o->query ? o->query : NULL;
 	int group = user && (strstr(user, " OR ") || strchr(user, '{'));
 	long long after = 0;
 
-	if (o->days_back > 0)
-		after = (long long)time(NULL) - o->days_back * 86400LL;
+	if (days > 0)
+		after = (long long)time(NULL) - days * 86400LL;
 	if (after > 0) {
 		if (asprintf(&q, "after:%lld%s%s%s%s", after, user ? " " : "",
 		    group ? "(" : "", user ? user : "", group ? ")" : "") == -1)
@@ -461,6 +480,7 @@ fetch_query(const struct opts *o)
 	return q;
 }
 
+/* The --format name as a mime format; returns name, or NULL with err. */
 static const char *
 fetch_format(const char *name, enum mime_format *fmt, struct mv_err *err)
 {
@@ -478,9 +498,7 @@ fetch_format(const char *name, enum mime_format *fmt, struct mv_err *err)
 	return name;
 }
 
-/* The mailbox's latest history id (taken before listing, so that a
- * later list_history from it misses nothing), and its address. */
-static int
+int
 fetch_profile(struct gm *g, char **history_id, struct mv_err *err)
 {
 	json_t *p;
@@ -520,6 +538,38 @@ fetch_compact(json_t *emails)
 			json_array_remove(emails, i);
 }
 
+void
+fetch_report(const struct fetch *f)
+{
+	if (f->pages > 0)
+		log_info("listed %zu messages in %d pages", f->listed,
+		    f->pages);
+	log_info("fetched %zu messages in %d batches, %d parts sent again "
+	    "alone", f->count, f->batches, f->resent);
+}
+
+/* Clears f for g, with the --format name; 0, or -1 with f->err. */
+static int
+fetch_init(struct fetch *f, struct gm *g, const char *format)
+{
+	memset(f, 0, sizeof(*f));
+	f->g = g;
+	mv_err_clear(&f->err);
+	return (f->fmt_name = fetch_format(format, &f->fmt, &f->err)) == NULL ?
+	    -1 : 0;
+}
+
+/* Runs the engine until every queued get is done. Returns 0, or -1 with
+ * f->err. */
+static int
+fetch_drain(struct fetch *f)
+{
+	if (http_run(f->g->eng) == -1 && !f->failed)
+		mv_err_set(&f->err, MV_E_INTERNAL, "curl multi failed"),
+		    f->failed = 1;
+	return f->failed ? -1 : 0;
+}
+
 int
 fetch_emails(struct gm *g)
 {
@@ -528,20 +578,17 @@ fetch_emails(struct gm *g)
 	json_t *env;
 	int rc;
 
-	memset(&f, 0, sizeof(f));
-	f.g = g;
-	f.max = g->o->max_results;
-	mv_err_clear(&f.err);
-	if ((f.fmt_name = fetch_format(g->o->format, &f.fmt, &f.err)) == NULL ||
+	if (fetch_init(&f, g, g->o->format) == -1 ||
 	    fetch_labels(g, &f.err) == -1 ||
 	    fetch_profile(g, &history_id, &f.err) == -1)
 		return output_error(g->out, g->ndjson, g->o->action, &f.err);
-	f.q = fetch_query(g->o);
+	f.max = g->o->max_results;
+	f.q = fetch_query(g->o, g->o->days_back);
+	f.print = g->ndjson;
 	f.emails = g->ndjson ? NULL : json_array();
 	fetch_list_page(&f);
-	if (http_run(g->eng) == -1 && !f.failed)
-		mv_err_set(&f.err, MV_E_INTERNAL, "curl multi failed"),
-		    f.failed = 1;
+	fetch_drain(&f);
+	fetch_report(&f);
 	if (f.failed) {
 		rc = output_error(g->out, g->ndjson, g->o->action, &f.err);
 	} else {
@@ -568,8 +615,7 @@ int
 fetch_one(struct gm *g)
 {
 	struct mv_err err = MV_ERR_INIT;
-	enum mime_format fmt;
-	const char *fmt_name = NULL, *id;
+	const char *id;
 	struct fetch f;
 	json_t *env;
 	int rc;
@@ -578,24 +624,20 @@ fetch_one(struct gm *g)
 	if (g->o->id.n != 1)
 		mv_err_set(&err, MV_E_INVALID_ARGUMENT, "get_email needs "
 		    "exactly one --id");
-	else if ((fmt_name = fetch_format(g->o->format, &fmt, &err)) != NULL)
+	else if (fetch_init(&f, g, g->o->format) == -1)
+		err = f.err;
+	else
 		gm_check_id(g->o->id.v[0], &err);
 	if (err.type != MV_OK)
 		return output_error(g->out, g->ndjson, g->o->action, &err);
 	id = g->o->id.v[0];
-	memset(&f, 0, sizeof(f));
-	f.g = g;
-	f.fmt = fmt;
-	f.fmt_name = fmt_name;
 	f.strict = 1;
+	f.print = g->ndjson;
 	f.emails = json_array();
-	mv_err_clear(&f.err);
 	json_array_append_new(f.emails, json_null());
 	f.listed = f.outstanding = 1;
 	fetch_single(&f, id, 0);
-	if (http_run(g->eng) == -1 && !f.failed)
-		mv_err_set(&f.err, MV_E_INTERNAL, "curl multi failed"),
-		    f.failed = 1;
+	fetch_drain(&f);
 	if (f.failed) {
 		rc = output_error(g->out, g->ndjson, g->o->action, &f.err);
 	} else {
@@ -606,5 +648,132 @@ fetch_one(struct gm *g)
 		json_decref(env);
 	}
 	json_decref(f.emails);
+	return rc;
+}
+
+struct fetch *
+fetch_new(struct gm *g, const char *format, const struct fetch_sink *sink,
+    struct mv_err *err)
+{
+	struct fetch *f;
+
+	if ((f = malloc(sizeof(*f))) == NULL)
+		abort();
+	if (fetch_init(f, g, format) == -1) {
+		*err = f->err;
+		free(f);
+		return NULL;
+	}
+	f->sink = *sink;
+	return f;
+}
+
+void
+fetch_free(struct fetch *f)
+{
+	if (f == NULL)
+		return;
+	json_decref(f->emails);
+	free(f->q);
+	free(f->page_token);
+	free(f);
+}
+
+void
+fetch_ids(struct fetch *f, json_t *ids)
+{
+	if (!f->failed && json_array_size(ids) > 0)
+		fetch_page_ids(f, ids);
+}
+
+void
+fetch_listing(struct fetch *f, long days)
+{
+	free(f->q);
+	f->q = fetch_query(f->g->o, days);
+	fetch_list_page(f);
+}
+
+int
+fetch_wait(struct fetch *f, struct mv_err *err)
+{
+	if (fetch_drain(f) == -1) {
+		*err = f->err;
+		return -1;
+	}
+	return 0;
+}
+
+
+/* The thread's messages (oldest first, as threads.get gives them) into
+ * slots of f->emails, their bodies fetched where Gmail left them out. */
+static int
+thread_fetch(struct fetch *f, const char *id)
+{
+	json_t *t, *msgs, *msg;
+	char *eid = http_escape(id);
+	size_t i;
+
+	if (gm_call_json(f->g, gm_req(f->g, GM_THREADS_GET, "GET",
+	    gm_url(f->g, "/threads/%s?format=%s", eid, f->fmt_name), NULL,
+	    "threads.get"), &t, &f->err) == -1) {
+		free(eid);
+		return -1;
+	}
+	free(eid);
+	if (!json_is_array(msgs = json_object_get(t, "messages"))) {
+		json_decref(t);
+		return mv_err_set(&f->err, MV_E_API, "threads.get: no "
+		    "messages array");
+	}
+	json_array_foreach(msgs, i, msg) {
+		const char *mid = json_string_value(json_object_get(msg, "id"));
+
+		json_array_append_new(f->emails, json_null());
+		f->listed++;
+		f->outstanding++;
+		fetch_got(f, mid ? mid : "", i, json_incref(msg));
+	}
+	json_decref(t);
+	return fetch_drain(f);
+}
+
+/* get_thread's options, checked before any request. */
+static int
+thread_args(struct fetch *f, struct gm *g)
+{
+	if (fetch_init(f, g, g->o->format) == -1)
+		return -1;
+	if (f->fmt == MIME_RAW)
+		return mv_err_set(&f->err, MV_E_INVALID_ARGUMENT, "get_thread: "
+		    "--format is full or metadata");
+	if (g->o->thread_id == NULL)
+		return mv_err_set(&f->err, MV_E_INVALID_ARGUMENT, "get_thread "
+		    "needs --thread_id");
+	return gm_check_id(g->o->thread_id, &f->err);
+}
+
+int
+fetch_thread(struct gm *g)
+{
+	struct fetch f;
+	json_t *env;
+	int rc;
+
+	if (thread_args(&f, g) == -1)
+		return output_error(g->out, g->ndjson, g->o->action, &f.err);
+	f.strict = 1;
+	f.emails = json_array();
+	if (thread_fetch(&f, g->o->thread_id) == -1) {
+		json_decref(f.emails);
+		return output_error(g->out, g->ndjson, g->o->action, &f.err);
+	}
+	env = mv_envelope_success(g->o->action, g->user_email);
+	json_object_set_new(env, "thread_id", mv_json_str(g->o->thread_id));
+	json_object_set_new(env, "count", json_integer((json_int_t)f.count));
+	json_object_set_new(env, "emails", f.emails);
+	rc = output_result(g->out, g->ndjson, env, "emails") == 0 ? 0 :
+	    mv_err_exit(MV_E_INTERNAL);
+	json_decref(env);
 	return rc;
 }

@@ -27,6 +27,7 @@ enum gm_method {
 	GM_MESSAGES_BATCH_MODIFY,
 	GM_MESSAGES_BATCH_DELETE,
 	GM_MESSAGES_SEND,
+	GM_THREADS_GET,
 	GM_TOKEN,
 	GM__COUNT
 };
@@ -65,6 +66,12 @@ char *gm_url(struct gm *, const char *fmt, ...)
 /* The path part alone ("/gmail/v1/users/me..."), for batch parts. */
 char *gm_path(struct gm *, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* history.list from start (escaped here), with an optional labelId and
+ * pageToken; sync_types asks for the four types a sync folds (added,
+ * deleted, labels added and removed). Returns a new string. */
+char *gm_history_url(struct gm *, const char *start, const char *label,
+    const char *page, int sync_types);
 
 /* The batch endpoint, "API_BASE/batch/gmail/v1". Returns a new string. */
 char *gm_batch_url(struct gm *);

@@ -8,6 +8,7 @@
 
 #include "gmail-worker/http.h"
 #include "gmail-worker/pace.h"
+#include "gmail-worker/redact.h"
 #include "gmail-worker/retry.h"
 #include "shared/log.h"
 #include "shared/mvtime.h"
@@ -314,6 +315,30 @@ fail:
 	return -1;
 }
 
+/* libcurl's trace (-vvv) through the log, secrets redacted; bodies are
+ * counted, never shown (they hold mail and tokens), as curl -v does. */
+static int
+on_trace(CURL *h, curl_infotype type, char *data, size_t size, void *arg)
+{
+	static const char mark[] = { '*', '<', '>', '<', '>' };
+	char *text, *line, *save;
+
+	(void)h;
+	(void)arg;
+	if (type == CURLINFO_DATA_IN || type == CURLINFO_DATA_OUT) {
+		log_debug("%c [%zu bytes of data]", mark[type], size);
+		return 0;
+	}
+	if (type > CURLINFO_HEADER_OUT)
+		return 0;		/* TLS records */
+	text = redact_secrets(data, size);
+	for (line = strtok_r(text, "\r\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\r\n", &save))
+		log_debug("%c %s", mark[type], line);
+	free(text);
+	return 0;
+}
+
 static void
 req_setopts(struct http_engine *e, struct http_req *r, CURL *h)
 {
@@ -334,6 +359,10 @@ req_setopts(struct http_engine *e, struct http_req *r, CURL *h)
 	curl_easy_setopt(h, CURLOPT_PIPEWAIT, 1L);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, r->hdrs);
+	if (e->o.verbose >= 3) {
+		curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, on_trace);
+		curl_easy_setopt(h, CURLOPT_VERBOSE, 1L);
+	}
 	if (strcmp(r->method, "GET") == 0)
 		return;
 	if (strcmp(r->method, "POST") == 0) {
@@ -370,7 +399,7 @@ req_start(struct http_engine *e, struct http_req *r)
 	e->in_flight++;
 	e->st.requests++;
 	e->st.units += r->cost;
-	log_debug("%s %s", r->method, r->what);
+	r->started = mv_mono_ms();
 	return 0;
 }
 
@@ -556,6 +585,26 @@ engine_retry(struct http_engine *e, struct http_req *r, CURLcode rc,
 	req_complete(r);
 }
 
+/* -vv: one line per attempt, its URL's secrets redacted. */
+static void
+req_log(const struct http_req *r, CURLcode rc)
+{
+	long long ms = (long long)(mv_mono_ms() - r->started);
+	char *url;
+
+	if (log_get_level() < LOG_LVL_DEBUG)
+		return;
+	url = redact_secrets(r->url, strlen(r->url));
+	if (r->status > 0)
+		log_debug("%s %s: %ld, %zu bytes, %lld ms, attempt %d",
+		    r->method, url, r->status, r->resp.len, ms, r->attempts);
+	else
+		log_debug("%s %s: no answer (%s), %lld ms, attempt %d",
+		    r->method, url, r->curl_err[0] ? r->curl_err :
+		    curl_easy_strerror(rc), ms, r->attempts);
+	free(url);
+}
+
 static void
 engine_finished(struct http_engine *e, struct http_req *r, CURLcode rc)
 {
@@ -567,6 +616,7 @@ engine_finished(struct http_engine *e, struct http_req *r, CURLcode rc)
 	r->easy = NULL;
 	e->in_flight--;
 	r->attempts++;
+	req_log(r, rc);
 	if (r->too_large) {
 		mv_err_set(&r->err, MV_E_API, "%s: answer larger than %zu "
 		    "bytes", r->what, e->o.max_response);

@@ -43,6 +43,7 @@ struct http_req {
 	char		*resp_type;	/* Content-Type, owned */
 	struct mv_err	 err;		/* type MV_OK on success */
 	int		 attempts;
+	int64_t		 started;	/* mono ms of this attempt */
 
 	/* Engine state. */
 	int		 retry_after;
@@ -63,7 +64,8 @@ struct http_opts {
 	int	 max_in_flight;
 	double	 units_per_sec;		/* 0: pacing off */
 	size_t	 max_response;		/* bytes */
-	int	 verbose;
+	int	 verbose;		/* 2: a line per request; 3: and
+					   libcurl's trace, redacted */
 };
 
 /* Token minting: build the token request, then read its answer. */

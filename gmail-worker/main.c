@@ -9,6 +9,7 @@
 #include "gmail-worker/opts.h"
 #include "gmail-worker/output.h"
 #include "shared/log.h"
+#include "shared/mvtime.h"
 
 #ifndef MV_VERSION
 #define MV_VERSION "0.1.0"
@@ -55,6 +56,18 @@ check_common(const struct opts *o, const struct action **a,
 	return 0;
 }
 
+/* -v: what the run cost, last. */
+static void
+log_totals(const struct gm *g, int64_t started)
+{
+	struct http_stats st;
+
+	http_get_stats(g->eng, &st);
+	log_info("done: %ld requests, %ld quota units, %ld retries, %ld "
+	    "token requests, %.3f s", st.requests, st.units, st.retries,
+	    st.refreshes, (mv_mono_ms() - started) / 1000.0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -63,6 +76,7 @@ main(int argc, char **argv)
 	const struct action *a = NULL;
 	struct gm g;
 	int rc, ndjson;
+	int64_t started = mv_mono_ms();
 
 	log_init("gmail-worker", LOG_LVL_WARN);
 	mv_err_clear(&err);
@@ -83,7 +97,6 @@ main(int argc, char **argv)
 	}
 	ndjson = o.output && strcmp(o.output, "ndjson") == 0;
 	if (err.type != MV_OK) {
-		log_warnx("%s", err.msg);
 		rc = output_error(stdout, ndjson, o.action, &err);
 		opts_free(&o);
 		return rc;
@@ -94,10 +107,11 @@ main(int argc, char **argv)
 	}
 	memset(&g, 0, sizeof(g));
 	if (gm_init(&g, &o, a->scopes, &err) == -1) {
-		log_warnx("%s", err.msg);
 		rc = output_error(stdout, ndjson, o.action, &err);
-	} else
+	} else {
 		rc = a->run(&g);
+		log_totals(&g, started);
+	}
 	gm_free(&g);
 	opts_free(&o);
 	curl_global_cleanup();

@@ -53,10 +53,12 @@ static const struct opt opt_table[] = {
 	  "delete: required, deletion is permanent" },
 	{ "credentials", 'c', OPT_STR, O(credentials), 0, 0, "@FILE|-",
 	  "credentials JSON from FILE or stdin (env GMAIL_WORKER_CREDENTIALS)" },
+	{ "cursor", 0, OPT_STR, O(cursor), 0, 0, "CURSOR",
+	  "sync: changes since this cursor (a summary's); none = full sync" },
 	{ "days_back", 0, OPT_LONG, O(days_back), 0, 36500, "N",
 	  "fetch_emails: messages of the last N days, 0 = any age (default 1)" },
 	{ "format", 0, OPT_STR, O(format), 0, 0, "FMT",
-	  "full, metadata or raw (default full)" },
+	  "full, metadata or raw (sync, get_thread: not raw) (default full)" },
 	{ "help", 'h', OPT_FLAG, O(help), 0, 0, NULL, "show this help" },
 	{ "html_file", 0, OPT_STR, O(html_file), 0, 0, "FILE",
 	  "send_email: HTML body from FILE (- for stdin)" },
@@ -68,6 +70,8 @@ static const struct opt opt_table[] = {
 	{ "label", 0, OPT_LIST, O(label), 0, 0, "LABEL",
 	  "label name or id to filter on (fetch_emails: repeatable, ANDed; "
 	  "list_history: one)" },
+	{ "lookback_days", 0, OPT_LONG, O(lookback_days), 0, 36500, "N",
+	  "sync: a full sync takes the last N days, 0 = any age (default 90)" },
 	{ "max_in_flight", 0, OPT_LONG, O(max_in_flight), 1, 100, "N",
 	  "HTTP requests in flight at once (default 5)" },
 	{ "max_results", 0, OPT_LONG, O(max_results), 0, 10000000, "N",
@@ -94,7 +98,7 @@ static const struct opt opt_table[] = {
 	  "list_history: changes after this history id" },
 	{ "subject", 0, OPT_STR, O(subject), 0, 0, "TEXT", "send_email: Subject" },
 	{ "thread_id", 0, OPT_STR, O(thread_id), 0, 0, "ID",
-	  "send_email: thread to add the message to" },
+	  "get_thread: the thread; send_email: thread to add the message to" },
 	{ "timeout", 0, OPT_LONG, O(timeout), 1, 3600, "SECONDS",
 	  "limit for each HTTP request (default 30)" },
 	{ "to", 0, OPT_LIST, O(to), 0, 0, "ADDR", "send_email: To (repeatable)" },
@@ -104,7 +108,8 @@ static const struct opt opt_table[] = {
 	{ "user_email", 'u', OPT_STR, O(user_email), 0, 0, "ADDR",
 	  "the mailbox's address (service accounts: the user to act as)" },
 	{ "verbose", 'v', OPT_COUNT, O(verbose), 0, 0, NULL,
-	  "more on stderr (repeat for more)" },
+	  "on stderr: -v steps and totals, -vv each request, -vvv "
+	  "libcurl's trace (secrets redacted)" },
 	{ "version", 'V', OPT_FLAG, O(version), 0, 0, NULL, "show the version" },
 };
 
@@ -121,7 +126,6 @@ opts_defaults(struct opts *o)
 		o->api_base = env;
 	if ((env = getenv("GMAIL_TOKEN_URI")) != NULL && *env)
 		o->token_uri = env;
-	o->output = "json";
 	o->timeout = 30;
 	o->max_wait = 60;
 	o->quota_units_per_sec = -1;
@@ -129,6 +133,7 @@ opts_defaults(struct opts *o)
 	o->quota_profile = "classic";
 	o->batch_size = 20;
 	o->days_back = 1;
+	o->lookback_days = 90;
 	o->format = "full";
 }
 
@@ -288,6 +293,11 @@ opts_parse(struct opts *o, int argc, char **argv, struct mv_err *err)
 			    "unexpected argument '%.64s' (options start with "
 			    "--)", a);
 	}
+	/* A sync's changes stream (contract §5); other results are one
+	 * document unless asked otherwise. */
+	if (o->output == NULL)
+		o->output = o->action && strcmp(o->action, "sync") == 0 ?
+		    "ndjson" : "json";
 	return 0;
 }
 
@@ -320,13 +330,16 @@ opts_usage(void)
 	    "  get_email       one message (--id)\n"
 	    "  list_labels     labels with their counts\n"
 	    "  get_profile     address, totals, latest history id\n"
+	    "  get_thread      a thread's messages, oldest first (--thread_id)\n"
 	    "  list_history    changes since --start_history_id\n"
 	    "  send_email      send a message (--to, --subject, --body...)\n"
 	    "  modify_labels   --add_label/--remove_label on --id\n"
 	    "  mark_read, mark_unread, archive, trash, untrash   on --id\n"
 	    "  delete          delete --id permanently (needs --confirm)\n"
 	    "  get_attachment  --id --attachment_id --output_file\n"
-	    "  ping            check the credentials\n\n"
+	    "  ping            check the credentials\n"
+	    "  sync            changes since --cursor, else a full sync of "
+	    "--lookback_days\n\n"
 	    "OPTIONS (each accepts '_' or '-': --days_back = --days-back)\n");
 	for (size_t i = 0; i < NOPTS; i++) {
 		const struct opt *d = &opt_table[i];

@@ -20,7 +20,8 @@ struct opts {
 	const char	*user_email;
 	const char	*api_base;
 	const char	*token_uri;
-	const char	*output;		/* json | ndjson */
+	const char	*output;		/* json | ndjson (sync: ndjson
+						   unless given) */
 	long		 timeout;
 	long		 max_wait;
 	double		 quota_units_per_sec;	/* < 0: the profile's */
@@ -35,6 +36,8 @@ struct opts {
 	const char	*format;		/* full | metadata | raw */
 	struct strlist	 id;
 	const char	*start_history_id;
+	const char	*cursor;		/* sync */
+	long		 lookback_days;		/* sync */
 	struct strlist	 to, cc, bcc;
 	const char	*subject;
 	const char	*body;
@@ -55,7 +58,8 @@ struct opts {
 };
 
 /* Parses argv into o (defaults first, then the environment's
- * GMAIL_API_BASE and GMAIL_TOKEN_URI, then options). Options accept '_'
+ * GMAIL_API_BASE and GMAIL_TOKEN_URI, then options; the default --output
+ * is ndjson for sync, json for the other actions). Options accept '_'
  * and '-' alike, "--opt=value" and "--opt value". Returns 0, or -1 with
  * err (invalid_argument) naming the option. Strings borrow from argv. */
 int opts_parse(struct opts *o, int argc, char **argv, struct mv_err *err);

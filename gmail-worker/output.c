@@ -3,6 +3,7 @@
 #include <jansson.h>
 
 #include "gmail-worker/output.h"
+#include "shared/log.h"
 
 int
 output_line(FILE *f, const json_t *v)
@@ -33,11 +34,20 @@ output_result(FILE *f, int ndjson, json_t *env, const char *items)
 	return output_line(f, env);
 }
 
+/* The error's one line on stderr, shown even with --quiet: a caller that
+ * pipes stdout into jq still learns why the run failed. */
+static void
+output_error_line(const struct mv_err *err)
+{
+	log_error("%s: %s", mv_err_name(err->type), err->msg);
+}
+
 int
 output_error(FILE *f, int ndjson, const char *action, const struct mv_err *err)
 {
 	json_t *env = mv_envelope_error(action, err);
 
+	output_error_line(err);
 	if (ndjson)
 		json_object_set_new(env, "summary", json_true());
 	output_line(f, env);

@@ -145,6 +145,16 @@ log_warn(const char *fmt, ...)
 }
 
 void
+log_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_LVL_ERROR, fmt, ap);
+	va_end(ap);
+}
+
+void
 log_warnx(const char *fmt, ...)
 {
 	va_list ap;

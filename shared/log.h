@@ -28,7 +28,9 @@ void log_use_time(int on);
  * its device and inode), which times each line itself; else 0. */
 int log_stderr_is_journal(void);
 
-/* log_warn() appends strerror(errno); the others do not. All keep errno. */
+/* log_warn() appends strerror(errno); the others do not. All keep errno.
+ * log_error() is shown at every level, even the quietest. */
+void log_error(const char *, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *, ...) __attribute__((format(printf, 1, 2)));

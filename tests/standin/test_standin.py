@@ -1100,6 +1100,82 @@ class TestSendModifyHistory(StandinCase):
         st, r = self.bob("GET", "/history?startHistoryId=%d" % self.hid())
         self.assertEqual(r, {"historyId": str(self.hid())})
 
+    def test_history_forget_before(self):
+        m = mid("02-standup", "bob@example.com")
+        h0 = self.hid()
+        self.bob("POST", "/messages/%s/modify" % m,
+                 {"addLabelIds": ["STARRED"]})
+        h1 = self.hid()
+        self.bob("POST", "/messages/%s/modify" % m,
+                 {"removeLabelIds": ["STARRED"]})
+        st, r = self.s.control("POST", "expire-history",
+                               {"user": "bob@example.com", "before": h1})
+        self.assertEqual(st, 200, r)
+        # Older than h1: forgotten, 404 as Gmail. From h1 on: kept.
+        self.assertEqual(self.bob("GET", "/history?startHistoryId=%d" % h0),
+                         (404, NOT_FOUND))
+        st, r = self.bob("GET", "/history?startHistoryId=%d" % h1)
+        self.assertEqual(st, 200)
+        self.assertEqual([list(x.keys())[-1] for x in r["history"]],
+                         ["labelsRemoved"])
+        st, r = self.s.control("POST", "expire-history",
+                               {"before": "x"})
+        self.assertEqual(st, 400)
+
+    def test_history_bare_messages(self):
+        m = mid("02-standup", "bob@example.com")
+        h0 = self.hid()
+        self.bob("POST", "/messages/%s/modify" % m,
+                 {"addLabelIds": ["STARRED"]})
+        st, r = self.bob("GET", "/history?startHistoryId=%d" % h0)
+        self.assertIn("labelIds", r["history"][-1]["labelsAdded"][0]
+                      ["message"])
+        self.s.control("POST", "settings", {"history_messages": "bare"})
+        try:
+            st, r = self.bob("GET", "/history?startHistoryId=%d" % h0)
+        finally:
+            self.s.control("POST", "settings",
+                           {"history_messages": "labels"})
+        self.assertEqual(r["history"][-1]["labelsAdded"][0],
+                         {"message": {"id": m, "threadId": m},
+                          "labelIds": ["STARRED"]})
+        self.bob("POST", "/messages/%s/modify" % m,
+                 {"removeLabelIds": ["STARRED"]})
+
+    def test_control_modify_delete(self):
+        st, r = self.s.control("POST", "deliver", {
+            "user": "bob@example.com",
+            "eml": "From: a@example.com\r\nTo: bob@example.com\r\n"
+                   "Subject: to delete\r\n\r\nx\r\n"})
+        self.assertEqual(st, 200, r)
+        m = r["id"]
+        h0 = self.hid()
+        st, r = self.s.control("POST", "modify", {
+            "user": "bob@example.com", "id": m,
+            "addLabelIds": ["STARRED", "Label_New"],
+            "removeLabelIds": ["UNREAD"]})
+        self.assertEqual(st, 200, r)
+        self.assertEqual(sorted(r["labelIds"]),
+                         ["INBOX", "Label_New", "STARRED"])
+        st, h = self.bob("GET", "/history?startHistoryId=%d" % h0)
+        rec = h["history"][-1]
+        self.assertEqual(rec["labelsAdded"][0]["labelIds"],
+                         ["STARRED", "Label_New"])
+        self.assertEqual(rec["labelsRemoved"][0]["labelIds"], ["UNREAD"])
+        st, r = self.s.control("POST", "delete",
+                               {"user": "bob@example.com", "id": m})
+        self.assertEqual(st, 200, r)
+        self.assertEqual(self.bob("GET", "/messages/%s" % m)[0], 404)
+        st, h = self.bob("GET", "/history?startHistoryId=%d"
+                         "&historyTypes=messageDeleted" % h0)
+        self.assertEqual(h["history"][-1]["messagesDeleted"][0]["message"]
+                         ["id"], m)
+        self.assertEqual(self.s.control("POST", "delete", {
+            "user": "bob@example.com", "id": m})[0], 404)
+        self.assertEqual(self.s.control("POST", "modify", {
+            "user": "bob@example.com", "id": "0" * 16})[0], 404)
+        self.assertEqual(self.s.control("POST", "modify", {"id": m})[0], 400)
+
 
 class TestBatch(StandinCase):
     def batch(self, parts, token=ALICE_TOK, boundary="b_o_u_n_d"):
@@ -1296,6 +1372,17 @@ class TestQuotaFaults(StandinCase):
         self.assertEqual(self.s.get(U + "/profile")[0], 200)
         st, stats = self.s.control("GET", "stats")
         self.assertEqual(stats["faults_fired"], 2)
+
+    def test_fault_query(self):
+        # A rule with "query" fires only for requests whose query matches:
+        # here the second page of a listing, not the first.
+        self.faults({"path": "/messages$", "query": "pageToken=",
+                     "status": 500, "count": -1})
+        st, r = self.s.get(U + "/messages?maxResults=2")
+        self.assertEqual(st, 200)
+        st, r2 = self.s.get(U + "/messages?maxResults=2&pageToken=%s"
+                            % r["nextPageToken"])
+        self.assertEqual(st, 500)
 
     def test_fault_retry_after_in_message(self):
         self.faults({"path": "messages/send", "status": 429,

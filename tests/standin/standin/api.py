@@ -476,7 +476,9 @@ _HTYPES = {"messageAdded": "messagesAdded",
            "labelAdded": "labelsAdded", "labelRemoved": "labelsRemoved"}
 
 
-def _history_filter(rec, keys, label):
+def _history_filter(rec, keys, label, bare=False):
+    """A record as history.list shows it: the types asked for, the
+    entries with label; bare: messages as {id, threadId} only."""
     out = {}
     ids = set()
     for k in ("messagesAdded", "messagesDeleted", "labelsAdded",
@@ -488,6 +490,10 @@ def _history_filter(rec, keys, label):
             entries = [e for e in entries
                        if label in e["message"].get("labelIds", [])
                        or label in e.get("labelIds", [])]
+        if bare:
+            entries = [dict(e, message={x: e["message"][x] for x in
+                                        ("id", "threadId")})
+                       for e in entries]
         if entries:
             out[k] = entries
             ids.update(e["message"]["id"] for e in entries)
@@ -532,8 +538,9 @@ def h_history(call, mb):
     i = bisect.bisect_right([r["id"] for r in mb.history], after)
     out = []
     last = None
+    bare = call.app.settings.history_messages == "bare"
     for rec in mb.history[i:]:
-        r = _history_filter(rec, keys, label)
+        r = _history_filter(rec, keys, label, bare)
         last = rec["id"]
         if r is not None:
             out.append(r)

@@ -59,7 +59,7 @@ def err_resp(e):
 class Settings:
     FIELDS = ("latency_ms", "charset_mode", "headers", "quota_per_minute",
               "quota_per_second", "quota_profile", "token_ttl", "token_uses",
-              "body_attachment_threshold")
+              "body_attachment_threshold", "history_messages")
 
     def __init__(self, a):
         self.latency_ms = a.latency_ms
@@ -71,6 +71,7 @@ class Settings:
         self.token_ttl = a.token_ttl
         self.token_uses = a.token_uses
         self.body_attachment_threshold = a.body_attachment_threshold
+        self.history_messages = "labels"
 
     def as_dict(self):
         return {k: getattr(self, k) for k in self.FIELDS}
@@ -88,6 +89,7 @@ class Settings:
             "token_uses": lambda v: isinstance(v, int) and v >= 0,
             "body_attachment_threshold":
                 lambda v: isinstance(v, int) and v >= 0,
+            "history_messages": lambda v: v in ("labels", "bare"),
         }
         for k, v in obj.items():
             if k not in checks or isinstance(v, bool) or not checks[k](v):
@@ -100,7 +102,7 @@ class Fault:
     def __init__(self, d):
         if not isinstance(d, dict):
             raise ValueError("a rule must be an object")
-        known = {"method", "path", "status", "count", "retry_after",
+        known = {"method", "path", "query", "status", "count", "retry_after",
                  "retry_after_in_message", "reason", "drop", "delay_ms",
                  "body", "message"}
         extra = set(d) - known
@@ -110,6 +112,7 @@ class Fault:
         self.spec = dict(d)
         self.method = (d.get("method") or "*").upper()
         self.path = re.compile(d.get("path") or "")
+        self.query = re.compile(d.get("query") or "")
         self.status = d.get("status")
         if self.status is not None and (not isinstance(self.status, int) or
                                         not 400 <= self.status <= 599):
@@ -128,14 +131,22 @@ class Fault:
         if not (self.status or self.drop or self.delay_ms):
             raise ValueError("a rule needs status, drop or delay_ms")
 
-    def matches(self, method, path):
+    def matches(self, method, path, query=None):
         return (self.method in ("*", method)) and \
-            self.path.search(path) is not None
+            self.path.search(path) is not None and \
+            self.query.search(query_text(query)) is not None
 
     def describe(self):
         d = dict(self.spec)
         d["remaining"] = self.count
         return d
+
+
+def query_text(query):
+    """A parsed query as "name=value&..." (names sorted), for the rules'
+    query regex."""
+    return "&".join("%s=%s" % (k, v) for k in sorted(query or {})
+                    for v in query[k])
 
 
 class Faults:
@@ -152,13 +163,13 @@ class Faults:
         with self.lock:
             self.rules = []
 
-    def take(self, method, path):
+    def take(self, method, path, query=None):
         """The first live rule matching, its count consumed; or None."""
         if not self.rules:
             return None
         with self.lock:
             for r in self.rules:
-                if r.count != 0 and r.matches(method, path):
+                if r.count != 0 and r.matches(method, path, query):
                     if r.count > 0:
                         r.count -= 1
                     return r
@@ -382,7 +393,7 @@ class App:
         return resp
 
     def _api_call(self, call, e, inner):
-        rule = self.faults.take(call.method, call.path)
+        rule = self.faults.take(call.method, call.path, call.query)
         if rule is not None:
             with self.log.lock:
                 self.log.faults_fired += 1
@@ -581,6 +592,8 @@ class App:
             ("POST", "/_standin/settings"): lambda: self.c_settings(obj),
             ("GET", "/_standin/log"): lambda: self.c_log(query),
             ("POST", "/_standin/deliver"): lambda: self.c_deliver(obj),
+            ("POST", "/_standin/modify"): lambda: self.c_modify(obj),
+            ("POST", "/_standin/delete"): lambda: self.c_delete(obj),
             ("POST", "/_standin/revoke"): lambda: self.c_revoke(obj),
             ("GET", "/_standin/health"): lambda: {"ok": True},
         }.get(key)
@@ -588,7 +601,7 @@ class App:
             known = path in {"/_standin/" + x for x in (
                 "stats", "reset", "faults", "expire-tokens",
                 "expire-history", "settings", "log", "deliver", "revoke",
-                "health")}
+                "modify", "delete", "health")}
             return json_resp(405 if known else 404,
                              {"error": "no such control endpoint: %s %s"
                               % (method, path)})
@@ -632,13 +645,53 @@ class App:
 
     def c_expire_history(self, obj):
         users = self._users(obj)
+        before = obj.get("before") if isinstance(obj, dict) else None
+        if before is not None:
+            try:
+                before = int(before)
+            except (TypeError, ValueError):
+                raise ValueError("before must be a history id")
         out = {}
         with self.state.lock:
             for u in users:
                 mb = self.state.mailboxes[u]
-                mb.expire_history()
+                mb.expire_history(before)
                 out[u] = str(mb.history_id)
         return {"historyId": out}
+
+    def _message(self, obj):
+        """The mailbox and message named by {"user","id"} (lock held)."""
+        if not isinstance(obj, dict) or obj.get("user") is None:
+            raise ValueError("user is required")
+        mb = self.state.mailboxes[self._users({"user": obj["user"]})[0]]
+        m = mb.messages.get(obj.get("id"))
+        if m is None:
+            raise ApiError(404, "no message %r" % (obj.get("id"),),
+                           "notFound")
+        return mb, m
+
+    def c_modify(self, obj):
+        with self.state.lock:
+            mb, m = self._message(obj)
+            add, rem = obj.get("addLabelIds", []), obj.get("removeLabelIds",
+                                                           [])
+            if not all(isinstance(x, list) and
+                       all(isinstance(y, str) and y for y in x)
+                       for x in (add, rem)):
+                raise ValueError("addLabelIds and removeLabelIds must be "
+                                 "lists of label ids")
+            for lid in add:
+                mb.label_for(lid, create=True)
+            mb.change_labels(m, [mb.label_for(x).id for x in add],
+                             [x for x in rem])
+            return {"id": m.id, "labelIds": list(m.labels),
+                    "historyId": str(mb.history_id)}
+
+    def c_delete(self, obj):
+        with self.state.lock:
+            mb, m = self._message(obj)
+            mb.delete(m)
+            return {"id": m.id, "historyId": str(mb.history_id)}
 
     def _users(self, obj):
         u = obj.get("user") if isinstance(obj, dict) else None

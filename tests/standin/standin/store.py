@@ -224,9 +224,13 @@ class Mailbox:
         self.history.append(rec)
         return hid
 
-    def expire_history(self):
-        self.history = []
-        self.floor = self.history_id
+    def expire_history(self, before=None):
+        """Forgets the records older than history id before (all of them
+        when None): a startHistoryId below it then gets 404."""
+        if before is None:
+            before = self.history_id
+        self.history = [r for r in self.history if r["id"] > before]
+        self.floor = max(self.floor, before)
 
     # -- messages ----------------------------------------------------------
     def label_for(self, lid, create=False):
