@@ -2,7 +2,7 @@
 # Runs every tests/integration/tNNN-*.sh against the binaries in BUILD.
 # Each script exits 0 (pass), 77 (skipped, with its reason on its last
 # line) or another status (fail); a failure's output is shown, and every
-# test's with VERBOSE=1. Each has TEST_TIMEOUT seconds (300).
+# test's with VERBOSE=1. Each has TEST_TIMEOUT seconds (900: a guard against hangs, far above what any takes).
 set -u
 build=${1:-build}
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -19,7 +19,7 @@ for t in "$top"/tests/integration/t[0-9]*.sh; do
 	out=$(mktemp)
 	start=$(date +%s)
 	rc=0
-	timeout "${TEST_TIMEOUT:-300}" sh "$t" >"$out" 2>&1 || rc=$?
+	timeout "${TEST_TIMEOUT:-900}" sh "$t" >"$out" 2>&1 || rc=$?
 	if [ "$rc" -eq 0 ]; then
 		pass=$((pass + 1))
 		echo "ok   $name ($(( $(date +%s) - start ))s)"

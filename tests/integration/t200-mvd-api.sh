@@ -166,9 +166,9 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 start_mvd "$TMP/mvd.conf" -d
-wait_for 10 curl -sf "$URL/healthz" ||
+wait_for 30 curl -sf "$URL/healthz" ||
     fail "the API did not come up: $(cat "$TMP/mvd.log")"
-wait_for 10 sh -c "curl -s $URL/healthz | jq -e .redis" ||
+wait_for 30 sh -c "curl -s $URL/healthz | jq -e .redis" ||
     fail "no Redis: $(cat "$TMP/mvd.log")"
 
 # A second daemon on the same port cannot bind: exit 1, said clearly.
@@ -448,7 +448,7 @@ expect_eq "$(jb '[.consumer, .uptime, .running, .queued, .retrying,
     join(",")')" "number,string" "daemon field types"
 
 # ---- schedules: status, pause, resume, remove ----
-wait_for 10 sh -c "[ \$(redis-cli -s $REDIS_SOCK HGET worker:stats:tick total_executions || echo 0) -ge 1 ]" ||
+wait_for 30 sh -c "[ \$(redis-cli -s $REDIS_SOCK HGET worker:stats:tick total_executions || echo 0) -ge 1 ]" ||
     fail "tick never ran: $(cat "$TMP/mvd.log")"
 req GET /api/v1/workers/scheduler/status
 ok 200 "scheduler status"
@@ -482,7 +482,7 @@ expect_eq "$(jb '[.job, .paused, .removed] | map(tostring) | join(",")')" \
     tick,false,false "resume answer"
 expect_eq "$(rcli SISMEMBER mailvisor:schedule:paused tick)" 0 \
     "paused set after resume"
-wait_for 10 sh -c "[ \$(redis-cli -s $REDIS_SOCK HGET worker:stats:tick total_executions) -gt $n ]" ||
+wait_for 30 sh -c "[ \$(redis-cli -s $REDIS_SOCK HGET worker:stats:tick total_executions) -gt $n ]" ||
     fail "tick did not fire after resume"
 req DELETE /api/v1/workers/scheduler/tick
 ok 200 remove
@@ -510,7 +510,7 @@ ok 202 "trigger echo"
 expect_eq "$(jb .job)" echo "trigger job"
 expect_eq "$(jb '.job_ids | length')" 1 "trigger job_ids"
 id=$(jb '.job_ids[0]')
-wait_for 10 sh -c "redis-cli -s $REDIS_SOCK EXISTS worker:metrics:echo:$id | grep -qx 1" ||
+wait_for 30 sh -c "redis-cli -s $REDIS_SOCK EXISTS worker:metrics:echo:$id | grep -qx 1" ||
     fail "the triggered run left no record"
 req GET "/api/v1/jobs/$id"
 ok 200 "job by id"
@@ -536,7 +536,7 @@ expect_eq "$(jb '[.job, (.job_ids | length), .ignored] |
 req POST /api/v1/workers/sync/trigger '{"account":"bob","lookback_days":3}'
 ok 202 "sync of one account"
 expect_eq "$(jb '.job_ids | length')" 1 "sync of bob"
-wait_for 10 sh -c "ls $TMP/marks | grep -q '^sync-bob-3\\.'" ||
+wait_for 30 sh -c "ls $TMP/marks | grep -q '^sync-bob-3\\.'" ||
     fail "sync of bob: $(ls "$TMP/marks")"
 for m in sync-alice-7-full sync-bob-7-full; do
 	ls "$TMP/marks" | grep -q "^$m\\." || fail "no run $m: $(ls "$TMP/marks")"
@@ -556,7 +556,7 @@ s1=$(jb '.job_ids[0]')
 req POST /api/v1/jobs/sleeper/trigger
 ok 202 "trigger sleeper 2"
 s2=$(jb '.job_ids[0]')
-wait_for 10 sh -c "curl -s -H @$TMP/auth $URL/api/v1/jobs/active | jq -e '[.jobs[].job] | map(select(. == \"sleeper\")) | length == 2'" ||
+wait_for 30 sh -c "curl -s -H @$TMP/auth $URL/api/v1/jobs/active | jq -e '[.jobs[].job] | map(select(. == \"sleeper\")) | length == 2'" ||
     fail "the sleepers do not run"
 req GET /api/v1/jobs/active
 ok 200 "active jobs"
@@ -597,7 +597,7 @@ req POST "/api/v1/jobs/$s1/revoke"
 ok 202 "revoke a running job"
 expect_eq "$(jb '[.job_id, .running_here, .outcome] | map(tostring) | join(",")')" \
     "$s1,true,killed" "revoke answer"
-wait_for 10 sh -c "redis-cli -s $REDIS_SOCK GET worker:metrics:sleeper:$s1 | jq -e '.status == \"revoked\"'" ||
+wait_for 30 sh -c "redis-cli -s $REDIS_SOCK GET worker:metrics:sleeper:$s1 | jq -e '.status == \"revoked\"'" ||
     fail "the revoked run was not recorded revoked: $(rcli GET worker:metrics:sleeper:"$s1")"
 expect_eq "$(rcli HGET worker:stats:sleeper last_status)" revoked \
     "sleeper's last status"
@@ -802,7 +802,7 @@ sleep 2
 req GET /api/v1/workers/monitor/stats
 ok 200 "an answer after clients left"
 kill -HUP "$MVD_PID"
-wait_for 10 grep -q 'SIGHUP' "$TMP/mvd.log" || fail "no reload"
+wait_for 30 grep -q 'SIGHUP' "$TMP/mvd.log" || fail "no reload"
 req GET /api/v1/workers/scheduler/status
 ok 200 "status after a reload"
 expect_eq "$(jb '.jobs | length')" 5 "jobs after a reload"
@@ -815,7 +815,7 @@ done
 
 # ---- Redis down: 503 where Redis is needed, the rest answers ----
 stop_redis
-wait_for 10 sh -c "curl -s $URL/healthz | jq -e '.redis == false'" ||
+wait_for 30 sh -c "curl -s $URL/healthz | jq -e '.redis == false'" ||
     fail "healthz still says Redis is up"
 noauth GET /healthz
 ok 200 "healthz without Redis"

@@ -15,6 +15,9 @@ trap 'for p in $AUX_PIDS; do kill "$p" 2>/dev/null || true; done; cleanup' EXIT
 
 [ -x "$CTL" ] || fail "no executable $CTL (build it first)"
 start_redis
+# ticker must never fire while the test runs: once a day, twelve hours
+# from now.
+TICK_HOUR=$(( ($(date -u +%-H) + 12) % 24 ))
 
 free_port() {
 	$PY -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
@@ -68,7 +71,7 @@ args = days:int(0..30)=1, label:string(20)="x"
 
 [job:ticker]
 command = $TESTW ok
-schedule = every 1h
+schedule = 0 $TICK_HOUR * * *
 
 [job:bad]
 command = $TMP/bad.sh
@@ -89,7 +92,7 @@ credentials = /dev/null
 CONF
 "$MVD" -c "$TMP/mvd.conf" -n >/dev/null || fail "configuration refused"
 start_mvd "$TMP/mvd.conf"
-wait_for 10 "$CTL" -c /dev/null --url "$URL" --token-file "$TMP/token" -q \
+wait_for 30 "$CTL" -c /dev/null --url "$URL" --token-file "$TMP/token" -q \
     inspect ping ||
     fail "the API did not come up: $(tail -5 "$TMP/mvd.log")"
 
@@ -295,7 +298,7 @@ ctl scheduler status
 expect_ok0
 head_is "JOB SCHEDULE NEXT RUN STATE RUNNING"
 aligned 6
-expect_eq "$(row ticker | awk '{ print $2, $3, $5, $6 }')" "every 1h active 0" "ticker's row"
+expect_eq "$(row ticker | awk '{ print $2, $3, $4, $5, $6, $8, $9 }')" "0 $TICK_HOUR * * * active 0" "ticker's row"
 row ticker | grep -Eq ' [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z ' ||
     fail "ticker's next run: $(row ticker)"
 expect_eq "$(row echo | awk '{ print $2, $3, $4 }')" "- - unscheduled" "echo's row"
@@ -307,7 +310,7 @@ ctl scheduler pause ticker
 expect_ok0
 expect_eq "$(cat "$TMP/out")" "ticker: paused" "pause"
 ctl scheduler status
-expect_eq "$(row ticker | awk '{ print $4, $5 }')" "- paused" "paused ticker's row"
+expect_eq "$(row ticker | awk '{ print $7, $8 }')" "- paused" "paused ticker's row"
 ctl inspect scheduled
 expect_ok0
 expect_eq "$(cat "$TMP/out")" "nothing scheduled" "inspect scheduled, paused"
@@ -317,16 +320,16 @@ expect_eq "$(jout '.job + " " + (.paused|tostring)')" "ticker false" "--json res
 ctl inspect scheduled
 expect_ok0
 head_is "NEXT RUN JOB SCHEDULE"
-expect_eq "$(sed -n 2p "$TMP/out" | awk '{ print $2, $3, $4 }')" "ticker every 1h" "inspect scheduled"
+expect_eq "$(sed -n 2p "$TMP/out" | awk '{ print $2, $3, $4, $5, $6, $7 }')" "ticker 0 $TICK_HOUR * * *" "inspect scheduled"
 ctl scheduler remove ticker
 expect_ok0
 expect_eq "$(cat "$TMP/out")" "ticker: removed from the schedule" "remove"
 ctl scheduler status
-expect_eq "$(row ticker | awk '{ print $5 }')" "removed" "removed ticker's state"
+expect_eq "$(row ticker | awk '{ print $8 }')" "removed" "removed ticker's state"
 ctl scheduler resume ticker
 expect_eq "$(cat "$TMP/out")" "ticker: resumed" "resume"
 ctl scheduler status
-expect_eq "$(row ticker | awk '{ print $5 }')" "active" "resumed ticker's state"
+expect_eq "$(row ticker | awk '{ print $8 }')" "active" "resumed ticker's state"
 ctl scheduler pause nosuchjob
 expect_rc 65
 expect_err "nosuchjob"
@@ -481,7 +484,7 @@ expect_ok0
 s1=$(sed -n 2p "$TMP/out" | tr -d ' ')
 ctl trigger slow
 s2=$(sed -n 2p "$TMP/out" | tr -d ' ')
-wait_for 10 sh -c "MAILVISOR_URL=$URL MAILVISOR_TOKEN_FILE=$TMP/token '$CTL' --json inspect active | jq -e '.jobs | length == 2'" ||
+wait_for 30 sh -c "MAILVISOR_URL=$URL MAILVISOR_TOKEN_FILE=$TMP/token '$CTL' --json inspect active | jq -e '.jobs | length == 2'" ||
     fail "the slow runs did not start"
 ctl inspect active
 expect_ok0
@@ -538,7 +541,7 @@ ctl revoke "$s1"
 expect_rc 65
 expect_err "has finished"
 # (An entry of send delivered before the purge may still run: wait.)
-wait_for 10 sh -c "MAILVISOR_URL=$URL MAILVISOR_TOKEN_FILE=$TMP/token '$CTL' --json inspect active | jq -e '.jobs | length == 0'" ||
+wait_for 30 sh -c "MAILVISOR_URL=$URL MAILVISOR_TOKEN_FILE=$TMP/token '$CTL' --json inspect active | jq -e '.jobs | length == 0'" ||
     fail "runs still going after the revokes"
 ctl inspect active
 expect_ok0
@@ -560,7 +563,7 @@ rcli XADD mailvisor:queue:sync '*' job "$(printf '\033[2Jevil\302\233')" \
     tenant_id t1 user_id alice >/dev/null
 rcli XADD mailvisor:queue:sync '*' job echo args '{"days":"many"}' \
     tenant_id t1 user_id alice >/dev/null
-wait_for 10 sh -c "[ \"\$(redis-cli -s $REDIS_SOCK XLEN mailvisor:dlq)\" -ge 2 ]" ||
+wait_for 30 sh -c "[ \"\$(redis-cli -s $REDIS_SOCK XLEN mailvisor:dlq)\" -ge 2 ]" ||
     fail "dead letters: $(rcli XLEN mailvisor:dlq)"
 ctl dlq peek
 expect_ok0
@@ -582,12 +585,12 @@ expect_ok0
 expect_eq "$(cat "$TMP/out")" "reprocessed 1 dead letter" "dlq reprocess ID"
 ctl dlq reprocess 1-1
 expect_rc 65
-wait_for 10 sh -c "[ \"\$(redis-cli -s $REDIS_SOCK XLEN mailvisor:dlq)\" -ge 2 ]" ||
+wait_for 30 sh -c "[ \"\$(redis-cli -s $REDIS_SOCK XLEN mailvisor:dlq)\" -ge 2 ]" ||
     fail "the reprocessed entry did not die again"
 ctl dlq reprocess --all
 expect_ok0
 grep -Eq '^reprocessed [0-9]+ dead letters?$' "$TMP/out" || fail "--all: $(cat "$TMP/out")"
-wait_for 10 sh -c "[ \"\$(redis-cli -s $REDIS_SOCK XLEN mailvisor:dlq)\" -ge 2 ]" ||
+wait_for 30 sh -c "[ \"\$(redis-cli -s $REDIS_SOCK XLEN mailvisor:dlq)\" -ge 2 ]" ||
     fail "the reprocessed entries did not die again"
 ctl dlq purge
 expect_ok0
@@ -709,7 +712,7 @@ start_aux() {
 	shift
 	$PY "$TMP/aux.py" "$name" "$TMP/$name.port" "$@" 2>"$TMP/$name.err" &
 	AUX_PIDS="$AUX_PIDS $!"
-	wait_for 10 test -s "$TMP/$name.port" ||
+	wait_for 30 test -s "$TMP/$name.port" ||
 	    fail "$name helper: $(cat "$TMP/$name.err")"
 	AUX=$(cat "$TMP/$name.port")
 }
@@ -758,7 +761,7 @@ s.listen(8)
 open(sys.argv[1], "w").write(str(s.getsockname()[1]))
 time.sleep(30)' "$TMP/mute.port" &
 AUX_PIDS="$AUX_PIDS $!"
-wait_for 10 test -s "$TMP/mute.port" || fail "no mute listener"
+wait_for 30 test -s "$TMP/mute.port" || fail "no mute listener"
 start=$(date +%s)
 bare --url "http://127.0.0.1:$(cat "$TMP/mute.port")" --timeout 1 inspect ping
 expect_rc 75
@@ -771,8 +774,8 @@ sed 's/^args = lookback_days:int(0..3650)=1, full_sync:bool=false$/args = full_s
 sed -i 's/--days={lookback_days}//' "$TMP/mvd.conf.new"
 mv "$TMP/mvd.conf.new" "$TMP/mvd.conf"
 kill -HUP "$MVD_PID"
-wait_for 10 grep -q 'SIGHUP' "$TMP/mvd.log" || fail "no reload"
-wait_for 10 sh -c "MAILVISOR_URL=$URL MAILVISOR_TOKEN_FILE=$TMP/token '$CTL' sync user alice --lookback-days 2 2>&1 | grep -q 'no argument'" ||
+wait_for 30 grep -q 'SIGHUP' "$TMP/mvd.log" || fail "no reload"
+wait_for 30 sh -c "MAILVISOR_URL=$URL MAILVISOR_TOKEN_FILE=$TMP/token '$CTL' sync user alice --lookback-days 2 2>&1 | grep -q 'no argument'" ||
     fail "the reload did not take: $(tail -3 "$TMP/mvd.log")"
 ctl sync user alice --lookback-days 2
 expect_rc 64
@@ -782,7 +785,7 @@ expect_ok0
 
 # --- Redis down: 503, and ping fails; the daemon gone: unreachable ---------
 stop_redis
-wait_for 10 sh -c "! MAILVISOR_URL=$URL MAILVISOR_TOKEN_FILE=$TMP/token '$CTL' -q inspect ping 2>/dev/null"
+wait_for 30 sh -c "! MAILVISOR_URL=$URL MAILVISOR_TOKEN_FILE=$TMP/token '$CTL' -q inspect ping 2>/dev/null"
 ctl inspect ping
 expect_rc 69
 grep -q ': degraded, .*Redis not connected$' "$TMP/out" || fail "inspect ping: $(cat "$TMP/out")"
