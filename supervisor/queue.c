@@ -999,13 +999,14 @@ queue_read_done(struct rds *r, redisReply *reply, void *arg)
 	queue_pump(q);
 }
 
-/* How many messages a stream keeps read ahead: the slots, and
+/* How many messages a stream keeps read ahead: twice the slots, and
  * QUEUE_PREFETCH more, so that a slot that frees up starts the next one
- * at once, its check already done. */
+ * at once, its check already done, and that the next read and check
+ * (two round trips) come back before the buffer runs dry. */
 static int
 queue_target(const struct queue *q)
 {
-	long t = q->conf->daemon.max_children + QUEUE_PREFETCH;
+	long t = 2 * q->conf->daemon.max_children + QUEUE_PREFETCH;
 
 	return t > QUEUE_BATCH_MAX ? QUEUE_BATCH_MAX : (int)t;
 }

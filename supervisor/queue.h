@@ -64,7 +64,7 @@ struct queue;
 #define QUEUE_HEARTBEAT_TTL	15	/* seconds */
 #define QUEUE_BLOCK_MS		1000	/* XREADGROUP BLOCK */
 #define QUEUE_BATCH_MAX		64	/* entries read per stream */
-#define QUEUE_PREFETCH		4	/* read beyond the slots */
+#define QUEUE_PREFETCH		8	/* read beyond twice the slots */
 #define QUEUE_CHECK_FRESH_MS	200	/* a verdict older: checked again */
 #define QUEUE_NAME_MAX		64
 #define QUEUE_KEY_MAX		512	/* longest idempotency key: 200 */

@@ -642,21 +642,6 @@ END_TEST
 
 static struct rds_script echo_script = RDS_SCRIPT("return ARGV[1]");
 
-/* The calls of cmd in INFO commandstats (0: none). */
-static long
-calls(redisContext *c, const char *cmd)
-{
-	char pat[64], *info, *p;
-	long n = 0;
-
-	info = qstr(c, "INFO commandstats");
-	snprintf(pat, sizeof(pat), "cmdstat_%s:calls=", cmd);
-	if ((p = strstr(info, pat)) != NULL)
-		n = strtol(p + strlen(pat), NULL, 10);
-	free(info);
-	return n;
-}
-
 START_TEST(rds_eval_by_digest_and_after_flush)
 {
 	char *a = NULL, *b = NULL, *gone = NULL;
@@ -676,7 +661,7 @@ START_TEST(rds_eval_by_digest_and_after_flush)
 	    "two" }, NULL, got_reply, &b), 0);
 	ck_assert(run_until(has_reply, &b, 2000));
 	ck_assert_str_eq(b, "two");
-	ck_assert_int_eq(calls(c, "evalsha"), 1);
+	ck_assert_int_eq(redis_scratch_calls(c, "evalsha"), 1);
 	/* Scripts flushed (as by a restart): NOSCRIPT is answered by EVAL,
 	 * never seen by the caller. */
 	ck_q(c, "OK", "SCRIPT FLUSH");
@@ -691,7 +676,7 @@ START_TEST(rds_eval_by_digest_and_after_flush)
 	ck_assert_str_eq(b, "three");
 	run_ms(100);
 	ck_assert_ptr_null(gone);
-	ck_assert_int_eq(calls(c, "evalsha"), 3);
+	ck_assert_int_eq(redis_scratch_calls(c, "evalsha"), 3);
 	free(a);
 	free(b);
 	redisFree(c);
@@ -1230,9 +1215,9 @@ START_TEST(stats_record_one_command)
 	stats_record(s, "w", "j2", mkrec("killed", "w", "j2", 1, STARTED));
 	ck_assert_int_eq(stats_flush_wait(s, 3), 0);
 	/* One command a record, the text sent once; no transaction. */
-	ck_assert_int_eq(calls(c, "eval"), 1);
-	ck_assert_int_eq(calls(c, "evalsha"), 1);
-	ck_assert_int_eq(calls(c, "multi"), 0);
+	ck_assert_int_eq(redis_scratch_calls(c, "eval"), 1);
+	ck_assert_int_eq(redis_scratch_calls(c, "evalsha"), 1);
+	ck_assert_int_eq(redis_scratch_calls(c, "multi"), 0);
 	/* After a flush of the scripts, records still go. */
 	ck_q(c, "OK", "SCRIPT FLUSH");
 	stats_record(s, "w", "j3", mkrec("success", "w", "j3", 1, STARTED));
