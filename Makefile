@@ -129,6 +129,16 @@ $(BUILD)/tests/mv-%: tests/workers/mv-%.c
 	@echo "  LD      $@"
 	@$(CC) $(CFLAGS) -std=c11 -D_GNU_SOURCE $(MV_WARN) $(LDFLAGS) -o $@ $<
 
+# The baseline loop keeps its own style and flags (it defines _GNU_SOURCE).
+$(BUILD)/spawnlimit: bench/spawnlimit.c
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS) -O2 -Wall $(LDFLAGS) -o $@ $< -lhiredis
+
+# Static: a run then costs the supervisor's work, not the loader's.
+$(BUILD)/okworker: bench/okworker.c
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS) -O2 $(MV_WARN) $(LDFLAGS) -static -o $@ $<
+
 $(OBJ)/%.o: %.c
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
@@ -179,11 +189,16 @@ soak: deps
 deb:
 	@packaging/mkdeb.sh $(BUILD)
 
-bench: all checks $(BUILD)/runstat $(BUILD)/spawnloop
+BENCH_BIN = $(BUILD)/runstat $(BUILD)/spawnloop $(BUILD)/spawnlimit \
+	    $(BUILD)/okworker
+
+bench: all checks $(BENCH_BIN)
 	@bench/run.sh $(BUILD)
 	@bench/quota.sh $(BUILD)
 	@bench/sync.sh $(BUILD)
 	@bench/mvd.sh $(BUILD)
+
+bench-bin: all checks $(BENCH_BIN)
 
 $(BUILD)/runstat $(BUILD)/spawnloop: $(BUILD)/%: bench/%.c
 	@echo "  LD      $@"
@@ -212,6 +227,6 @@ lint-man:
 clean:
 	rm -rf build build-san
 
-.PHONY: all checks deps check sanitize soak demo deb bench install uninstall lint-man clean
+.PHONY: all checks deps check sanitize soak demo deb bench bench-bin install uninstall lint-man clean
 
 -include $(shell find $(OBJ) -name '*.d' 2>/dev/null)

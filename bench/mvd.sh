@@ -36,6 +36,93 @@ runs_args() {	# the --run flags for N runs with 100 accounts
 	while [ $i -lt $(( $1 / 100 )) ]; do printf -- '--run trivial '; i=$((i + 1)); done
 }
 now() { date +%s.%N; }
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+# Commands per job from INFO commandstats ("cmd=calls/job ..., total"),
+# leaving out POLLS HGETs of the bench's own.
+cmds_per_job() {	# JOBS POLLS
+	redis-cli -s "$T/r.sock" INFO commandstats | tr -d '\r' |
+	    awk -F '[_:,=]' -v n="$1" -v polls="$2" '
+	    /^cmdstat_/ && $2 !~ /^(info|config|flushall|ping)/ {
+		c = $4; if ($2 == "hget") c -= polls
+		if (c <= 0) next
+		t += c; o = o sprintf("%s=%.2f ", $2, c / n)
+	    } END { printf "%stotal=%.1f\n", o, t / n }'
+}
+
+# The queue path against the bare loop and --run, same jobs, same run:
+# QJOBS (5 000) jobs of a static worker, 2 at a time, records in Redis;
+# the median of QROUNDS (3) rounds of each, and the ratios of the medians.
+queue_vs_baseline() {
+	n=${QJOBS:-5000}
+	rounds=${QROUNDS:-3}
+	ok=$build/okworker
+	{
+		printf '[mailvisord]\nmax_children = 2\nlog_level = warn\n'
+		printf '[redis]\nsocket = %s\n' "$T/r.sock"
+		printf '[job:tiny]\ncommand = %s\nfor_each_account = true\n' "$ok"
+		printf 'max_instances = 1000\n'
+		i=0
+		while [ $i -lt 100 ]; do
+			printf '[account:a%d]\ntenant_id = t\nuser_id = u%d\n' $i $i
+			printf 'credentials = /dev/null\n'
+			i=$((i + 1))
+		done
+	} >"$T/tiny.conf"
+	echo "== queue path against the bare loop: $n jobs of a static worker, 2 at a time, $rounds rounds"
+	r=0
+	: >"$T/loop" ; : >"$T/run" ; : >"$T/queue"
+	while [ $r -lt "$rounds" ]; do
+		redis-cli -s "$T/r.sock" FLUSHALL >/dev/null
+		redis-cli -s "$T/r.sock" CONFIG RESETSTAT >/dev/null
+		"$build/spawnlimit" -n "$n" -m vfork -c 2 -e -F -f -A \
+		    -r "$T/r.sock" -w "$ok" | sed 's/.*jobs_per_s=\([0-9]*\).*/\1/' >>"$T/loop"
+		[ $r -eq 0 ] && echo "bare loop commands per job: $(cmds_per_job "$n" 0)"
+
+		redis-cli -s "$T/r.sock" FLUSHALL >/dev/null
+		redis-cli -s "$T/r.sock" CONFIG RESETSTAT >/dev/null
+		a=$(now)
+		# shellcheck disable=SC2046
+		"$build/mailvisord" -c "$T/tiny.conf" $(runs_args "$n" | sed 's/trivial/tiny/g') \
+		    2>"$T/mvd.log" || { tail "$T/mvd.log"; exit 1; }
+		b=$(now)
+		awk "BEGIN { printf \"%.0f\\n\", $n / ($b - $a) }" >>"$T/run"
+		[ $r -eq 0 ] && echo "--run commands per job: $(cmds_per_job "$n" 0)"
+
+		redis-cli -s "$T/r.sock" FLUSHALL >/dev/null
+		i=0
+		while [ $i -lt "$n" ]; do
+			echo "XADD mailvisor:queue:sync * job tiny tenant_id t user_id u0"
+			i=$((i + 1))
+		done | redis-cli -s "$T/r.sock" >/dev/null
+		redis-cli -s "$T/r.sock" CONFIG RESETSTAT >/dev/null
+		polls=0
+		a=$(now)
+		"$build/mailvisord" -c "$T/tiny.conf" 2>>"$T/q.log" &
+		MPID=$!
+		while [ "$(redis-cli -s "$T/r.sock" HGET worker:stats:tiny total_executions)" != "$n" ]; do
+			polls=$((polls + 1))
+			sleep 0.02
+		done
+		b=$(now)
+		polls=$((polls + 1))
+		[ $r -eq 0 ] && echo "queue commands per job: $(cmds_per_job "$n" "$polls")"
+		kill $MPID
+		wait $MPID 2>/dev/null || true
+		MPID=
+		awk "BEGIN { printf \"%.0f\\n\", $n / ($b - $a) }" >>"$T/queue"
+		r=$((r + 1))
+	done
+	loop=$(median <"$T/loop")
+	run=$(median <"$T/run")
+	queue=$(median <"$T/queue")
+	echo "jobs/s, median of $rounds: bare loop $loop ($(tr '\n' ' ' <"$T/loop")), --run $run ($(tr '\n' ' ' <"$T/run")), queue $queue ($(tr '\n' ' ' <"$T/queue"))"
+	echo "ratios: --run/loop $(awk "BEGIN { printf \"%.2f\", $run / $loop }"), queue/loop $(awk "BEGIN { printf \"%.2f\", $queue / $loop }")"
+}
+if [ "${MVD_BENCH:-all}" = queue ]; then
+	queue_vs_baseline
+	exit 0
+fi
 
 echo "== dispatch rate, $N trivial runs, $P at once"
 base=$("$build/spawnloop" "$N" "$P" "$W" ok)
@@ -82,6 +169,9 @@ echo "idle, 1000 jobs configured: $(grep VmRSS /proc/$MPID/status)"
 kill $MPID
 wait $MPID 2>/dev/null || true
 MPID=
+
+echo
+queue_vs_baseline
 
 echo
 echo "== queues: end to end (XADD to record), $N trivial jobs, 4 slots a daemon"

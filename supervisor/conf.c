@@ -162,6 +162,10 @@ static const struct directive dirs[] = {
 	  OD(reclaim_margin), 0, NULL, "duration", NULL,
 	  "Time past a run's timeout after which a job delivered to a daemon "
 	  "that went away is taken over by another." },
+	{ SEC_DAEMON, "unclaimed_fires", CT_ENUM, 0, 0, "skip",
+	  OD(unclaimed_fires), 0, NULL, "skip|run", NULL,
+	  "A schedule's fire time that cannot be claimed in Redis (Redis "
+	  "unreachable): recorded skipped, or run here all the same." },
 
 	{ SEC_REDIS, "url", CT_STRING, 1, 4095, "redis://127.0.0.1:6379",
 	  OR(url), 0, chk_url, "url", NULL,

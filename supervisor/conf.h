@@ -20,6 +20,12 @@ enum conf_log_format {
 	CONF_LOG_JSON,
 };
 
+/* unclaimed_fires: what a fire time that cannot be claimed becomes. */
+enum conf_unclaimed {
+	CONF_UNCLAIMED_SKIP,	/* recorded skipped: never twice */
+	CONF_UNCLAIMED_RUN,	/* run here: perhaps on several daemons */
+};
+
 /* A NULL-terminated array of n strings. */
 struct conf_words {
 	char	**v;
@@ -123,6 +129,7 @@ struct conf_daemon {
 	long	 idempotency_ttl;	/* seconds */
 	long	 tenant_limit;	/* runs at once per tenant; 0: no limit */
 	long	 reclaim_margin;	/* seconds */
+	int	 unclaimed_fires;	/* enum conf_unclaimed */
 };
 
 /* [redis] */

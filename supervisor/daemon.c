@@ -518,6 +518,41 @@ struct claim {
 	time_t		 base;
 };
 
+/* A run of sj for acct that will not happen, recorded skipped. */
+static void
+skip_run(struct sjob *sj, const struct account_conf *acct,
+    const char *reason)
+{
+	struct run *r = run_new(sj, acct, NULL);
+
+	if (r != NULL) {
+		record_not_run(r, "skipped", reason);
+		run_free(r);
+	}
+}
+
+/* A fire that cannot be claimed (Redis unreachable), under
+ * unclaimed_fires = skip: each run it would have made is recorded
+ * skipped (the records wait for Redis with the others), so that no
+ * daemon runs it twice. */
+static void
+fire_unclaimed(struct sjob *sj, time_t base)
+{
+	static const char why[] = "redis unreachable: fire not claimed";
+	const struct conf *c = sj->cref->conf;
+
+	log_warnx("job %s: fire time %lld not claimed (Redis unreachable): "
+	    "skipped", sj->jc->name, (long long)base);
+	if (!sj->live)
+		return;
+	if (!sj->jc->for_each_account) {
+		skip_run(sj, NULL, why);
+		return;
+	}
+	for (size_t i = 0; i < c->naccounts; i++)
+		skip_run(sj, &c->accounts[i], why);
+}
+
 static void
 fire_claimed(void *arg, int won)
 {
@@ -527,12 +562,10 @@ fire_claimed(void *arg, int won)
 
 	if (won == 1 && sj->d->stopping) {
 		/* Ours, but too late to run: said, not dropped. */
-		struct run *r = run_new(sj, NULL, NULL);
-
-		if (r != NULL) {
-			record_not_run(r, "skipped", "daemon stopping");
-			run_free(r);
-		}
+		skip_run(sj, NULL, "daemon stopping");
+	} else if (won == -1 && !sj->d->stopping &&
+	    sj->cref->conf->daemon.unclaimed_fires == CONF_UNCLAIMED_SKIP) {
+		fire_unclaimed(sj, cl->base);
 	} else if (won == 1 || (won == -1 && !sj->d->stopping)) {
 		if (won == -1)
 			log_warnx("job %s: fire time %lld not claimed (Redis "

@@ -28,9 +28,11 @@
 #include "supervisor/rds.h"
 #include "supervisor/stats.h"
 
-#define QM_BUF		0	/* read, waiting for a slot */
-#define QM_CHECK	1	/* idempotency and revocation check sent */
+#define QM_BUF		0	/* read, not checked yet */
+#define QM_CHECK	1	/* its own check sent at start (active) */
 #define QM_RUN		2	/* delivered */
+#define QM_PRECHECK	3	/* read, in a batch check */
+#define QM_READY	4	/* read and checked: may start */
 
 #define QUEUE_ARGS_MAX	65536	/* bytes of the args field */
 #define QUEUE_FIELD_MAX	200	/* bytes of other short fields */
@@ -88,11 +90,23 @@ struct queue {
 	void			*arg;
 	struct qmsgs		 active;	/* CHECK and RUN */
 	TAILQ_HEAD(, qtool)	 tools;		/* replies awaited */
+	TAILQ_HEAD(, qbatch)	 batches;	/* replies awaited */
 	int			 avail;
 	int			 reading;
 	unsigned long		 picks;
 	struct event		*tick_ev, *hb_ev;
 	struct queue_counters	 cnt;
+};
+
+/* A batch check on its way: the entries it asked about. */
+struct qbatch {
+	TAILQ_ENTRY(qbatch)	 entry;
+	struct queue		*q;
+	size_t			 n;
+	struct {
+		int		 qi;
+		char		 id[48];
+	}			 e[];
 };
 
 struct fire_claim {
@@ -114,19 +128,32 @@ static const char queue_mover_lua[] =
     "end\n"
     "return #due\n";
 
-/* 2: revoked; 1: another job holds the key; 0: ours, run it. */
+/*
+ * The idempotency and revocation check of a batch of entries: KEYS[1] the
+ * revoked set, ARGV[1] the hold's TTL, ARGV[2] the hold keys' prefix,
+ * then per entry its origin id, entry id and idempotency key. Per entry,
+ * in order: 2 revoked; 1 another job holds the key; 0 ours (the hold
+ * taken or already ours): run it. One SMISMEMBER for the batch and one
+ * SET NX per entry (a GET only when the key is held).
+ */
 static const char queue_check_lua[] =
-    "if redis.call('SISMEMBER', KEYS[2], ARGV[3]) == 1 or\n"
-    "    redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 1 then\n"
-    "  return 2\n"
+    "local n = (#ARGV - 2) / 3\n"
+    "local ids = {}\n"
+    "for i = 0, n - 1 do\n"
+    "  ids[2 * i + 1] = ARGV[3 + 3 * i]\n"
+    "  ids[2 * i + 2] = ARGV[4 + 3 * i]\n"
     "end\n"
-    "local v = redis.call('GET', KEYS[1])\n"
-    "if not v then\n"
-    "  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])\n"
-    "  return 0\n"
+    "local rv = redis.call('SMISMEMBER', KEYS[1], unpack(ids))\n"
+    "local out = {}\n"
+    "for i = 0, n - 1 do\n"
+    "  local o, k = ARGV[3 + 3 * i], ARGV[2] .. ARGV[5 + 3 * i]\n"
+    "  if rv[2 * i + 1] == 1 or rv[2 * i + 2] == 1 then out[i + 1] = 2\n"
+    "  elseif redis.call('SET', k, o, 'NX', 'EX', ARGV[1]) then"
+    " out[i + 1] = 0\n"
+    "  elseif redis.call('GET', k) == o then out[i + 1] = 0\n"
+    "  else out[i + 1] = 1 end\n"
     "end\n"
-    "if v == ARGV[1] then return 0 end\n"
-    "return 1\n";
+    "return out\n";
 
 /*
  * Takes over entries of stream KEYS[1], group ARGV[1], for consumer
@@ -164,6 +191,11 @@ static const char queue_reclaim_lua[] =
     "  end\n"
     "end\n"
     "return out\n";
+
+static struct rds_script queue_mover_script = RDS_SCRIPT(queue_mover_lua);
+static struct rds_script queue_check_script = RDS_SCRIPT(queue_check_lua);
+static struct rds_script queue_reclaim_script =
+    RDS_SCRIPT(queue_reclaim_lua);
 
 static const char *const queue_fields[] = {
 	"job", "args", "tenant_id", "user_id", "idempotency_key", "attempt",
@@ -578,35 +610,25 @@ queue_deactivate(struct queue *q, struct qmsg *m)
 	q->s[m->qi].running--;
 }
 
-/* The reply of the idempotency and revocation check of m. */
+/* The revocation and idempotency keys of the checks. */
 static void
-queue_check_done(struct rds *r, redisReply *reply, void *arg)
+queue_check_keys(struct queue *q, char *rk, size_t rlen, char *ik,
+    size_t ilen)
 {
-	struct qmsg *m = arg;
-	struct queue *q = m->q;
+	snprintf(rk, rlen, "%smailvisor:revoked", q->prefix);
+	snprintf(ik, ilen, "%smailvisor:idem:", q->prefix);
+}
+
+/* A message that must not run (v 2: revoked; 1: a duplicate) is recorded
+ * and acknowledged. Frees m. */
+static void
+queue_not_run(struct queue *q, struct qmsg *m, long long v)
+{
 	const char *srem[4];
 	char key[QUEUE_KEY_MAX];
 	struct stats_cmd x[1];
 
-	(void)r;
-	if (reply == NULL || reply->type != REDIS_REPLY_INTEGER) {
-		/* No answer: it waits in the buffer again. */
-		queue_deactivate(q, m);
-		m->state = QM_BUF;
-		TAILQ_INSERT_HEAD(&q->s[m->qi].buf, m, entry);
-		q->s[m->qi].nbuf++;
-		q->avail++;
-		return;
-	}
-	if (reply->integer == 0) {
-		m->state = QM_RUN;
-		q->cnt.delivered++;
-		q->deliver(q->arg, m);
-		return;
-	}
-	queue_deactivate(q, m);
-	q->avail++;
-	if (reply->integer == 2) {
+	if (v == 2) {
 		snprintf(key, sizeof(key), "%smailvisor:revoked", q->prefix);
 		srem[0] = "SREM"; srem[1] = key; srem[2] = m->id;
 		srem[3] = m->job_id;
@@ -624,26 +646,165 @@ queue_check_done(struct rds *r, redisReply *reply, void *arg)
 		queue_commit(q, m, queue_skeleton(m, "skipped",
 		    "duplicate idempotency key"), x, 0);
 	}
+}
+
+/* Starts m (taken out of its buffer): it becomes active and runs. */
+static void
+queue_run(struct queue *q, struct qmsg *m)
+{
+	m->state = QM_RUN;
+	TAILQ_INSERT_TAIL(&q->active, m, entry);
+	q->s[m->qi].running++;
+	q->cnt.delivered++;
+	q->deliver(q->arg, m);
+}
+
+/* The verdict of m's own check (1 entry). */
+static void
+queue_check_done(struct rds *r, redisReply *reply, void *arg)
+{
+	struct qmsg *m = arg;
+	struct queue *q = m->q;
+
+	(void)r;
+	queue_deactivate(q, m);
+	q->avail++;
+	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY ||
+	    reply->elements != 1 ||
+	    reply->element[0]->type != REDIS_REPLY_INTEGER) {
+		/* No answer: it waits in the buffer again. */
+		m->state = QM_BUF;
+		TAILQ_INSERT_HEAD(&q->s[m->qi].buf, m, entry);
+		q->s[m->qi].nbuf++;
+		return;
+	}
+	if (reply->element[0]->integer == 0) {
+		q->avail--;
+		queue_run(q, m);
+		return;
+	}
+	queue_not_run(q, m, reply->element[0]->integer);
 	queue_pump(q);
 }
 
-/* Sends m's check; it then counts as running. 0 or -1. */
+/*
+ * Sends the check of the n messages m (prefix, keys and one triple each)
+ * with cb and arg. 0 or -1.
+ */
+static int
+queue_check_send(struct queue *q, struct qmsg **m, size_t n, rds_reply_fn cb,
+    void *arg)
+{
+	char rk[QUEUE_KEY_MAX], ik[QUEUE_KEY_MAX];
+	const char *v[5 + 3 * QUEUE_BATCH_MAX];
+	size_t i;
+	int c = 0;
+
+	queue_check_keys(q, rk, sizeof(rk), ik, sizeof(ik));
+	v[c++] = "1"; v[c++] = rk; v[c++] = q->ttl; v[c++] = ik;
+	for (i = 0; i < n && i < QUEUE_BATCH_MAX; i++) {
+		v[c++] = m[i]->job_id;
+		v[c++] = m[i]->id;
+		v[c++] = m[i]->idem;
+	}
+	return rds_eval(q->cmd, &queue_check_script, c, v, NULL, cb, arg);
+}
+
+/* Checks m again as it starts (its batch verdict has grown old); it then
+ * counts as running. 0 or -1. */
 static int
 queue_check(struct queue *q, struct qmsg *m)
 {
-	char ik[QUEUE_KEY_MAX + 256], rk[QUEUE_KEY_MAX];
-	const char *v[8];
-
-	snprintf(ik, sizeof(ik), "%smailvisor:idem:%s", q->prefix, m->idem);
-	snprintf(rk, sizeof(rk), "%smailvisor:revoked", q->prefix);
-	v[0] = "EVAL"; v[1] = queue_check_lua; v[2] = "2"; v[3] = ik;
-	v[4] = rk; v[5] = m->job_id; v[6] = q->ttl; v[7] = m->id;
-	if (rds_command(q->cmd, 8, v, NULL, queue_check_done, m) == -1)
+	if (queue_check_send(q, &m, 1, queue_check_done, m) == -1)
 		return -1;
 	m->state = QM_CHECK;
 	TAILQ_INSERT_TAIL(&q->active, m, entry);
 	q->s[m->qi].running++;
 	return 0;
+}
+
+/* The message of entry e of batch b still waiting for that batch's
+ * verdict, or NULL (forgotten meanwhile, by a reload). */
+static struct qmsg *
+queue_batch_msg(struct queue *q, const struct qbatch *b, size_t i)
+{
+	struct qmsg *m;
+
+	if (b->e[i].qi < 0 || (size_t)b->e[i].qi >= q->n)
+		return NULL;
+	TAILQ_FOREACH(m, &q->s[b->e[i].qi].buf, entry)
+		if (m->state == QM_PRECHECK && strcmp(m->id, b->e[i].id) == 0)
+			return m;
+	return NULL;
+}
+
+/* The verdicts of a batch check: ready, or recorded at once when they
+ * must not run; with no answer, checked again later. */
+static void
+queue_batch_done(struct rds *r, redisReply *reply, void *arg)
+{
+	struct qbatch *b = arg;
+	struct queue *q = b->q;
+	const redisReply *v;
+	struct qmsg *m;
+	size_t i;
+	int ok;
+
+	(void)r;
+	TAILQ_REMOVE(&q->batches, b, entry);
+	ok = reply != NULL && reply->type == REDIS_REPLY_ARRAY &&
+	    reply->elements == b->n;
+	if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
+		log_warnx("queue: check: %s", reply->str);
+	for (i = 0; i < b->n; i++) {
+		if ((m = queue_batch_msg(q, b, i)) == NULL)
+			continue;
+		v = ok ? reply->element[i] : NULL;
+		if (v == NULL || v->type != REDIS_REPLY_INTEGER) {
+			m->state = QM_BUF;
+		} else if (v->integer == 0) {
+			m->state = QM_READY;
+			m->checked_ms = mv_mono_ms();
+		} else {
+			TAILQ_REMOVE(&q->s[m->qi].buf, m, entry);
+			q->s[m->qi].nbuf--;
+			queue_not_run(q, m, v->integer);
+		}
+	}
+	free(b);
+	if (ok)
+		queue_pump(q);
+}
+
+/* Sends one check for the buffered messages not checked yet (up to
+ * QUEUE_BATCH_MAX), so that they may start without a round trip. */
+static void
+queue_precheck(struct queue *q)
+{
+	struct qmsg *ms[QUEUE_BATCH_MAX], *m;
+	struct qbatch *b;
+	size_t i, n = 0;
+
+	for (i = 0; i < q->n && n < QUEUE_BATCH_MAX; i++)
+		TAILQ_FOREACH(m, &q->s[i].buf, entry)
+			if (m->state == QM_BUF && n < QUEUE_BATCH_MAX)
+				ms[n++] = m;
+	if (n == 0 || !rds_connected(q->cmd) ||
+	    (b = malloc(sizeof(*b) + n * sizeof(b->e[0]))) == NULL)
+		return;
+	b->q = q;
+	b->n = n;
+	for (i = 0; i < n; i++) {
+		b->e[i].qi = ms[i]->qi;
+		strlcpy(b->e[i].id, ms[i]->id, sizeof(b->e[i].id));
+	}
+	if (queue_check_send(q, ms, n, queue_batch_done, b) == -1) {
+		free(b);
+		return;
+	}
+	TAILQ_INSERT_TAIL(&q->batches, b, entry);
+	for (i = 0; i < n; i++)
+		ms[i]->state = QM_PRECHECK;
 }
 
 /* Running messages of tenant t. */
@@ -682,8 +843,8 @@ queue_candidate(struct queue *q, size_t si)
 	if (queue_share_full(q, si))
 		return NULL;
 	TAILQ_FOREACH(m, &s->buf, entry)
-		if (q->tenant_limit <= 0 ||
-		    queue_tenant_running(q, m->tenant) < q->tenant_limit)
+		if (m->state == QM_READY && (q->tenant_limit <= 0 ||
+		    queue_tenant_running(q, m->tenant) < q->tenant_limit))
 			return m;
 	return NULL;
 }
@@ -714,7 +875,8 @@ queue_pick(struct queue *q)
 	return best;
 }
 
-/* Starts checks of buffered messages while slots are free. */
+/* Starts checked messages while slots are free: at once when their
+ * verdict is fresh, else after a check of their own. */
 static void
 queue_start(struct queue *q)
 {
@@ -723,12 +885,17 @@ queue_start(struct queue *q)
 	while (q->avail > 0 && (m = queue_pick(q)) != NULL) {
 		TAILQ_REMOVE(&q->s[m->qi].buf, m, entry);
 		q->s[m->qi].nbuf--;
-		if (queue_check(q, m) == -1) {
-			TAILQ_INSERT_HEAD(&q->s[m->qi].buf, m, entry);
-			q->s[m->qi].nbuf++;
-			return;
+		if (mv_mono_ms() - m->checked_ms > QUEUE_CHECK_FRESH_MS) {
+			if (queue_check(q, m) == -1) {
+				TAILQ_INSERT_HEAD(&q->s[m->qi].buf, m, entry);
+				q->s[m->qi].nbuf++;
+				return;
+			}
+			q->avail--;
+			continue;
 		}
 		q->avail--;
+		queue_run(q, m);
 	}
 }
 
@@ -832,13 +999,37 @@ queue_read_done(struct rds *r, redisReply *reply, void *arg)
 	queue_pump(q);
 }
 
+/* How many messages a stream keeps read ahead: twice the slots, and
+ * QUEUE_PREFETCH more, so that a slot that frees up starts the next one
+ * at once, its check already done, and that the next read and check
+ * (two round trips) come back before the buffer runs dry. */
+static int
+queue_target(const struct queue *q)
+{
+	long t = 2 * q->conf->daemon.max_children + QUEUE_PREFETCH;
+
+	return t > QUEUE_BATCH_MAX ? QUEUE_BATCH_MAX : (int)t;
+}
+
+/* 1 when stream si buffers a message not checked yet. */
+static int
+queue_unchecked(const struct queue *q, size_t si)
+{
+	const struct qmsg *m;
+
+	TAILQ_FOREACH(m, &q->s[si].buf, entry)
+		if (m->state != QM_READY)
+			return 1;
+	return 0;
+}
+
 /*
- * Does stream si need reading (not blocking)? When it has nothing
- * buffered, or when every message it has buffered waits for its tenant
- * to run fewer jobs: then the messages behind them, perhaps of other
- * tenants, are read too (up to QUEUE_BATCH_MAX buffered), so that one
- * tenant's backlog does not leave slots idle. Not when it was dry at its
- * last read.
+ * Does stream si need reading (not blocking)? When it buffers less than
+ * half its target (read ahead, even with no slot free), or when every
+ * message it has buffered waits for its tenant to run fewer jobs: then
+ * the messages behind them, perhaps of other tenants, are read too (up to
+ * QUEUE_BATCH_MAX buffered), so that one tenant's backlog does not leave
+ * slots idle. Not when it was dry at its last read.
  */
 static int
 queue_wants(struct queue *q, size_t si)
@@ -847,10 +1038,11 @@ queue_wants(struct queue *q, size_t si)
 
 	if (s->dry)
 		return 0;
-	if (s->nbuf == 0)
+	if (s->nbuf * 2 < queue_target(q))
 		return 1;
-	return q->tenant_limit > 0 && s->nbuf < QUEUE_BATCH_MAX &&
-	    !queue_share_full(q, si) && queue_candidate(q, si) == NULL;
+	return q->tenant_limit > 0 && q->avail > 0 &&
+	    s->nbuf < QUEUE_BATCH_MAX && !queue_share_full(q, si) &&
+	    !queue_unchecked(q, si) && queue_candidate(q, si) == NULL;
 }
 
 /*
@@ -863,9 +1055,8 @@ queue_read(struct queue *q, int block, int own)
 {
 	const char *v[10 + 2 * 64];
 	char count[16], bms[16], want[64];
-	int want_n;
 	size_t i, k, n = 0;
-	int c = 0;
+	int c = 0, most = 0;
 
 	v[c++] = "XREADGROUP"; v[c++] = "GROUP"; v[c++] = q->group;
 	v[c++] = q->consumer; v[c++] = "COUNT"; v[c++] = count;
@@ -876,15 +1067,17 @@ queue_read(struct queue *q, int block, int own)
 	v[c++] = "STREAMS";
 	k = (size_t)c;
 	for (i = 0; i < q->n && i < 64; i++)
-		if ((want[i] = block || own || queue_wants(q, i)))
+		if ((want[i] = block || own || queue_wants(q, i))) {
 			v[k + n++] = q->s[i].key;
+			if (queue_target(q) - q->s[i].nbuf > most)
+				most = queue_target(q) - q->s[i].nbuf;
+		}
 	if (n == 0)
 		return -1;
 	for (i = 0; i < n; i++)
 		v[k + n + i] = own ? "0" : ">";
-	want_n = (q->avail < 1 ? 1 : q->avail) + QUEUE_PREFETCH;
-	snprintf(count, sizeof(count), "%d", own || want_n > QUEUE_BATCH_MAX ?
-	    QUEUE_BATCH_MAX : want_n);
+	snprintf(count, sizeof(count), "%d", own ? QUEUE_BATCH_MAX :
+	    most < 1 ? 1 : most);
 	snprintf(bms, sizeof(bms), "%d", q->block_ms);
 	if (!block)
 		for (i = 0; i < q->n && i < 64; i++)
@@ -898,31 +1091,25 @@ queue_read(struct queue *q, int block, int own)
 }
 
 /*
- * Fills the buffers and starts what may start: streams with nothing
- * buffered are read first (so that a higher queue is not passed over
- * because its messages were not read yet); when nothing at all is
- * buffered and slots are free, a blocking read waits for messages.
+ * Checks what was read, starts what may start, and keeps the buffers
+ * filled ahead; when nothing at all is buffered and slots are free, a
+ * blocking read waits for messages.
  */
 static void
 queue_pump(struct queue *q)
 {
 	size_t i;
-	int any = 0;
 
-	if (q->reading || q->avail <= 0)
+	queue_precheck(q);
+	if (q->avail > 0)
+		queue_start(q);
+	if (q->reading)
 		return;
-	for (i = 0; i < q->n; i++)
-		if (q->s[i].nbuf == 0 && !q->s[i].dry)
-			any = 1;
-	if (any && queue_read(q, 0, 0) == 0)
-		return;
-	queue_start(q);
-	if (q->avail <= 0 || q->reading)
-		return;
-	/* Slots free and the buffered messages blocked by their tenants. */
 	for (i = 0; i < q->n; i++)
 		if (queue_wants(q, i) && queue_read(q, 0, 0) == 0)
 			return;
+	if (q->avail <= 0)
+		return;
 	for (i = 0; i < q->n; i++)
 		if (q->s[i].nbuf > 0)
 			return;
@@ -955,8 +1142,8 @@ queue_tick_cb(int fd, short ev, void *arg)
 	snprintf(key, sizeof(key), "%smailvisor:delayed", q->prefix);
 	snprintf(pre, sizeof(pre), "%smailvisor:queue:", q->prefix);
 	snprintf(now, sizeof(now), "%lld", (long long)queue_now_ms());
-	rds_command(q->cmd, 6, (const char *[]){ "EVAL", queue_mover_lua,
-	    "1", key, now, pre }, NULL, NULL, NULL);
+	rds_eval(q->cmd, &queue_mover_script, 4, (const char *[]){ "1", key,
+	    now, pre }, NULL, NULL, NULL);
 	for (i = 0; i < q->n; i++)
 		q->s[i].dry = 0;
 	queue_pump(q);
@@ -1029,7 +1216,7 @@ static void
 queue_reclaim(struct queue *q)
 {
 	char hb[QUEUE_KEY_MAX], margin[24], lims[64][24];
-	const char *v[8 + 2 * 64];
+	const char *v[6 + 2 * 64];
 	size_t i, j;
 	int c;
 
@@ -1037,10 +1224,9 @@ queue_reclaim(struct queue *q)
 	snprintf(margin, sizeof(margin), "%lld", (long long)(q->margin *
 	    1000));
 	for (i = 0; i < q->n; i++) {
-		v[0] = "EVAL"; v[1] = queue_reclaim_lua; v[2] = "1";
-		v[3] = q->s[i].key; v[4] = q->group; v[5] = q->consumer;
-		v[6] = margin; v[7] = hb;
-		c = 8;
+		v[0] = "1"; v[1] = q->s[i].key; v[2] = q->group;
+		v[3] = q->consumer; v[4] = margin; v[5] = hb;
+		c = 6;
 		for (j = 0; j < q->conf->njobs && j < 64; j++) {
 			snprintf(lims[j], sizeof(lims[j]), "%lld",
 			    (long long)(q->conf->jobs[j].timeout * 1000 +
@@ -1049,8 +1235,8 @@ queue_reclaim(struct queue *q)
 			v[c++] = lims[j];
 		}
 		/* Replies come in order: the flag names the stream. */
-		if (rds_command(q->cmd, c, v, NULL, queue_reclaim_done, q) ==
-		    0)
+		if (rds_eval(q->cmd, &queue_reclaim_script, c, v, NULL,
+		    queue_reclaim_done, q) == 0)
 			q->s[i].reclaiming = 1;
 	}
 }
@@ -1168,6 +1354,7 @@ queue_new(struct event_base *base, struct rds *cmd, struct rds *blocking,
 	q->arg = arg;
 	TAILQ_INIT(&q->active);
 	TAILQ_INIT(&q->tools);
+	TAILQ_INIT(&q->batches);
 	if (queue_set_opts(q, opts) == -1 ||
 	    queue_set_streams(q, qs, n) == -1) {
 		free(q);
@@ -1407,6 +1594,7 @@ queue_counters(const struct queue *q, struct queue_counters *c)
 void
 queue_free(struct queue *q)
 {
+	struct qbatch *b;
 	struct qtool *t;
 	struct qmsg *m;
 	size_t i;
@@ -1426,6 +1614,11 @@ queue_free(struct queue *q)
 		TAILQ_REMOVE(&q->tools, t, entry);
 		rds_cancel(q->cmd, t);
 		free(t);
+	}
+	while ((b = TAILQ_FIRST(&q->batches)) != NULL) {
+		TAILQ_REMOVE(&q->batches, b, entry);
+		rds_cancel(q->cmd, b);
+		free(b);
 	}
 	for (i = 0; i < q->n; i++) {
 		while ((m = TAILQ_FIRST(&q->s[i].buf)) != NULL) {

@@ -7,6 +7,7 @@
 #include <sys/queue.h>
 
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include <jansson.h>
@@ -63,7 +64,8 @@ struct queue;
 #define QUEUE_HEARTBEAT_TTL	15	/* seconds */
 #define QUEUE_BLOCK_MS		1000	/* XREADGROUP BLOCK */
 #define QUEUE_BATCH_MAX		64	/* entries read per stream */
-#define QUEUE_PREFETCH		4	/* read beyond the free slots */
+#define QUEUE_PREFETCH		8	/* read beyond twice the slots */
+#define QUEUE_CHECK_FRESH_MS	200	/* a verdict older: checked again */
 #define QUEUE_NAME_MAX		64
 #define QUEUE_KEY_MAX		512	/* longest idempotency key: 200 */
 #define QUEUE_IDEM_TTL		(7L * 86400)
@@ -115,6 +117,7 @@ struct qmsg {
 	char				*tenant;
 	char				*idem;
 	unsigned long long		 ms, seq;
+	int64_t				 checked_ms;	/* verdict 0 */
 };
 
 /* Called for each message to run; the daemon runs m->job for m->acct with

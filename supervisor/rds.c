@@ -32,12 +32,24 @@ enum rds_state {
 	RDS_CLOSING,		/* the close timer frees the context */
 };
 
+/* A script call kept for a second send by EVAL (see rds_eval()). */
+struct rds_ereq {
+	struct rds_script	*s;
+	rds_reply_fn		 cb;		/* NULL: cancelled */
+	void			*arg;
+	int			 argc;
+	const char		**argv;		/* into data */
+	size_t			*len;
+	char			*data;
+};
+
 /* One command awaiting its reply: hiredis's privdata. */
 struct rds_req {
 	TAILQ_ENTRY(rds_req)	 entry;
 	struct rds		*r;
 	rds_reply_fn		 cb;
 	void			*arg;
+	struct rds_ereq		*ereq;		/* a script call, or NULL */
 	int64_t			 sent_ms;
 };
 TAILQ_HEAD(rds_reqs, rds_req);
@@ -74,10 +86,13 @@ struct rds {
 	int			 ever_ready;
 	struct rds_hook		 hooks[RDS_HOOKS_MAX];
 	int			 nhooks;
+	struct rds_script	*scripts[RDS_SCRIPTS_MAX];
+	int			 nscripts;
 };
 
 static void rds_connect(struct rds *);
 static void rds_watch(struct rds *);
+static void rds_load_scripts(struct rds *);
 
 static void
 rds_arm(struct event *ev, int64_t ms)
@@ -437,6 +452,7 @@ rds_ready(struct rds *r)
 	r->outage = 0;
 	r->ever_ready = 1;
 	rds_watch(r);
+	rds_load_scripts(r);
 	memcpy(hooks, r->hooks, sizeof(hooks));
 	for (i = 0; i < n && r->state == RDS_READY; i++)
 		hooks[i].fn(hooks[i].arg);
@@ -675,8 +691,163 @@ rds_cancel(struct rds *r, void *arg)
 	struct rds_req *q;
 
 	TAILQ_FOREACH(q, &r->reqs, entry)
-		if (q->arg == arg)
+		if (q->ereq != NULL && q->ereq->arg == arg)
+			q->ereq->cb = NULL;
+		else if (q->ereq == NULL && q->arg == arg)
 			q->cb = NULL;
+}
+
+/* The answer to SCRIPT LOAD: the digest to call the script by. */
+static void
+rds_script_loaded(struct rds *r, redisReply *reply, void *arg)
+{
+	struct rds_script *s = arg;
+
+	(void)r;
+	if (reply == NULL)
+		return;
+	if (reply->type == REDIS_REPLY_STRING && reply->len == 40)
+		memcpy(s->sha, reply->str, 41);
+	else if (reply->type == REDIS_REPLY_ERROR)
+		log_warnx("redis: SCRIPT LOAD: %s", reply->str);
+}
+
+/* Loads every script used so far on this connection (a restarted Redis
+ * has none). */
+static void
+rds_load_scripts(struct rds *r)
+{
+	int i;
+
+	for (i = 0; i < r->nscripts; i++)
+		(void)rds_send(r, 3, (const char *[]){ "SCRIPT", "LOAD",
+		    r->scripts[i]->text }, NULL, rds_script_loaded,
+		    r->scripts[i]);
+}
+
+/* Notes that r uses s, and loads it the first time. */
+static void
+rds_script_use(struct rds *r, struct rds_script *s)
+{
+	int i;
+
+	for (i = 0; i < r->nscripts; i++)
+		if (r->scripts[i] == s)
+			return;
+	if (r->nscripts == RDS_SCRIPTS_MAX)
+		return;		/* then always sent by EVAL */
+	r->scripts[r->nscripts++] = s;
+	if (s->sha[0] == '\0')
+		(void)rds_send(r, 3, (const char *[]){ "SCRIPT", "LOAD",
+		    s->text }, NULL, rds_script_loaded, s);
+}
+
+static void
+rds_ereq_free(struct rds_ereq *e)
+{
+	if (e == NULL)
+		return;
+	free(e->argv);
+	free(e->len);
+	free(e->data);
+	free(e);
+}
+
+/* A copy of a script call. NULL: out of memory. */
+static struct rds_ereq *
+rds_ereq_new(struct rds_script *s, int argc, const char **argv,
+    const size_t *argvlen, rds_reply_fn cb, void *arg)
+{
+	struct rds_ereq *e;
+	size_t total = 0, off = 0;
+	int i;
+
+	if ((e = calloc(1, sizeof(*e))) == NULL)
+		return NULL;
+	e->argv = calloc((size_t)argc + 2, sizeof(*e->argv));
+	e->len = calloc((size_t)argc + 2, sizeof(*e->len));
+	if (e->argv == NULL || e->len == NULL) {
+		rds_ereq_free(e);
+		return NULL;
+	}
+	for (i = 0; i < argc; i++) {
+		e->len[i + 2] = argvlen != NULL ? argvlen[i] : strlen(argv[i]);
+		total += e->len[i + 2] + 1;
+	}
+	if ((e->data = malloc(total + 1)) == NULL) {
+		rds_ereq_free(e);
+		return NULL;
+	}
+	for (i = 0; i < argc; i++) {
+		memcpy(e->data + off, argv[i], e->len[i + 2]);
+		e->data[off + e->len[i + 2]] = '\0';
+		e->argv[i + 2] = e->data + off;
+		off += e->len[i + 2] + 1;
+	}
+	e->s = s;
+	e->cb = cb;
+	e->arg = arg;
+	e->argc = argc;
+	return e;
+}
+
+static void rds_eval_reply(struct rds *, redisReply *, void *);
+
+/* Sends e by EVALSHA (sha) or EVAL. 0 or -1. */
+static int
+rds_ereq_send(struct rds *r, struct rds_ereq *e, int sha)
+{
+	struct rds_req *q;
+
+	e->argv[0] = sha ? "EVALSHA" : "EVAL";
+	e->argv[1] = sha ? e->s->sha : e->s->text;
+	e->len[0] = strlen(e->argv[0]);
+	e->len[1] = strlen(e->argv[1]);
+	if (rds_send(r, e->argc + 2, e->argv, e->len, rds_eval_reply, e) ==
+	    -1)
+		return -1;
+	q = TAILQ_LAST(&r->reqs, rds_reqs);
+	q->ereq = e;
+	return 0;
+}
+
+/* A script's answer: NOSCRIPT sends it again by EVAL. */
+static void
+rds_eval_reply(struct rds *r, redisReply *reply, void *arg)
+{
+	struct rds_ereq *e = arg;
+
+	if (reply != NULL && reply->type == REDIS_REPLY_ERROR &&
+	    strncmp(reply->str, "NOSCRIPT", 8) == 0 && e->cb != NULL &&
+	    strcmp(e->argv[0], "EVALSHA") == 0 && rds_ereq_send(r, e, 0) == 0)
+		return;
+	if (e->cb != NULL)
+		e->cb(r, reply, e->arg);
+	rds_ereq_free(e);
+}
+
+int
+rds_eval(struct rds *r, struct rds_script *s, int argc, const char **argv,
+    const size_t *argvlen, rds_reply_fn cb, void *arg)
+{
+	struct rds_ereq *e;
+
+	if (s == NULL || argc < 1 || argv == NULL) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (!rds_connected(r)) {
+		errno = ENOTCONN;
+		return -1;
+	}
+	rds_script_use(r, s);
+	if ((e = rds_ereq_new(s, argc, argv, argvlen, cb, arg)) == NULL)
+		return -1;
+	if (rds_ereq_send(r, e, s->sha[0] != '\0') == -1) {
+		rds_ereq_free(e);
+		return -1;
+	}
+	return 0;
 }
 
 void

@@ -71,6 +71,31 @@ int rds_connected(const struct rds *);
 int rds_command(struct rds *, int argc, const char **argv,
     const size_t *argvlen, rds_reply_fn cb, void *arg);
 
+/*
+ * A constant Lua script, sent by EVALSHA once Redis knows it: the first
+ * use on a connection sends SCRIPT LOAD, and every (re)connection loads
+ * the scripts used so far again, so that the text travels once, not with
+ * every call. Define one per script, static, with RDS_SCRIPT(text).
+ */
+struct rds_script {
+	const char	*text;
+	char		 sha[41];	/* "" until SCRIPT LOAD answered */
+};
+#define RDS_SCRIPT(text)	{ (text), "" }
+#define RDS_SCRIPTS_MAX		16	/* scripts per connection */
+
+/*
+ * Runs script s with argc arguments argv (numkeys, the keys, the other
+ * arguments; lengths argvlen, NULL for C strings), as rds_command() runs
+ * a command: EVALSHA when the script's digest is known, else EVAL. A
+ * NOSCRIPT answer (Redis restarted or its scripts flushed: the script did
+ * not run) sends it again by EVAL, with a copy of the arguments, before
+ * cb sees any reply. rds_cancel(arg) works as for rds_command(). Returns
+ * 0, or -1 (ENOTCONN, EINVAL, ENOMEM) without calling cb.
+ */
+int rds_eval(struct rds *, struct rds_script *s, int argc,
+    const char **argv, const size_t *argvlen, rds_reply_fn cb, void *arg);
+
 /* Forgets every pending callback whose arg is arg: it will not be called.
  * For a caller about to free arg. */
 void rds_cancel(struct rds *, void *arg);

@@ -1,5 +1,5 @@
 /* mailvisord's stats writer: execution records to Redis keys (contract
- * §3), one MULTI/EXEC per record, through a bounded FIFO. */
+ * §3), one atomic script call per record, through a bounded FIFO. */
 #include <sys/queue.h>
 
 #include <errno.h>
@@ -24,34 +24,79 @@
 #define STATS_DURATION_MAX	1e9
 
 /*
- * The average is computed by the server, inside the record's transaction:
- * this script runs after the record's HINCRBYs in the same MULTI, reads
- * the totals and writes total_duration / (successful + failed), skipped
- * runs having no duration. It also writes 0 to the fields no record has
- * touched yet, so that the hash always has all seven (contract §3), a
- * worker that never failed a failed_executions of 0. So the average always agrees with the totals,
- * even when several daemons write the same worker's hash, with no extra
- * round trip and no read-modify-write race on our side. EVAL, not
- * EVALSHA: after a restart of Redis, EVALSHA would fail with NOSCRIPT at
- * EXEC time, once the record's other writes had applied. The text is
- * constant; data only comes in as KEYS[1]. Printed with 6 decimals at
- * most, trailing zeros cut: "1.75", "2".
+ * One record is one call of this script, so that it applies as a whole
+ * (Redis runs a script atomically) in one command sent, with the text
+ * sent once (EVALSHA). Keys: worker:stats, worker:history,
+ * worker:metrics, worker:failures. ARGV: kind (s success, f failure, k
+ * skipped), duration, last_execution, last_status, the history record,
+ * the history's last index, the record, the metrics TTL, the failure's
+ * score ("" none), the trim bound of the failures ("" none), then the
+ * count of extra commands and each as its argc and arguments.
+ * The fields no record has touched yet are written as 0, so that the
+ * hash always has all seven (contract §3): a worker that never failed
+ * has a failed_executions of 0.
+ * The average is total_duration / (successful + failed), computed here
+ * from the totals just written: it always agrees with them, even when
+ * several daemons write the same hash. Printed with 6 decimals at most,
+ * trailing zeros cut: "1.75", "2".
+ * As in a MULTI, a command that fails (a key of the wrong type) does not
+ * stop the others: the reply is {errors, first error}. But a refusal of
+ * the first write (OOM, READONLY: nothing was written) is the script's
+ * answer, and the record is retried.
  */
-static const char stats_avg_lua[] =
+static const char stats_record_lua[] =
+    "local k, a = KEYS, ARGV\n"
+    "local nerr, first = 0, ''\n"
+    "local function call(...)\n"
+    "  local r = redis.pcall(...)\n"
+    "  if type(r) == 'table' and r.err then\n"
+    "    if nerr == 0 then first = r.err end\n"
+    "    nerr = nerr + 1\n"
+    "  end\n"
+    "  return r\n"
+    "end\n"
+    "local r = call('HINCRBY', k[1], 'total_executions', 1)\n"
+    "if nerr == 1 and not (string.find(first, '^WRONGTYPE') or\n"
+    "    string.find(first, '^ERR')) then return r end\n"
     "for _, f in ipairs({'successful_executions', 'failed_executions',"
     " 'total_duration', 'average_duration'}) do\n"
-    "  redis.call('HSETNX', KEYS[1], f, '0')\n"
+    "  call('HSETNX', k[1], f, '0')\n"
     "end\n"
-    "local v = redis.call('HMGET', KEYS[1], 'total_duration',"
-    " 'successful_executions', 'failed_executions')\n"
-    "local n = (tonumber(v[2]) or 0) + (tonumber(v[3]) or 0)\n"
-    "if n > 0 then\n"
-    "  local a = string.format('%.6f', (tonumber(v[1]) or 0) / n)\n"
-    "  a = string.gsub(a, '0+$', '')\n"
-    "  a = string.gsub(a, '%.$', '')\n"
-    "  redis.call('HSET', KEYS[1], 'average_duration', a)\n"
+    "local avg\n"
+    "if a[1] ~= 'k' then\n"
+    "  local mine, other = 'successful_executions', 'failed_executions'\n"
+    "  if a[1] == 'f' then mine, other = other, mine end\n"
+    "  local n = tonumber(call('HINCRBY', k[1], mine, 1)) or 0\n"
+    "  local o = tonumber(call('HGET', k[1], other)) or 0\n"
+    "  local t = tonumber(call('HINCRBYFLOAT', k[1], 'total_duration',"
+    " a[2]))\n"
+    "  if t and n + o > 0 then\n"
+    "    avg = string.format('%.6f', t / (n + o))\n"
+    "    avg = string.gsub(avg, '0+$', '')\n"
+    "    avg = string.gsub(avg, '%.$', '')\n"
+    "  end\n"
     "end\n"
-    "return n\n";
+    "if avg then\n"
+    "  call('HSET', k[1], 'last_execution', a[3], 'last_status', a[4],"
+    " 'average_duration', avg)\n"
+    "else\n"
+    "  call('HSET', k[1], 'last_execution', a[3], 'last_status', a[4])\n"
+    "end\n"
+    "call('LPUSH', k[2], a[5])\n"
+    "call('LTRIM', k[2], 0, a[6])\n"
+    "call('SET', k[3], a[7], 'EX', a[8])\n"
+    "if a[9] ~= '' then call('ZADD', k[4], a[9], a[7]) end\n"
+    "if a[10] ~= '' then call('ZREMRANGEBYSCORE', k[4], '-inf', a[10])"
+    " end\n"
+    "local i = 12\n"
+    "for _ = 1, tonumber(a[11]) do\n"
+    "  local n = tonumber(a[i])\n"
+    "  call(unpack(a, i + 1, i + n))\n"
+    "  i = i + n + 1\n"
+    "end\n"
+    "return {nerr, first}\n";
+
+static struct rds_script stats_record_script = RDS_SCRIPT(stats_record_lua);
 
 /* A copy of an extra command of a transaction. */
 struct srec_cmd {
@@ -101,6 +146,7 @@ struct stats {
 	uint64_t	 written, dropped, invalid, errors;
 	uint64_t	 drops_unlogged;
 	int64_t		 drop_log_ms, error_log_ms, refuse_log_ms;
+	int64_t		 trim_ms;	/* failures last trimmed */
 	void		(*observe)(void *, const char *, const json_t *);
 	void		*observe_arg;
 };
@@ -393,29 +439,26 @@ stats_retry_cb(int fd, short ev, void *arg)
 	stats_pump(s);
 }
 
-/* EXEC ran: the record is written, though a command may have failed
- * (e.g. WRONGTYPE on a key written by someone else). Sending it again
- * would apply the other commands twice, so it is not retried. */
+/* The script ran: the record is written, though a command may have
+ * failed (e.g. WRONGTYPE on a key written by someone else). Sending it
+ * again would apply the other commands twice, so it is not retried. */
 static void
 stats_exec_ran(struct stats *s, struct srec *e, redisReply *reply)
 {
-	size_t i;
-
-	for (i = 0; i < reply->elements; i++) {
-		if (reply->element[i]->type != REDIS_REPLY_ERROR)
-			continue;
+	if (reply->elements == 2 && reply->element[0]->type ==
+	    REDIS_REPLY_INTEGER && reply->element[0]->integer > 0) {
 		s->errors++;
 		if (stats_may_log(&s->error_log_ms))
 			log_warnx("stats: record of %s %s written in part: %s",
-			    e->worker, e->job_id, reply->element[i]->str);
-		break;
+			    e->worker, e->job_id, reply->element[1]->type ==
+			    REDIS_REPLY_STRING ? reply->element[1]->str : "?");
 	}
 	s->written++;
 	s->retry_ms = STATS_RETRY_MIN_MS;
 	stats_remove(s, e);
 }
 
-/* EXEC refused (EXECABORT: LOADING, OOM, ...): nothing was applied, the
+/* Refused (LOADING, OOM, READONLY, ...): nothing was applied, the
  * record stays first in line and sending pauses, then resumes. */
 static void
 stats_exec_refused(struct stats *s, struct srec *e, redisReply *reply)
@@ -439,7 +482,7 @@ stats_exec_refused(struct stats *s, struct srec *e, redisReply *reply)
 		s->retry_ms = STATS_RETRY_MAX_MS;
 }
 
-/* The EXEC reply of one record; NULL: the connection went away, and the
+/* The reply of one record's script; NULL: the connection went away, and the
  * record waits for the next connection. */
 static void
 stats_exec_done(struct rds *r, redisReply *reply, void *arg)
@@ -460,98 +503,88 @@ stats_exec_done(struct rds *r, redisReply *reply, void *arg)
 	stats_pump(s);
 }
 
-/* Sends one command of a transaction unless an earlier one failed. */
+/* The record's keys and fixed arguments (see stats_record_lua). */
+struct stats_call {
+	char	 stats[STATS_KEY_MAX], hist[STATS_KEY_MAX];
+	char	 metrics[STATS_KEY_MAX], fail[STATS_KEY_MAX];
+	char	 last[16], ttl[16], score[32], trim[32], nextra[16];
+	char	 argc[STATS_EXTRA_MAX][16];
+};
+
+/* Fills c for e; the failures are trimmed with a failure, else at most
+ * once a second. */
 static void
-stats_cmd(struct stats *s, int *rc, int argc, const char **argv,
-    const size_t *len)
+stats_call_fill(struct stats *s, struct srec *e, struct stats_call *c)
 {
-	if (*rc == 0)
-		*rc = rds_command(s->rds, argc, argv, len, NULL, NULL);
-}
+	int64_t now = mv_mono_ms();
 
-/* The worker:stats hash's part of a transaction. */
-static void
-stats_send_hash(struct stats *s, struct srec *e, int *rc)
-{
-	char key[STATS_KEY_MAX];
-	const char *which;
-
-	snprintf(key, sizeof(key), "%sworker:stats:%s", s->prefix, e->worker);
-	stats_cmd(s, rc, 4, (const char *[]){ "HINCRBY", key,
-	    "total_executions", "1" }, NULL);
-	if (!e->skipped) {
-		which = e->failure ? "failed_executions" :
-		    "successful_executions";
-		stats_cmd(s, rc, 4, (const char *[]){ "HINCRBY", key, which,
-		    "1" }, NULL);
-		stats_cmd(s, rc, 4, (const char *[]){ "HINCRBYFLOAT", key,
-		    "total_duration", e->duration }, NULL);
-	}
-	stats_cmd(s, rc, 6, (const char *[]){ "HSET", key, "last_execution",
-	    e->last, "last_status", e->status }, NULL);
-	stats_cmd(s, rc, 4, (const char *[]){ "EVAL", stats_avg_lua, "1",
-	    key }, NULL);
-}
-
-/* The history, metrics and failures part of a transaction. */
-static void
-stats_send_lists(struct stats *s, struct srec *e, int *rc)
-{
-	char key[STATS_KEY_MAX], num[32], fkey[STATS_KEY_MAX];
-
-	snprintf(key, sizeof(key), "%sworker:history:%s", s->prefix,
+	snprintf(c->stats, sizeof(c->stats), "%sworker:stats:%s", s->prefix,
 	    e->worker);
-	stats_cmd(s, rc, 3, (const char *[]){ "LPUSH", key, e->hist },
-	    (const size_t[]){ 5, strlen(key), e->hist_len });
-	snprintf(num, sizeof(num), "%d", s->history_max - 1);
-	stats_cmd(s, rc, 4, (const char *[]){ "LTRIM", key, "0", num }, NULL);
-	snprintf(key, sizeof(key), "%sworker:metrics:%s:%s", s->prefix,
-	    e->worker, e->job_id);
-	snprintf(num, sizeof(num), "%d", s->metrics_ttl);
-	stats_cmd(s, rc, 5, (const char *[]){ "SET", key, e->full, "EX", num },
-	    (const size_t[]){ 3, strlen(key), e->full_len, 2, strlen(num) });
-	snprintf(fkey, sizeof(fkey), "%sworker:failures", s->prefix);
-	if (e->failure) {
-		snprintf(num, sizeof(num), "%lld", e->completed);
-		stats_cmd(s, rc, 4, (const char *[]){ "ZADD", fkey, num,
-		    e->full }, (const size_t[]){ 4, strlen(fkey), strlen(num),
-		    e->full_len });
-	}
-	if (s->failures_max_age > 0) {
-		snprintf(num, sizeof(num), "(%lld",
+	snprintf(c->hist, sizeof(c->hist), "%sworker:history:%s", s->prefix,
+	    e->worker);
+	snprintf(c->metrics, sizeof(c->metrics), "%sworker:metrics:%s:%s",
+	    s->prefix, e->worker, e->job_id);
+	snprintf(c->fail, sizeof(c->fail), "%sworker:failures", s->prefix);
+	snprintf(c->last, sizeof(c->last), "%d", s->history_max - 1);
+	snprintf(c->ttl, sizeof(c->ttl), "%d", s->metrics_ttl);
+	c->score[0] = c->trim[0] = '\0';
+	if (e->failure)
+		snprintf(c->score, sizeof(c->score), "%lld", e->completed);
+	if (s->failures_max_age > 0 && (e->failure || s->trim_ms == 0 ||
+	    now - s->trim_ms >= 1000)) {
+		snprintf(c->trim, sizeof(c->trim), "(%lld",
 		    (long long)time(NULL) - s->failures_max_age);
-		stats_cmd(s, rc, 4, (const char *[]){ "ZREMRANGEBYSCORE", fkey,
-		    "-inf", num }, NULL);
+		s->trim_ms = now != 0 ? now : 1;
 	}
+	snprintf(c->nextra, sizeof(c->nextra), "%zu", e->nextra);
 }
 
 /*
- * Sends one record as MULTI ... EXEC. Returns 0, or -1 when nothing could
- * be sent (not connected). A transaction cut short (out of memory) leaves
- * the connection inside MULTI: it is reset, and the record stays.
+ * Sends one record as one call of stats_record_lua. Returns 0, or -1 when
+ * nothing could be sent (not connected, out of memory).
  */
 static int
 stats_send(struct stats *s, struct srec *e)
 {
-	size_t i;
-	int rc = 0;
+	struct stats_call c;
+	const char **v;
+	size_t *l, i, n = 16;
+	int j, k = 0, rc;
 
-	if (rds_command(s->rds, 1, (const char *[]){ "MULTI" }, NULL, NULL,
-	    NULL) == -1)
-		return -1;
-	stats_send_hash(s, e, &rc);
-	stats_send_lists(s, e, &rc);
 	for (i = 0; i < e->nextra; i++)
-		stats_cmd(s, &rc, e->extra[i].argc, e->extra[i].argv,
-		    e->extra[i].len);
-	if (rc == 0)
-		rc = rds_command(s->rds, 1, (const char *[]){ "EXEC" }, NULL,
-		    stats_exec_done, e);
-	if (rc == -1) {
-		rds_reset(s->rds, "stats: cannot queue a record");
+		n += 1 + (size_t)e->extra[i].argc;
+	v = calloc(n, sizeof(*v));
+	l = calloc(n, sizeof(*l));
+	if (v == NULL || l == NULL) {
+		free(v);
+		free(l);
 		return -1;
 	}
-	return 0;
+	stats_call_fill(s, e, &c);
+	v[k++] = "4"; v[k++] = c.stats; v[k++] = c.hist; v[k++] = c.metrics;
+	v[k++] = c.fail;
+	v[k++] = e->skipped ? "k" : e->failure ? "f" : "s";
+	v[k++] = e->duration; v[k++] = e->last; v[k++] = e->status;
+	l[k] = e->hist_len; v[k++] = e->hist;
+	v[k++] = c.last;
+	l[k] = e->full_len; v[k++] = e->full;
+	v[k++] = c.ttl; v[k++] = c.score; v[k++] = c.trim; v[k++] = c.nextra;
+	for (i = 0; i < e->nextra; i++) {
+		snprintf(c.argc[i], sizeof(c.argc[i]), "%d", e->extra[i].argc);
+		v[k++] = c.argc[i];
+		for (j = 0; j < e->extra[i].argc; j++) {
+			l[k] = e->extra[i].len[j];
+			v[k++] = e->extra[i].argv[j];
+		}
+	}
+	for (j = 0; j < k; j++)
+		if (l[j] == 0)
+			l[j] = strlen(v[j]);
+	rc = rds_eval(s->rds, &stats_record_script, k, v, l, stats_exec_done,
+	    e);
+	free(v);
+	free(l);
+	return rc;
 }
 
 /* Sends waiting records, oldest first, while connected and the window

@@ -1,5 +1,5 @@
 /* mailvisord's stats writer: execution records to Redis (contract §3),
- * one MULTI/EXEC per record, buffered in a bounded FIFO while Redis is
+ * one atomic script call per record, buffered in a bounded FIFO while Redis is
  * down. */
 #ifndef MVD_STATS_H
 #define MVD_STATS_H
@@ -25,10 +25,10 @@ struct stats;
 
 /* Counts since stats_new(). */
 struct stats_counters {
-	uint64_t	written;	/* EXEC ran */
+	uint64_t	written;	/* its script ran */
 	uint64_t	dropped;	/* oldest, out of a full buffer */
 	uint64_t	invalid;	/* refused by stats_record() */
-	uint64_t	errors;		/* written, a command in EXEC failed */
+	uint64_t	errors;		/* written, a command in it failed */
 	size_t		buffered;	/* not yet written, incl. in flight */
 	int		connected;	/* rds_connected() */
 };
@@ -53,30 +53,32 @@ void stats_set_bytes(struct stats *, size_t bytes_max);
 
 /*
  * Records one execution (contract §2 record; stolen, whatever happens) of
- * worker (the job's name) with job_id. In one MULTI ... EXEC, with prefix:
+ * worker (the job's name) with job_id. In one call of a constant script
+ * (EVALSHA; atomic as a MULTI ... EXEC), with prefix:
  *   worker:stats:{worker}    HINCRBY total_executions; for success
  *                            successful_executions, for skipped nothing,
  *                            else failed_executions; unless skipped,
  *                            HINCRBYFLOAT total_duration and
  *                            average_duration = total_duration /
- *                            (successful + failed), by EVAL of a constant
+ *                            (successful + failed), computed in the
  *                            script; HSET last_execution (completed_at,
  *                            else now, as YYYY-MM-DDTHH:MM:SSZ) and
- *                            last_status;
+ *                            last_status (and average_duration);
  *   worker:history:{worker}  LPUSH the record without "result", LTRIM;
  *   worker:metrics:{worker}:{job_id}  SET the record EX metrics_ttl;
  *   worker:failures          unless success or skipped, ZADD score
  *                            completed_at (unix s) the record; and
  *                            ZREMRANGEBYSCORE of those older than
- *                            failures_max_age.
+ *                            failures_max_age (with a failure, else at
+ *                            most once a second).
  * The record is sent at once when connected, else buffered (FIFO; when
  * full the oldest waiting record is dropped, counted, and logged at most
  * once a minute) and sent in order once Redis is back. A record leaves the
- * buffer only when its EXEC has run; one whose reply was lost with the
- * connection is sent again (at least once). When EXEC ran but a command in
- * it failed (a key of the wrong type), the record counts as written and in
- * errors, and is not sent again; when Redis refused the whole transaction
- * (EXECABORT: loading, out of memory), sending pauses and the record is
+ * buffer only when its script has run; one whose reply was lost with the
+ * connection is sent again (at least once). When the script ran but a
+ * command in it failed (a key of the wrong type), the record counts as
+ * written and in errors, and is not sent again; when Redis refused the
+ * whole record (loading, out of memory: nothing written), sending pauses and the record is
  * retried after 1 s, doubling up to 30 s (records sent with it in the
  * window may then be written before it). A record that is not a JSON object
  * with a non-empty "status" string, that cannot be serialised (invalid
@@ -100,8 +102,8 @@ struct stats_cmd {
 
 /*
  * As stats_record(), and the nextra (at most STATS_EXTRA_MAX) commands
- * extra (copied) are sent after the record's own commands INSIDE its
- * MULTI ... EXEC: they are buffered with the record, applied at the same
+ * extra (copied) are run after the record's own commands INSIDE its
+ * script call: they are buffered with the record, applied at the same
  * time as it, and dropped with it. Their replies are not examined beyond
  * counting an error as stats_record() does. Returns 0 when the record was
  * kept (written or buffered), or -1 when it was refused (counted invalid

@@ -1,9 +1,13 @@
 # Redis stopped and restarted while jobs run: the daemon keeps running
-# them, buffers the records and flushes every one when Redis is back.
+# them (unclaimed_fires = run), buffers the records and flushes every one
+# when Redis is back.
 . "$MV_TOP/tests/integration/lib.sh"
 start_redis
 
 cat >"$TMP/mvd.conf" <<CONF
+[mailvisord]
+unclaimed_fires = run
+
 [redis]
 socket = $REDIS_SOCK
 

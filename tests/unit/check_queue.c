@@ -349,6 +349,44 @@ START_TEST(queue_poll_no_slot_no_delivery)
 }
 END_TEST
 
+/* Read and checked ahead while no slot is free (one script call for the
+ * batch); a slot that frees up starts one with no command sent. */
+START_TEST(queue_poll_checked_ahead)
+{
+	struct queue *q = mkq("c1");
+	char id[3][48];
+	redisReply *r;
+	int i;
+
+	for (i = 0; i < 3; i++)
+		xadd(id[i], sizeof(id[i]), "hi", "job", "sync", "tenant_id",
+		    "acme", "user_id", "alice", NULL);
+	queue_poll(q, 0);
+	/* Within a tick, the stream is read again and the batch checked. */
+	for (i = 0; i < 200 && rint_("EXISTS mailvisor:idem:%s", id[2]) == 0;
+	    i++)
+		spin(5);
+	spin(5);
+	r = redisCommand(rc, "CONFIG RESETSTAT");
+	freeReplyObject(r);
+	queue_poll(q, 1);
+	ck_assert_int_eq(ngot, 1);
+	ck_assert_str_eq(got[0]->id, id[0]);
+	spin(20);
+	ck_assert_int_eq(redis_scratch_calls(rc, "evalsha") +
+	    redis_scratch_calls(rc, "eval"), 0);
+	for (i = 0; i < 3; i++) {
+		r = redisCommand(rc, "GET mailvisor:idem:%s", id[i]);
+		ck_assert_int_eq(r->type, REDIS_REPLY_STRING);
+		ck_assert_str_eq(r->str, id[i]);
+		freeReplyObject(r);
+	}
+	queue_finish(q, got[0], rec(got[0], "success"), Q_ACK, 0, NULL);
+	flushed();
+	queue_free(q);
+}
+END_TEST
+
 /* 9 high after 3 low, one slot: strict priority, every 4th the oldest. */
 START_TEST(queue_poll_priority_without_starvation)
 {
@@ -600,10 +638,23 @@ START_TEST(queue_claim_fire_once)
 }
 END_TEST
 
+/* Once written, the latest record of sync says revoked, and nothing is
+ * pending in "hi". */
+static void
+revoked_and_acked(void)
+{
+	redisReply *r;
+
+	flushed();
+	r = redisCommand(rc, "LINDEX worker:history:sync 0");
+	ck_assert_ptr_nonnull(strstr(r->str, "\"status\":\"revoked\""));
+	freeReplyObject(r);
+	ck_assert_int_eq(pending("hi"), 0);
+}
+
 START_TEST(queue_revoke_queued)
 {
 	struct queue *q = mkq("c1");
-	redisReply *r;
 	char id[48];
 
 	xadd(id, sizeof(id), "hi", "job", "sync", "tenant_id", "acme",
@@ -613,12 +664,30 @@ START_TEST(queue_revoke_queued)
 	queue_poll(q, 1);
 	spin(400);
 	ck_assert_int_eq(ngot, 0);
-	flushed();
-	r = redisCommand(rc, "LINDEX worker:history:sync 0");
-	ck_assert_ptr_nonnull(strstr(r->str, "\"status\":\"revoked\""));
-	freeReplyObject(r);
-	ck_assert_int_eq(pending("hi"), 0);
+	revoked_and_acked();
 	ck_assert_int_eq(rint_("SCARD mailvisor:revoked"), 0);
+	queue_free(q);
+}
+END_TEST
+
+/* Revoked after its check ahead: the verdict has grown old by its turn,
+ * so it is checked again, recorded revoked and not run. */
+START_TEST(queue_revoke_after_check)
+{
+	struct queue *q = mkq("c1");
+	char id[48];
+
+	xadd(id, sizeof(id), "hi", "job", "sync", "tenant_id", "acme",
+	    "user_id", "alice", NULL);
+	queue_poll(q, 0);
+	spin(QUEUE_TICK_MS + 300);
+	ck_assert_int_eq(rint_("EXISTS mailvisor:idem:%s", id), 1);
+	ck_assert_int_eq(queue_revoke(q, id), 0);
+	spin(QUEUE_CHECK_FRESH_MS + 100);
+	queue_poll(q, 1);
+	spin(400);
+	ck_assert_int_eq(ngot, 0);
+	revoked_and_acked();
 	queue_free(q);
 }
 END_TEST
@@ -837,6 +906,7 @@ queue_suite(void)
 	tcase_add_test(t, queue_poll_priority_without_starvation);
 	tcase_add_test(t, queue_poll_invalid_to_dlq);
 	tcase_add_test(t, queue_poll_duplicate_skipped);
+	tcase_add_test(t, queue_poll_checked_ahead);
 	suite_add_tcase(s, t);
 	t = tc("queue_finish");
 	tcase_add_test(t, queue_finish_retry_then_dlq);
@@ -851,6 +921,7 @@ queue_suite(void)
 	suite_add_tcase(s, t);
 	t = tc("queue_revoke");
 	tcase_add_test(t, queue_revoke_queued);
+	tcase_add_test(t, queue_revoke_after_check);
 	suite_add_tcase(s, t);
 	t = tc("queue_dlq");
 	tcase_add_test(t, queue_purge_and_dlq_tools);

@@ -638,6 +638,69 @@ START_TEST(rds_cancel_forgets)
 }
 END_TEST
 
+/* ----------------------------------------------------------- rds_eval */
+
+static struct rds_script echo_script = RDS_SCRIPT("return ARGV[1]");
+
+START_TEST(rds_eval_by_digest_and_after_flush)
+{
+	char *a = NULL, *b = NULL, *gone = NULL;
+	redisContext *c;
+	struct rds *r;
+
+	srv_start(&S);
+	r = rds_up();
+	c = cli_open(&S, NULL, 0);
+	/* The first call carries the text; the digest serves the next. */
+	ck_assert_int_eq(rds_eval(r, &echo_script, 2, (const char *[]){ "0",
+	    "one" }, NULL, got_reply, &a), 0);
+	ck_assert(run_until(has_reply, &a, 2000));
+	ck_assert_str_eq(a, "one");
+	ck_assert_int_eq(strlen(echo_script.sha), 40);
+	ck_assert_int_eq(rds_eval(r, &echo_script, 2, (const char *[]){ "0",
+	    "two" }, NULL, got_reply, &b), 0);
+	ck_assert(run_until(has_reply, &b, 2000));
+	ck_assert_str_eq(b, "two");
+	ck_assert_int_eq(redis_scratch_calls(c, "evalsha"), 1);
+	/* Scripts flushed (as by a restart): NOSCRIPT is answered by EVAL,
+	 * never seen by the caller. */
+	ck_q(c, "OK", "SCRIPT FLUSH");
+	free(b);
+	b = NULL;
+	ck_assert_int_eq(rds_eval(r, &echo_script, 2, (const char *[]){ "0",
+	    "three" }, NULL, got_reply, &b), 0);
+	ck_assert_int_eq(rds_eval(r, &echo_script, 2, (const char *[]){ "0",
+	    "four" }, NULL, got_reply, &gone), 0);
+	rds_cancel(r, &gone);
+	ck_assert(run_until(has_reply, &b, 2000));
+	ck_assert_str_eq(b, "three");
+	run_ms(100);
+	ck_assert_ptr_null(gone);
+	ck_assert_int_eq(redis_scratch_calls(c, "evalsha"), 3);
+	free(a);
+	free(b);
+	redisFree(c);
+	rds_free(r);
+}
+END_TEST
+
+START_TEST(rds_eval_refused)
+{
+	struct rds *r;
+
+	ck_assert_ptr_nonnull(r = rds_new(base, NULL, S.sock, NULL, 0));
+	errno = 0;
+	ck_assert_int_eq(rds_eval(r, &echo_script, 2, (const char *[]){ "0",
+	    "x" }, NULL, NULL, NULL), -1);
+	ck_assert_int_eq(errno, ENOTCONN);
+	errno = 0;
+	ck_assert_int_eq(rds_eval(r, NULL, 1, (const char *[]){ "0" }, NULL,
+	    NULL, NULL), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	rds_free(r);
+}
+END_TEST
+
 /* ----------------------------------------------------- rds_on_connect */
 
 static void
@@ -1125,7 +1188,7 @@ START_TEST(stats_record_refused_then_retried)
 	stats_counters(s, &cn);
 	ck_assert(cn.written == 0 && cn.buffered == 3 && cn.connected == 1);
 	ck_assert_int_eq(cap_count("stats: Redis refused the record of w j1:"
-	    " EXECABORT"), 1);
+	    " OOM"), 1);
 	ck_assert_int_eq(cap_count("refused"), 1);
 	ck_q(c, "OK", "CONFIG SET maxmemory 0");
 	t0 = mv_mono_ms();
@@ -1172,6 +1235,38 @@ START_TEST(stats_record_written_in_part)
 	ck_q(c, "not-a-list", "GET worker:history:w");
 	ck_assert_int_eq(cap_count("stats: record of w j1 written in part: "
 	    "WRONGTYPE"), 1);
+	redisFree(c);
+	stats_free(s);
+	rds_free(r);
+}
+END_TEST
+
+START_TEST(stats_record_one_command)
+{
+	struct stats *s;
+	redisContext *c;
+	struct rds *r;
+
+	srv_start(&S);
+	r = rds_up();
+	ck_assert_ptr_nonnull(s = stats_new(r, "", 100, 60, 100, WEEK));
+	c = cli_open(&S, NULL, 0);
+	stats_record(s, "w", "j1", mkrec("success", "w", "j1", 1, STARTED));
+	ck_assert_int_eq(stats_flush_wait(s, 3), 0);
+	stats_record(s, "w", "j2", mkrec("killed", "w", "j2", 1, STARTED));
+	ck_assert_int_eq(stats_flush_wait(s, 3), 0);
+	/* One command a record, the text sent once; no transaction. */
+	ck_assert_int_eq(redis_scratch_calls(c, "eval"), 1);
+	ck_assert_int_eq(redis_scratch_calls(c, "evalsha"), 1);
+	ck_assert_int_eq(redis_scratch_calls(c, "multi"), 0);
+	/* After a flush of the scripts, records still go. */
+	ck_q(c, "OK", "SCRIPT FLUSH");
+	stats_record(s, "w", "j3", mkrec("success", "w", "j3", 1, STARTED));
+	ck_assert_int_eq(stats_flush_wait(s, 3), 0);
+	ck_q(c, "3", "HGET worker:stats:w total_executions");
+	ck_q(c, "1", "HGET worker:stats:w failed_executions");
+	ck_q(c, "1", "ZCARD worker:failures");
+	ck_q(c, "3", "LLEN worker:history:w");
 	redisFree(c);
 	stats_free(s);
 	rds_free(r);
@@ -1438,6 +1533,8 @@ stats_suite(void)
 	    rds_command_refused, NULL));
 	suite_add_tcase(s, tcase("rds_cancel", rds_cancel_forgets, NULL,
 	    NULL));
+	suite_add_tcase(s, tcase("rds_eval", rds_eval_by_digest_and_after_flush,
+	    rds_eval_refused, NULL));
 	suite_add_tcase(s, tcase("rds_on_connect", rds_on_connect_reconnects,
 	    NULL, NULL));
 	suite_add_tcase(s, tcase("rds_set_timeout",
@@ -1453,6 +1550,7 @@ stats_suite(void)
 	tcase_add_test(tc, stats_record_hostile_but_valid);
 	tcase_add_test(tc, stats_record_refused_then_retried);
 	tcase_add_test(tc, stats_record_written_in_part);
+	tcase_add_test(tc, stats_record_one_command);
 	suite_add_tcase(s, tc);
 	suite_add_tcase(s, tcase("stats_counters",
 	    stats_counters_outage_flushed_in_order,

@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <hiredis/hiredis.h>
+
 #include "shared/buf.h"
 #include "tests/unit/redis_scratch.h"
 
@@ -59,4 +61,21 @@ void
 redis_scratch_remove(const char *root)
 {
 	nftw(root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+long
+redis_scratch_calls(struct redisContext *c, const char *cmd)
+{
+	char pat[64], *p;
+	redisReply *r;
+	long n = 0;
+
+	r = redisCommand(c, "INFO commandstats");
+	if (r == NULL)
+		return 0;
+	snprintf(pat, sizeof(pat), "cmdstat_%s:calls=", cmd);
+	if (r->type == REDIS_REPLY_STRING && (p = strstr(r->str, pat)) != NULL)
+		n = strtol(p + strlen(pat), NULL, 10);
+	freeReplyObject(r);
+	return n;
 }

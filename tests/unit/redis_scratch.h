@@ -14,4 +14,10 @@ int redis_scratch_init(char *root, const char *prog);
  * removes root and everything in it. */
 void redis_scratch_remove(const char *root);
 
+struct redisContext;
+
+/* How many times Redis ran cmd (lower case, e.g. "evalsha"), from INFO
+ * commandstats on c; 0 when never, or on an error. */
+long redis_scratch_calls(struct redisContext *c, const char *cmd);
+
 #endif
