@@ -64,6 +64,7 @@ struct http_opts {
 	double	 units_per_sec;		/* 0: pacing off */
 	size_t	 max_response;		/* bytes */
 	int	 verbose;
+	const char *user_agent;	/* NULL: gmail-worker's */
 };
 
 /* Token minting: build the token request, then read its answer. */
