@@ -29,10 +29,11 @@ thread_from_array(json_t *a, struct ai_thread *t, struct mv_err *err)
 
 	if (json_array_size(a) == 0)
 		return mv_err_set(err, MV_E_INVALID_ARGUMENT, "input: an empty "
-		    "thread (no EMAIL in the array)");
+		    "thread (no EMAIL in the array); expected " SHAPES);
 	if (json_array_size(a) > AI_THREAD_MAX)
 		return mv_err_set(err, MV_E_INVALID_ARGUMENT, "input: a thread "
-		    "of more than %d messages", AI_THREAD_MAX);
+		    "of more than %d messages; expected " SHAPES,
+		    AI_THREAD_MAX);
 	json_array_foreach(a, i, e)
 		if (!is_email(e))
 			return mv_err_set(err, MV_E_INVALID_ARGUMENT, "input: "
