@@ -25,7 +25,7 @@ static const struct mv_opt opt_table[] = {
 	  "notification,spam,other)" },
 	{ "help", 'h', MV_OPT_FLAG, O(help), 0, 0, NULL, "show this help" },
 	{ "input", 'i', MV_OPT_STR, O(input), 0, 0, "FILE|-",
-	  "read the mail from FILE (default -, stdin)" },
+	  "read the mail from FILE; - or none: standard input" },
 	{ "max_in_flight", 0, MV_OPT_LONG, O(max_in_flight), 1, 100, "N",
 	  "model calls at once for ndjson input (default 4)" },
 	{ "max_input_tokens", 0, MV_OPT_LONG, O(max_input_tokens), 256,
