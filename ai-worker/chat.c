@@ -72,6 +72,8 @@ chat_strip_fence(char *s)
 		end--;
 	if (end - p >= 3 && strncmp(end - 3, "```", 3) == 0)
 		end -= 3;
+	while (end > p && strchr(" \t\r\n", end[-1]))
+		end--;
 	n = (size_t)(end - p);
 	memmove(s, p, n);
 	s[n] = '\0';

@@ -280,8 +280,9 @@ check_value(const json_t *s, json_t *v, const char *path, struct check *c)
 	char m[96];
 
 	if (t && !type_ok(t, v)) {
-		snprintf(m, sizeof(m), "a %s where the schema wants another "
-		    "type", type_of(v));
+		snprintf(m, sizeof(m), "%s %s where the schema wants another "
+		    "type", json_is_object(v) || json_is_array(v) ? "an" : "a",
+		    type_of(v));
 		return fail(c, path, m);
 	}
 	switch (json_typeof(v)) {
