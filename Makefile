@@ -194,6 +194,7 @@ deb:
 bench: all checks $(BUILD)/runstat $(BUILD)/spawnloop
 	@bench/run.sh $(BUILD)
 	@bench/mvd.sh $(BUILD)
+	@bench/ai.sh $(BUILD)
 
 $(BUILD)/runstat $(BUILD)/spawnloop: $(BUILD)/%: bench/%.c
 	@echo "  LD      $@"
