@@ -188,6 +188,11 @@ class AiStandinCase(unittest.TestCase):
         st, stats = self.s.control("GET", "stats")
         self.assertEqual(stats["faults_fired"], 3)
         self.assertEqual(stats["by_status"].get("200"), 1)
+        # A dropped connection (the client here tries once more).
+        self.s.control("POST", "faults", {"rules": [{"drop": True}]})
+        self.assertEqual(self.call(chat())[0], 200)
+        st, stats = self.s.control("GET", "stats")
+        self.assertEqual(stats["dropped"], 1)
 
 
 if __name__ == "__main__":

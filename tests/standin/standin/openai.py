@@ -199,6 +199,8 @@ def hostile(schema, mail, kind, answer):
 
 
 class AiApp(App):
+    PROG = "ai-standin"
+
     def __init__(self, settings, log_path, verbose=False, api_key=None):
         self.state = None
         self.settings = settings
@@ -211,22 +213,12 @@ class AiApp(App):
         self.seq = 0
         self.seq_lock = threading.Lock()
 
-    def api_call(self, call, parent=None, inner=False):
-        e = self.log.begin(call, parent)
-        try:
-            resp = self._call(call, e)
-        except Drop:
-            e["status"] = 0
-            e["dropped"] = True
-            with self.log.lock:
-                self.log.dropped += 1
-            self.log.finish(e, "chat")
-            raise
-        e["status"] = resp.status
-        self.log.finish(e, "chat" if "chat" in call.path else "models")
-        return resp
+    def _api_call(self, call, e, inner):
+        """Answers one request (App.api_call logs it): (resp, name)."""
+        name = "models" if call.path.startswith("/v1/models") else "chat"
+        return self._answer(call, e), name
 
-    def _call(self, call, e):
+    def _answer(self, call, e):
         rule = self.faults.take(call.method, call.path)
         if rule is not None:
             with self.log.lock:

@@ -335,6 +335,8 @@ def parse_query(qs):
 
 
 class App:
+    PROG = "gmail-standin"
+
     def __init__(self, state, settings, log_path, verbose=False):
         self.state = state
         self.settings = settings
@@ -364,8 +366,8 @@ class App:
         e["status"] = resp.status
         self.log.finish(e, name)
         if self.verbose:
-            sys.stderr.write("gmail-standin: %s %s %d\n"
-                             % (call.method, call.path, resp.status))
+            sys.stderr.write("%s: %s %s %d\n" % (self.PROG, call.method,
+                                                  call.path, resp.status))
         return resp
 
     def _api_call(self, call, e, inner):
