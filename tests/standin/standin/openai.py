@@ -12,7 +12,7 @@ import threading
 import time
 
 from . import server
-from .server import App, Drop, Fault, Faults, RequestLog, json_resp
+from .server import App, Fault, Faults, RequestLog, json_resp
 
 ANSWERS = ("bad_schema", "not_json", "fence", "extra_fields", "refusal",
            "content_filter", "echo")
@@ -219,17 +219,9 @@ class AiApp(App):
         return self._answer(call, e), name
 
     def _answer(self, call, e):
-        rule = self.faults.take(call.method, call.path)
-        if rule is not None:
-            with self.log.lock:
-                self.log.faults_fired += 1
-            e["fault"] = True
-            if rule.delay_ms:
-                time.sleep(rule.delay_ms / 1000.0)
-            if rule.drop:
-                raise Drop()
-            if rule.status:
-                return self.fault_resp(rule, call)
+        rule, resp = self.take_fault(call, e)
+        if resp is not None:
+            return resp
         if self.api_key is not None and call.bearer != self.api_key:
             return oa_error(401, "Incorrect API key provided.",
                             code="invalid_api_key")

@@ -370,18 +370,26 @@ class App:
                                                   call.path, resp.status))
         return resp
 
-    def _api_call(self, call, e, inner):
+    def take_fault(self, call, e):
+        """The fault rule for call, if any, counted and acted on: its delay
+        slept, its drop raised (Drop). Returns (rule, its error response
+        or None)."""
         rule = self.faults.take(call.method, call.path)
-        if rule is not None:
-            with self.log.lock:
-                self.log.faults_fired += 1
-            e["fault"] = True
-            if rule.delay_ms:
-                time.sleep(rule.delay_ms / 1000.0)
-            if rule.drop:
-                raise Drop()
-            if rule.status:
-                return self.fault_resp(rule, call), None
+        if rule is None:
+            return None, None
+        with self.log.lock:
+            self.log.faults_fired += 1
+        e["fault"] = True
+        if rule.delay_ms:
+            time.sleep(rule.delay_ms / 1000.0)
+        if rule.drop:
+            raise Drop()
+        return rule, self.fault_resp(rule, call) if rule.status else None
+
+    def _api_call(self, call, e, inner):
+        rule, resp = self.take_fault(call, e)
+        if resp is not None:
+            return resp, None
         if not inner and call.path in TOKEN_PATHS:
             return self.token(call, e), "token"
         if not inner and call.path in BATCH_PATHS:
