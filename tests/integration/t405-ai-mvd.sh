@@ -21,6 +21,8 @@ command = $AIW --action process --input $M/email.json
 	--api_base $STANDIN_URL/v1 --model standin-model
 	--api_key_file $TMP/ai.key
 schedule = every 1s
+# No RLIMIT_DATA: a sanitizer build of the worker reserves terabytes.
+memory_limit = 0
 CONF
 start_mvd "$TMP/mvd.conf"
 wait_for 60 sh -c "redis-cli -s $REDIS_SOCK HGET worker:stats:triage successful_executions | grep -q '^[2-9]'" ||
