@@ -1,4 +1,4 @@
-# Mailvisor: gmail-worker, mailvisord, mailvisorctl.
+# Mailvisor: gmail-worker, ai-worker, mailvisord, mailvisorctl.
 #
 #   make              build everything
 #   make check        install missing Debian packages (as root), build, run
@@ -46,6 +46,7 @@ endif
 
 SHARED_SRC	= $(sort $(wildcard shared/*.c))
 WORKER_SRC	= $(sort $(wildcard gmail-worker/*.c))
+AI_SRC		= $(sort $(wildcard ai-worker/*.c))
 SUPER_SRC	= $(sort $(wildcard supervisor/*.c))
 SUPER_MAINS	= supervisor/mailvisord.c supervisor/mailvisorctl.c
 CHECK_SRC	= $(sort $(wildcard tests/unit/check_*.c))
@@ -53,11 +54,16 @@ CHECK_SRC	= $(sort $(wildcard tests/unit/check_*.c))
 OBJ		= $(BUILD)/obj
 SHARED_OBJS	= $(SHARED_SRC:%.c=$(OBJ)/%.o)
 WORKER_OBJS	= $(filter-out $(OBJ)/gmail-worker/main.o,$(WORKER_SRC:%.c=$(OBJ)/%.o))
+# ai-worker links gmail-worker's HTTP engine, retries, output and HTML
+# rendering: one copy of each.
+AI_OBJS		= $(filter-out $(OBJ)/ai-worker/main.o,$(AI_SRC:%.c=$(OBJ)/%.o)) \
+		  $(addprefix $(OBJ)/gmail-worker/,http.o redact.o pace.o retry.o output.o \
+		  html2text.o)
 SUPER_OBJS	= $(patsubst %.c,$(OBJ)/%.o,$(filter-out $(SUPER_MAINS),$(SUPER_SRC)))
 CHECKS		= $(CHECK_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TEST_WORKERS	= $(patsubst tests/workers/%.c,$(BUILD)/tests/%,$(wildcard tests/workers/*.c))
 
-PROGS		= $(BUILD)/gmail-worker $(BUILD)/mailvisord \
+PROGS		= $(BUILD)/gmail-worker $(BUILD)/ai-worker $(BUILD)/mailvisord \
 		  $(if $(wildcard supervisor/mailvisorctl.c),$(BUILD)/mailvisorctl)
 # mailvisorctl: the route table, the configuration reader for [http], and
 # its own parts in supervisor/ctl/.
@@ -79,6 +85,9 @@ CHECK_DEPS_check_redact = gmail-worker/redact.o
 CHECK_DEPS_check_retry	= gmail-worker/retry.o
 CHECK_DEPS_check_batch	= gmail-worker/batch.o gmail-worker/retry.o gmail-worker/rfc2047.o gmail-worker/charset.o
 CHECK_DEPS_check_opts	= gmail-worker/opts.o
+CHECK_DEPS_check_ai_schema = ai-worker/schema.o
+CHECK_DEPS_check_ai_chat = ai-worker/chat.o
+CHECK_DEPS_check_ai_prompt = ai-worker/prompt.o ai-worker/input.o ai-worker/schema.o gmail-worker/html2text.o
 CHECK_DEPS_check_conf	= supervisor/conf.o supervisor/sched.o supervisor/backoff.o
 CHECK_DEPS_check_sched	= supervisor/sched.o
 CHECK_DEPS_check_backoff = supervisor/backoff.o
@@ -95,6 +104,10 @@ CHECK_DEPS_check_queue = supervisor/queue.o supervisor/rds.o supervisor/stats.o 
 all: $(PROGS)
 
 $(BUILD)/gmail-worker: $(OBJ)/gmail-worker/main.o $(WORKER_OBJS) $(SHARED_OBJS)
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) $(MV_LDFLAGS) -o $@ $^ $(MV_LIBS)
+
+$(BUILD)/ai-worker: $(OBJ)/ai-worker/main.o $(AI_OBJS) $(SHARED_OBJS)
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) $(MV_LDFLAGS) -o $@ $^ $(MV_LIBS)
 
@@ -197,6 +210,7 @@ bench: all checks $(BENCH_BIN)
 	@bench/quota.sh $(BUILD)
 	@bench/sync.sh $(BUILD)
 	@bench/mvd.sh $(BUILD)
+	@bench/ai.sh $(BUILD)
 
 bench-bin: all checks $(BENCH_BIN)
 
@@ -206,16 +220,19 @@ $(BUILD)/runstat $(BUILD)/spawnloop: $(BUILD)/%: bench/%.c
 
 install: all
 	$(INSTALL) -D -m 0755 $(BUILD)/gmail-worker $(DESTDIR)$(BINDIR)/gmail-worker
+	$(INSTALL) -D -m 0755 $(BUILD)/ai-worker $(DESTDIR)$(BINDIR)/ai-worker
 	$(INSTALL) -D -m 0755 $(BUILD)/mailvisord $(DESTDIR)$(SBINDIR)/mailvisord
 	$(INSTALL) -D -m 0755 $(BUILD)/mailvisorctl $(DESTDIR)$(BINDIR)/mailvisorctl
 	$(INSTALL) -D -m 0644 man/gmail-worker.1 $(DESTDIR)$(MANDIR)/man1/gmail-worker.1
+	$(INSTALL) -D -m 0644 man/ai-worker.1 $(DESTDIR)$(MANDIR)/man1/ai-worker.1
 	$(INSTALL) -D -m 0644 man/mailvisorctl.1 $(DESTDIR)$(MANDIR)/man1/mailvisorctl.1
 	$(INSTALL) -D -m 0644 man/mailvisord.8 $(DESTDIR)$(MANDIR)/man8/mailvisord.8
 	$(INSTALL) -D -m 0644 man/mailvisord.conf.5 $(DESTDIR)$(MANDIR)/man5/mailvisord.conf.5
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/gmail-worker $(DESTDIR)$(SBINDIR)/mailvisord
-	rm -f $(DESTDIR)$(BINDIR)/mailvisorctl
+	rm -f $(DESTDIR)$(BINDIR)/mailvisorctl $(DESTDIR)$(BINDIR)/ai-worker
+	rm -f $(DESTDIR)$(MANDIR)/man1/ai-worker.1
 	rm -f $(DESTDIR)$(MANDIR)/man1/gmail-worker.1
 	rm -f $(DESTDIR)$(MANDIR)/man1/mailvisorctl.1
 	rm -f $(DESTDIR)$(MANDIR)/man8/mailvisord.8

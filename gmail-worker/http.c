@@ -352,7 +352,8 @@ req_setopts(struct http_engine *e, struct http_req *r, CURL *h)
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, r);
 	curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
-	curl_easy_setopt(h, CURLOPT_USERAGENT, HTTP_USER_AGENT);
+	curl_easy_setopt(h, CURLOPT_USERAGENT, e->o.user_agent ?
+	    e->o.user_agent : HTTP_USER_AGENT);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT, e->o.timeout_s);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, connect > 0 ? connect : 1);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);

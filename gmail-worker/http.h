@@ -66,6 +66,7 @@ struct http_opts {
 	size_t	 max_response;		/* bytes */
 	int	 verbose;		/* 2: a line per request; 3: and
 					   libcurl's trace, redacted */
+	const char *user_agent;	/* NULL: gmail-worker's */
 };
 
 /* Token minting: build the token request, then read its answer. */

@@ -6,13 +6,8 @@
 #include <stddef.h>
 
 #include "shared/err.h"
+#include "shared/opt.h"
 
-#define OPTS_MAX_LIST	1000	/* repeatable options: --id, --to... */
-
-struct strlist {
-	const char	**v;
-	size_t		  n;
-};
 
 struct opts {
 	const char	*action;

@@ -24,6 +24,8 @@ static const struct {
 	[MV_E_NETWORK] =		{ "network",		75, 1 },
 	[MV_E_API] =			{ "api",		69, 0 },
 	[MV_E_INTERNAL] =		{ "internal",		70, 0 },
+	[MV_E_BAD_OUTPUT] =		{ "bad_output",		65, 0 },
+	[MV_E_REFUSED] =		{ "refused",		65, 0 },
 };
 
 void

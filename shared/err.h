@@ -19,6 +19,8 @@ enum mv_errtype {
 	MV_E_NETWORK,
 	MV_E_API,
 	MV_E_INTERNAL,
+	MV_E_BAD_OUTPUT,	/* a model's answer does not fit its schema */
+	MV_E_REFUSED,		/* a model refused to answer */
 	MV_E__COUNT
 };
 

@@ -3104,6 +3104,18 @@ write_example_value(FILE *fp, const char *key, const char *v)
 	fputc('\n', fp);
 }
 
+/* A second job in the example: ai-worker on a thread another job saved,
+ * its API key read from a file (never argv). */
+static const char example_ai_job[] =
+    "\n# ai-worker triaging a thread saved as JSON (see ai-worker(1)); its "
+    "API key\n# is read from a file the daemon's user can read, never "
+    "passed in argv.\n"
+    "#[job:triage]\n"
+    "#command = /usr/bin/ai-worker --action process --input {input}\n"
+    "#\t--model gpt-4o-mini --api_key_file /etc/mailvisor/ai.key\n"
+    "#args = input:string(4096)=/var/lib/mailvisor/thread.json\n"
+    "#timeout = 300\n";
+
 /* What each section's part of the example and of the man page opens
  * with. */
 static const struct {
@@ -3165,6 +3177,8 @@ conf_write_example(FILE *fp)
 			    d->ex == NULL) ? d->def : d->ex;
 			write_example_value(fp, d->key, v);
 		}
+		if (parts[p].sec == SEC_JOB)
+			fputs(example_ai_job, fp);
 	}
 	return ferror(fp) ? -1 : 0;
 }

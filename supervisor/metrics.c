@@ -40,6 +40,8 @@ struct mworker {
 	uint64_t	 count;
 	long long	 sum_us;	/* microseconds: doubles would add
 					 * up to 0.30000000000000004 */
+	uint64_t	 tokens[2];	/* prompt, completion */
+	int		 has_tokens;
 };
 
 struct metrics {
@@ -206,6 +208,26 @@ observe_duration(struct mworker *w, double d)
 	w->sum_us += (long long)(d * 1e6 + 0.5);
 }
 
+/* The model tokens in the result's "usage", as ai-worker reports them. */
+static void
+observe_usage(struct mworker *w, const json_t *record)
+{
+	static const char *const kinds[2] = { "prompt_tokens",
+	    "completion_tokens" };
+	const json_t *u = json_object_get(json_object_get(record, "result"),
+	    "usage"), *v;
+
+	if (!json_is_object(u))
+		return;
+	for (size_t i = 0; i < 2; i++) {
+		v = json_object_get(u, kinds[i]);
+		if (json_is_integer(v) && json_integer_value(v) >= 0) {
+			w->tokens[i] += (uint64_t)json_integer_value(v);
+			w->has_tokens = 1;
+		}
+	}
+}
+
 void
 metrics_observe(void *arg, const char *worker, const json_t *record)
 {
@@ -227,6 +249,7 @@ metrics_observe(void *arg, const char *worker, const json_t *record)
 	(*n)++;
 	if (strcmp(status, "skipped") == 0)
 		return;
+	observe_usage(w, record);
 	v = json_object_get(record, "duration");
 	if (!json_is_number(v))
 		return;
@@ -444,12 +467,33 @@ write_gauges(const struct metrics_gauges *g, struct mv_buf *out)
 	return 0;
 }
 
+static int
+write_tokens(const struct metrics *m, struct mv_buf *out)
+{
+	static const char *const kinds[2] = { "prompt", "completion" };
+
+	if (family(out, "mailvisor_ai_tokens_total", "counter", "Model tokens "
+	    "in the usage of the runs' results, by job and kind.") == -1)
+		return -1;
+	for (size_t i = 0; i < m->n; i++) {
+		const struct mworker *w = m->w[i];
+
+		for (size_t k = 0; w->has_tokens && k < 2; k++)
+			if (mv_buf_puts(out, "mailvisor_ai_tokens_total{job=\"")
+			    == -1 || metrics_label(out, w->name) == -1 ||
+			    mv_buf_printf(out, "\",kind=\"%s\"} %" PRIu64 "\n",
+			    kinds[k], w->tokens[k]) == -1)
+				return -1;
+	}
+	return 0;
+}
+
 int
 metrics_write(const struct metrics *m, const struct metrics_gauges *g,
     struct mv_buf *out)
 {
 	if (write_runs(m, out) == -1 || write_durations(m, out) == -1 ||
-	    write_gauges(g, out) == -1)
+	    write_tokens(m, out) == -1 || write_gauges(g, out) == -1)
 		return -1;
 	return 0;
 }

@@ -30,7 +30,9 @@ void metrics_free(struct metrics *);
  * mailvisor_runs_total{worker, status} (status: the record's "status"
  * string, else "unknown"), and, unless the status is "skipped", its
  * "duration" (a number >= 0; otherwise not observed) in
- * mailvisor_run_duration_seconds{worker}. m is a struct metrics *: the
+ * mailvisor_run_duration_seconds{worker}; and the prompt_tokens and
+ * completion_tokens of the record's result's "usage", when there is one,
+ * in mailvisor_ai_tokens_total{job, kind}. m is a struct metrics *: the
  * signature is that of stats_set_observer(). A worker past the bound
  * counts under METRICS_OTHER; a record when memory runs out is lost.
  */
@@ -55,7 +57,8 @@ struct metrics_gauges {
  * Appends every family of /metrics to out, each with its HELP and TYPE
  * lines, in the order of mailvisord(8): the runs and their durations
  * (workers, and each worker's statuses, in byte order; a histogram for
- * every worker seen), then the gauges of g.
+ * every worker seen), the model tokens of the workers that reported
+ * some, then the gauges of g.
  * Label values are escaped (\\ \" \n). Returns 0, or -1 with errno
  * (ENOMEM, or EMSGSIZE past out's cap).
  */

@@ -392,10 +392,17 @@ stats_record_tx(struct stats *s, const char *worker, const char *job_id,
 	char qw[64], qj[64];
 	const char *why;
 	struct srec *e;
+	json_t *result = json_incref(json_object_get(record, "result"));
 
 	e = stats_srec_new(s, worker, job_id, record, &why);
-	if (e != NULL && s->observe != NULL)
+	if (e != NULL && s->observe != NULL) {
+		/* The observer sees the whole record: the result back in. */
+		if (result != NULL)
+			json_object_set(record, "result", result);
 		s->observe(s->observe_arg, worker, record);
+		json_object_del(record, "result");
+	}
+	json_decref(result);
 	/* The extra commands may borrow strings from the record: copy them
 	 * before the record goes. */
 	if (e != NULL && stats_copy_extra(e, extra, nextra) == -1) {

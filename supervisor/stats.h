@@ -115,8 +115,9 @@ int stats_record_tx(struct stats *, const char *worker, const char *job_id,
     json_t *record, const struct stats_cmd *extra, size_t nextra);
 
 /* Calls fn(arg, worker, record) for every record accepted by
- * stats_record() or stats_record_tx() (record borrowed, during the call
- * only), before it is sent or buffered: for metrics. fn NULL: none. */
+ * stats_record() or stats_record_tx() (the whole record, result included;
+ * borrowed, during the call only), before it is sent or buffered: for
+ * metrics. fn NULL: none. */
 void stats_set_observer(struct stats *, void (*fn)(void *arg,
     const char *worker, const json_t *record), void *arg);
 

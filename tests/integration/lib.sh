@@ -32,11 +32,14 @@ fail() {
 	exit 1
 }
 
-# start_standin [stand-in options...]: starts it on a free port, sets
-# STANDIN_URL and STANDIN_LOG. Credentials files get copied 0600 into $TMP.
-start_standin() {
+# launch_standin PROGRAM [options...]: starts a stand-in on a free port,
+# sets STANDIN_PID, STANDIN_URL and STANDIN_LOG.
+launch_standin() {
+	prog=$1
+	shift
 	STANDIN_LOG=$TMP/standin.log
-	/usr/bin/python3 "$STANDIN" --host 127.0.0.1 --port 0 \
+	rm -f "$TMP/port"
+	/usr/bin/python3 "$prog" --host 127.0.0.1 --port 0 \
 	    --port-file "$TMP/port" --log "$STANDIN_LOG" --quiet "$@" \
 	    2>"$TMP/standin.err" &
 	STANDIN_PID=$!
@@ -49,6 +52,12 @@ start_standin() {
 		sleep 0.05
 	done
 	STANDIN_URL=http://127.0.0.1:$(cat "$TMP/port")
+}
+
+# start_standin [stand-in options...]: the Gmail API stand-in (see
+# launch_standin). Credentials files get copied 0600 into $TMP.
+start_standin() {
+	launch_standin "$STANDIN" "$@"
 	mkdir -p "$TMP/creds"
 	for f in "$CREDS"/*.json; do
 		cp "$f" "$TMP/creds/"
@@ -56,6 +65,30 @@ start_standin() {
 	chmod 600 "$TMP/creds"/*.json
 	export GMAIL_API_BASE="$STANDIN_URL"
 	export GMAIL_TOKEN_URI="$STANDIN_URL/token"
+}
+
+AIW=$MV_BUILD/ai-worker
+AI_STANDIN=$MV_TOP/tests/standin/ai-standin
+# A key only the tests know; it must never show in argv, stdout or stderr.
+AI_KEY=sk-standin-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
+
+# start_ai_standin [options...]: the chat-completions stand-in, requiring
+# $AI_KEY (in $TMP/ai.key, 0600); ai-worker pointed at it by its
+# environment (AI_WORKER_API_BASE, AI_WORKER_MODEL).
+start_ai_standin() {
+	umask 077
+	printf '%s\n' "$AI_KEY" >"$TMP/ai.key"
+	launch_standin "$AI_STANDIN" --api-key-file "$TMP/ai.key" "$@"
+	export AI_WORKER_API_BASE="$STANDIN_URL/v1"
+	export AI_WORKER_MODEL=standin-model
+}
+
+# aw ARGS...: ai-worker with the key file; stdout in $TMP/out, stderr in
+# $TMP/err, exit code in $RC. Never fails itself.
+aw() {
+	RC=0
+	"$AIW" --api_key_file "$TMP/ai.key" "$@" >"$TMP/out" 2>"$TMP/err" ||
+	    RC=$?
 }
 
 # gw ARGS...: the worker as alice (authorized_user), pacing off; stdout in
@@ -135,7 +168,8 @@ log_count_after() {
 	    "[.[] | select(.id > \$from) | select($2)] | length" "$STANDIN_LOG"
 }
 
-# no_secrets FILE...: nothing secret from the fixtures leaks into FILE.
+# no_secrets FILE...: nothing secret from the fixtures, nor the AI API key,
+# leaks into FILE.
 no_secrets() {
 	for f in "$@"; do
 		for s in $(jq -r '.. | objects | (.refresh_token?, .client_secret?, .access_token?) // empty' "$CREDS"/*.json); do
@@ -145,6 +179,9 @@ no_secrets() {
 		done
 		if grep -q 'PRIVATE KEY' "$f"; then
 			fail "a private key appears in $f"
+		fi
+		if grep -qF -- "$AI_KEY" "$f"; then
+			fail "the AI API key appears in $f"
 		fi
 	done
 }

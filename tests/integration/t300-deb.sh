@@ -35,14 +35,15 @@ grep -q 'dpkg-statoverride --update --add mailvisor mailvisor 0700 ' \
 R=$TMP/root
 mkdir "$R"
 dpkg-deb -x "$deb" "$R"
-for p in usr/bin/gmail-worker usr/sbin/mailvisord usr/bin/mailvisorctl; do
+for p in usr/bin/gmail-worker usr/bin/ai-worker usr/sbin/mailvisord \
+    usr/bin/mailvisorctl; do
 	[ -f "$R/$p" ] && [ -x "$R/$p" ] || fail "/$p: missing or not executable"
 	name=$(basename "$p")
 	"$R/$p" --version >"$TMP/version" 2>&1 || fail "/$p --version failed"
 	expect_eq "$(cat "$TMP/version")" "$name $version" "/$p --version"
 done
-for m in man1/gmail-worker.1 man1/mailvisorctl.1 man5/mailvisord.conf.5 \
-    man8/mailvisord.8; do
+for m in man1/gmail-worker.1 man1/ai-worker.1 man1/mailvisorctl.1 \
+    man5/mailvisord.conf.5 man8/mailvisord.8; do
 	f=$R/usr/share/man/$m.gz
 	[ -f "$f" ] || fail "/usr/share/man/$m.gz missing"
 	page=$TMP/$(basename "$m")

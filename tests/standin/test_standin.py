@@ -148,6 +148,7 @@ def sign_jwt(claims, key=None, header=None):
 
 class Standin:
     """A gmail-standin subprocess on a free port."""
+    prog = PROG
 
     def __init__(self, *extra):
         self.dir = tempfile.mkdtemp(prefix="standin-test-")
@@ -155,13 +156,13 @@ class Standin:
         self.log = os.path.join(self.dir, "log.jsonl")
         self.errf = open(os.path.join(self.dir, "stderr"), "w+")
         self.proc = subprocess.Popen(
-            [sys.executable, PROG, "--port", "0", "--port-file",
+            [sys.executable, self.prog, "--port", "0", "--port-file",
              self.port_file, "--log", self.log] + list(extra),
             stdout=subprocess.DEVNULL, stderr=self.errf)
         deadline = time.time() + 10
         while not os.path.exists(self.port_file):
             if self.proc.poll() is not None or time.time() > deadline:
-                raise RuntimeError("gmail-standin did not start")
+                raise RuntimeError("%s did not start" % self.prog)
             time.sleep(0.02)
         self.port = int(read(self.port_file))
         self.conn = http.client.HTTPConnection("127.0.0.1", self.port,

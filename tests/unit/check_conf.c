@@ -1699,7 +1699,7 @@ START_TEST(test_example_uncommented)
 		    line + 1 : line);
 	}
 	c = load_ok(out);
-	ck_assert_uint_eq(c->njobs, 1);
+	ck_assert_uint_eq(c->njobs, 2);
 	ck_assert_uint_eq(c->naccounts, 1);
 	ck_assert_uint_eq(c->nqueues, 1);
 	ck_assert_str_eq(c->queues[0].name, "sync");
@@ -1713,6 +1713,11 @@ START_TEST(test_example_uncommented)
 	    "[/usr/bin/gmail-worker] [--action] [fetch_emails] "
 	    "[--days_back=1] [--query=is:unread] [--credentials] "
 	    "[@/etc/mailvisor/credentials/alice.json]");
+	ck_assert_str_eq(c->jobs[1].name, "triage");
+	ck_assert_str_eq(render(c, "triage", NULL, NULL),
+	    "[/usr/bin/ai-worker] [--action] [process] [--input] "
+	    "[/var/lib/mailvisor/thread.json] [--model] [gpt-4o-mini] "
+	    "[--api_key_file] [/etc/mailvisor/ai.key]");
 	conf_free(c);
 	free(out);
 	free(ex);

@@ -50,6 +50,10 @@
 	"# HELP mailvisor_run_duration_seconds Seconds each run took, by " \
 	"worker (skipped runs left out).\n" \
 	"# TYPE mailvisor_run_duration_seconds histogram\n"
+#define TOK_HEAD \
+	"# HELP mailvisor_ai_tokens_total Model tokens in the usage of the " \
+	"runs' results, by job and kind.\n" \
+	"# TYPE mailvisor_ai_tokens_total counter\n"
 
 static struct metrics_gauges
 gauges_fixed(void)
@@ -118,7 +122,7 @@ START_TEST(test_empty)
 	struct metrics_gauges g = gauges_fixed();
 	char *t = text_of(m, &g);
 
-	ck_assert_str_eq(t, RUNS_HEAD DUR_HEAD GAUGES_TEXT GAUGES_TAIL);
+	ck_assert_str_eq(t, RUNS_HEAD DUR_HEAD TOK_HEAD GAUGES_TEXT GAUGES_TAIL);
 	ck_assert_uint_eq(metrics_workers(m), 0);
 	free(t);
 	metrics_free(m);
@@ -146,12 +150,37 @@ START_TEST(test_exact)
 	    DUR_HEAD);
 	hist_text(&want, "alpha", a, "302.51");
 	hist_text(&want, "beta", b, "0");
-	mv_buf_puts(&want, GAUGES_TEXT GAUGES_TAIL);
+	mv_buf_puts(&want, TOK_HEAD GAUGES_TEXT GAUGES_TAIL);
 	t = text_of(m, &g);
 	ck_assert_str_eq(t, want.data);
 	ck_assert_uint_eq(metrics_workers(m), 2);
 	free(t);
 	mv_buf_free(&want);
+	metrics_free(m);
+}
+END_TEST
+
+/* Tokens: summed from the results' usage, per job; other runs left out. */
+START_TEST(test_tokens)
+{
+	struct metrics *m = metrics_new(0);
+	struct metrics_gauges g = gauges_fixed();
+	char *t;
+
+	observe(m, "triage", "{\"status\":\"success\",\"result\":{\"usage\":"
+	    "{\"prompt_tokens\":812,\"completion_tokens\":164}}}");
+	observe(m, "triage", "{\"status\":\"failed\",\"result\":{\"usage\":"
+	    "{\"prompt_tokens\":100,\"completion_tokens\":0}}}");
+	observe(m, "triage", "{\"status\":\"failed\",\"result\":{\"usage\":"
+	    "{\"prompt_tokens\":-5,\"completion_tokens\":\"9\"}}}");
+	observe(m, "sync", "{\"status\":\"success\",\"result\":{}}");
+	observe(m, "odd", "{\"status\":\"success\",\"result\":{\"usage\":7}}");
+	t = text_of(m, &g);
+	ck_assert_ptr_nonnull(strstr(t, TOK_HEAD
+	    "mailvisor_ai_tokens_total{job=\"triage\",kind=\"prompt\"} 912\n"
+	    "mailvisor_ai_tokens_total{job=\"triage\",kind=\"completion\"} 164\n"
+	    GAUGES_TEXT));
+	free(t);
 	metrics_free(m);
 }
 END_TEST
@@ -171,7 +200,7 @@ START_TEST(test_queues)
 	ck_assert_ptr_nonnull(qs);
 	g.queues = qs;
 	t = text_of(m, &g);
-	ck_assert_str_eq(t, RUNS_HEAD DUR_HEAD GAUGES_TEXT
+	ck_assert_str_eq(t, RUNS_HEAD DUR_HEAD TOK_HEAD GAUGES_TEXT
 	    "# HELP mailvisor_queue_length Entries waiting in each queue's "
 	    "stream, not yet delivered.\n"
 	    "# TYPE mailvisor_queue_length gauge\n"
@@ -432,6 +461,7 @@ metrics_suite(void)
 	tcase_add_test(tc, test_empty);
 	tcase_add_test(tc, test_exact);
 	tcase_add_test(tc, test_queues);
+	tcase_add_test(tc, test_tokens);
 	tcase_add_test(tc, test_write_bounds);
 	suite_add_tcase(s, tc);
 

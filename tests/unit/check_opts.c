@@ -109,13 +109,13 @@ END_TEST
 
 START_TEST(test_list_cap)
 {
-	char **argv = calloc(2 * OPTS_MAX_LIST + 4, sizeof(char *));
+	char **argv = calloc(2 * MV_OPT_MAX_LIST + 4, sizeof(char *));
 	int argc = 1;
 	struct opts o;
 	struct mv_err err;
 
 	argv[0] = "w";
-	for (int i = 0; i <= OPTS_MAX_LIST; i++) {
+	for (int i = 0; i <= MV_OPT_MAX_LIST; i++) {
 		argv[argc++] = "--id";
 		argv[argc++] = "abc";
 	}

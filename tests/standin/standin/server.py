@@ -99,13 +99,14 @@ class Settings:
 
 
 class Fault:
+    KNOWN = frozenset({"method", "path", "query", "status", "count",
+                       "retry_after", "retry_after_in_message", "reason",
+                       "drop", "delay_ms", "body", "message"})
+
     def __init__(self, d):
         if not isinstance(d, dict):
             raise ValueError("a rule must be an object")
-        known = {"method", "path", "query", "status", "count", "retry_after",
-                 "retry_after_in_message", "reason", "drop", "delay_ms",
-                 "body", "message"}
-        extra = set(d) - known
+        extra = set(d) - self.KNOWN
         if extra:
             raise ValueError("unknown rule field(s): %s"
                              % ", ".join(sorted(extra)))
@@ -128,8 +129,12 @@ class Fault:
         self.reason = d.get("reason")
         self.message = d.get("message")
         self.body = d.get("body")
-        if not (self.status or self.drop or self.delay_ms):
+        if not (self.status or self.drop or self.delay_ms or self.effect()):
             raise ValueError("a rule needs status, drop or delay_ms")
+
+    def effect(self):
+        """A subclass's own kind of fault (true when the rule has one)."""
+        return False
 
     def matches(self, method, path, query=None):
         return (self.method in ("*", method)) and \
@@ -150,12 +155,13 @@ def query_text(query):
 
 
 class Faults:
-    def __init__(self):
+    def __init__(self, rule_class=Fault):
         self.lock = threading.Lock()
         self.rules = []
+        self.rule_class = rule_class
 
     def set(self, rules):
-        parsed = [Fault(r) for r in rules]
+        parsed = [self.rule_class(r) for r in rules]
         with self.lock:
             self.rules = parsed
 
@@ -359,6 +365,8 @@ def parse_query(qs):
 
 
 class App:
+    PROG = "gmail-standin"
+
     def __init__(self, state, settings, log_path, verbose=False):
         self.state = state
         self.settings = settings
@@ -388,22 +396,30 @@ class App:
         e["status"] = resp.status
         self.log.finish(e, name)
         if self.verbose:
-            sys.stderr.write("gmail-standin: %s %s %d\n"
-                             % (call.method, call.path, resp.status))
+            sys.stderr.write("%s: %s %s %d\n" % (self.PROG, call.method,
+                                                  call.path, resp.status))
         return resp
 
-    def _api_call(self, call, e, inner):
+    def take_fault(self, call, e):
+        """The fault rule for call, if any, counted and acted on: its delay
+        slept, its drop raised (Drop). Returns (rule, its error response
+        or None)."""
         rule = self.faults.take(call.method, call.path, call.query)
-        if rule is not None:
-            with self.log.lock:
-                self.log.faults_fired += 1
-            e["fault"] = True
-            if rule.delay_ms:
-                time.sleep(rule.delay_ms / 1000.0)
-            if rule.drop:
-                raise Drop()
-            if rule.status:
-                return self.fault_resp(rule, call), None
+        if rule is None:
+            return None, None
+        with self.log.lock:
+            self.log.faults_fired += 1
+        e["fault"] = True
+        if rule.delay_ms:
+            time.sleep(rule.delay_ms / 1000.0)
+        if rule.drop:
+            raise Drop()
+        return rule, self.fault_resp(rule, call) if rule.status else None
+
+    def _api_call(self, call, e, inner):
+        rule, resp = self.take_fault(call, e)
+        if resp is not None:
+            return resp, None
         if not inner and call.path in TOKEN_PATHS:
             return self.token(call, e), "token"
         if not inner and call.path in BATCH_PATHS:
@@ -577,36 +593,15 @@ class App:
             obj = json.loads(body) if body.strip() else {}
         except (ValueError, UnicodeDecodeError):
             return json_resp(400, {"error": "body is not JSON"})
+        h = self.control_routes(obj, query)
         key = (method, path)
-        h = {
-            ("GET", "/_standin/stats"): lambda: self.log.stats(),
-            ("POST", "/_standin/reset"): self.c_reset,
-            ("GET", "/_standin/faults"): lambda: {
-                "rules": [r.describe() for r in self.faults.rules]},
-            ("POST", "/_standin/faults"): lambda: self.c_faults(obj),
-            ("DELETE", "/_standin/faults"): self.c_faults_clear,
-            ("POST", "/_standin/expire-tokens"): self.c_expire_tokens,
-            ("POST", "/_standin/expire-history"):
-                lambda: self.c_expire_history(obj),
-            ("GET", "/_standin/settings"): self.settings.as_dict,
-            ("POST", "/_standin/settings"): lambda: self.c_settings(obj),
-            ("GET", "/_standin/log"): lambda: self.c_log(query),
-            ("POST", "/_standin/deliver"): lambda: self.c_deliver(obj),
-            ("POST", "/_standin/modify"): lambda: self.c_modify(obj),
-            ("POST", "/_standin/delete"): lambda: self.c_delete(obj),
-            ("POST", "/_standin/revoke"): lambda: self.c_revoke(obj),
-            ("GET", "/_standin/health"): lambda: {"ok": True},
-        }.get(key)
-        if h is None:
-            known = path in {"/_standin/" + x for x in (
-                "stats", "reset", "faults", "expire-tokens",
-                "expire-history", "settings", "log", "deliver", "revoke",
-                "modify", "delete", "health")}
+        if key not in h:
+            known = path in {p for _, p in h}
             return json_resp(405 if known else 404,
                              {"error": "no such control endpoint: %s %s"
                               % (method, path)})
         try:
-            res = h()
+            res = h[key]()
         except ValueError as x:
             return json_resp(400, {"error": str(x)})
         except ApiError as x:
@@ -614,6 +609,34 @@ class App:
         if isinstance(res, Resp):
             return res
         return json_resp(200, res)
+
+    def common_routes(self, obj, query):
+        """The control endpoints every stand-in has."""
+        return {
+            ("GET", "/_standin/stats"): lambda: self.log.stats(),
+            ("POST", "/_standin/reset"): self.c_reset,
+            ("GET", "/_standin/faults"): lambda: {
+                "rules": [r.describe() for r in self.faults.rules]},
+            ("POST", "/_standin/faults"): lambda: self.c_faults(obj),
+            ("DELETE", "/_standin/faults"): self.c_faults_clear,
+            ("GET", "/_standin/settings"): self.settings.as_dict,
+            ("POST", "/_standin/settings"): lambda: self.c_settings(obj),
+            ("GET", "/_standin/log"): lambda: self.c_log(query),
+            ("GET", "/_standin/health"): lambda: {"ok": True},
+        }
+
+    def control_routes(self, obj, query):
+        h = self.common_routes(obj, query)
+        h.update({
+            ("POST", "/_standin/expire-tokens"): self.c_expire_tokens,
+            ("POST", "/_standin/expire-history"):
+                lambda: self.c_expire_history(obj),
+            ("POST", "/_standin/deliver"): lambda: self.c_deliver(obj),
+            ("POST", "/_standin/modify"): lambda: self.c_modify(obj),
+            ("POST", "/_standin/delete"): lambda: self.c_delete(obj),
+            ("POST", "/_standin/revoke"): lambda: self.c_revoke(obj),
+        })
+        return h
 
     def c_reset(self):
         with self.log.lock:
@@ -1195,32 +1218,43 @@ def main(argv=None):
                          % (a.accounts, x))
         return 1
     app = App(state, Settings(a), a.log, a.verbose)
+
+    def loaded():
+        for addr, mb in state.mailboxes.items():
+            say("gmail-standin: %s: %d messages, historyId %d"
+                % (addr, len(mb.messages), mb.history_id))
+        say("gmail-standin: loaded in %.2f s" % (time.time() - t0))
+        if a.generate:
+            threading.Thread(target=warm_up, args=(app,),
+                             daemon=True).start()
+    return serve(app, a, "gmail-standin", say, loaded)
+
+
+def serve(app, a, prog, say, ready=None):
+    """Listens on a.host:a.port, writes a.port_file, serves app until
+    SIGTERM or SIGINT. Returns the exit status."""
     cls = Server6 if ":" in a.host else Server
     try:
         server = cls((a.host, a.port), Handler)
     except OSError as x:
-        sys.stderr.write("gmail-standin: cannot listen on %s:%d: %s\n"
-                         % (a.host, a.port, x.strerror or x))
+        sys.stderr.write("%s: cannot listen on %s:%d: %s\n"
+                         % (prog, a.host, a.port, x.strerror or x))
         return 1
     server.app = app
     app.host, app.port = a.host, server.server_address[1]
-    for addr, mb in state.mailboxes.items():
-        say("gmail-standin: %s: %d messages, historyId %d"
-            % (addr, len(mb.messages), mb.history_id))
-    say("gmail-standin: loaded in %.2f s" % (time.time() - t0))
+    if ready:
+        ready()
     if a.port_file:
         try:
             write_port_file(a.port_file, app.port)
         except OSError as x:
-            sys.stderr.write("gmail-standin: cannot write %s: %s\n"
-                             % (a.port_file, x.strerror or x))
+            sys.stderr.write("%s: cannot write %s: %s\n"
+                             % (prog, a.port_file, x.strerror or x))
             return 1
     host = "[%s]" % a.host if ":" in a.host else a.host
-    sys.stderr.write("gmail-standin: listening on http://%s:%d\n"
-                     % (host, app.port))
+    sys.stderr.write("%s: listening on http://%s:%d\n"
+                     % (prog, host, app.port))
     sys.stderr.flush()
-    if a.generate:
-        threading.Thread(target=warm_up, args=(app,), daemon=True).start()
     stop = threading.Event()
 
     def on_signal(signum, frame):
@@ -1237,5 +1271,5 @@ def main(argv=None):
     server.server_close()
     if app.log.file:
         app.log.file.close()
-    say("gmail-standin: stopped")
+    say("%s: stopped" % prog)
     return 0

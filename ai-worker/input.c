@@ -1,0 +1,124 @@
+/* Input shapes: EMAIL, thread, get_thread result, change line. */
+#include <stdlib.h>
+#include <string.h>
+#include <jansson.h>
+
+#include "ai-worker/input.h"
+
+#define SHAPES "an EMAIL object, a thread (a JSON array of EMAILs, or a " \
+	"get_thread result holding \"emails\"), or a sync change line " \
+	"({\"change\": \"added\", \"email\": EMAIL})"
+
+/* Does o look like the contract's EMAIL? An id, and text to work on. */
+static int
+is_email(const json_t *o)
+{
+	if (!json_is_object(o) || !json_is_string(json_object_get(o, "id")))
+		return 0;
+	return json_is_string(json_object_get(o, "body_text")) ||
+	    json_is_string(json_object_get(o, "body_html")) ||
+	    json_is_string(json_object_get(o, "subject")) ||
+	    json_is_string(json_object_get(o, "snippet"));
+}
+
+static int
+thread_from_array(json_t *a, struct ai_thread *t, struct mv_err *err)
+{
+	size_t i;
+	json_t *e;
+
+	if (json_array_size(a) == 0)
+		return mv_err_set(err, MV_E_INVALID_ARGUMENT, "input: an empty "
+		    "thread (no EMAIL in the array); expected " SHAPES);
+	if (json_array_size(a) > AI_THREAD_MAX)
+		return mv_err_set(err, MV_E_INVALID_ARGUMENT, "input: a thread "
+		    "of more than %d messages; expected " SHAPES,
+		    AI_THREAD_MAX);
+	json_array_foreach(a, i, e)
+		if (!is_email(e))
+			return mv_err_set(err, MV_E_INVALID_ARGUMENT, "input: "
+			    "element %zu of the array is not an EMAIL (an "
+			    "object with an id and a subject or body); "
+			    "expected " SHAPES, i);
+	t->emails = json_incref(a);
+	return 0;
+}
+
+/* The shape of one object: change line, get_thread result or EMAIL. */
+static int
+thread_from_object(json_t *o, struct ai_thread *t, struct mv_err *err)
+{
+	const json_t *change = json_object_get(o, "change");
+	json_t *e, *a;
+
+	if (change) {
+		e = json_object_get(o, "email");
+		if (!json_is_string(change) || !is_email(e))
+			return mv_err_set(err, MV_E_INVALID_ARGUMENT, "input: "
+			    "a change line without an email (only \"added\" "
+			    "changes carry one); expected " SHAPES);
+		a = json_array();
+		json_array_append(a, e);
+		t->emails = a;
+		return 0;
+	}
+	if ((a = json_object_get(o, "emails")) != NULL && json_is_array(a))
+		return thread_from_array(a, t, err);
+	if (!is_email(o))
+		return mv_err_set(err, MV_E_INVALID_ARGUMENT, "input: the "
+		    "object is not one of the accepted shapes; expected "
+		    SHAPES);
+	a = json_array();
+	json_array_append(a, o);
+	t->emails = a;
+	return 0;
+}
+
+/* The thread id: the document's own, else the first message's. */
+static void
+thread_id(json_t *doc, struct ai_thread *t)
+{
+	const char *id = json_string_value(json_object_get(doc, "thread_id"));
+
+	if (id == NULL || json_object_get(doc, "change") || is_email(doc))
+		id = json_string_value(json_object_get(
+		    json_array_get(t->emails, 0), "thread_id"));
+	t->thread_id = id ? strdup(id) : NULL;
+}
+
+int
+ai_input_parse(const char *text, size_t len, struct ai_thread *t,
+    struct mv_err *err)
+{
+	json_error_t je;
+	json_t *doc;
+	int rc;
+
+	memset(t, 0, sizeof(*t));
+	if ((doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je)) ==
+	    NULL)
+		return mv_err_set(err, MV_E_INVALID_ARGUMENT, "input is not "
+		    "JSON (line %d: %.100s); expected " SHAPES, je.line,
+		    je.text);
+	if (json_is_array(doc))
+		rc = thread_from_array(doc, t, err);
+	else if (json_is_object(doc))
+		rc = thread_from_object(doc, t, err);
+	else
+		rc = mv_err_set(err, MV_E_INVALID_ARGUMENT, "input: a JSON %s;"
+		    " expected " SHAPES, json_is_string(doc) ? "string" :
+		    "scalar");
+	if (rc == 0)
+		thread_id(doc, t);
+	json_decref(doc);
+	return rc;
+}
+
+void
+ai_thread_free(struct ai_thread *t)
+{
+	json_decref(t->emails);
+	free(t->thread_id);
+	t->emails = NULL;
+	t->thread_id = NULL;
+}

@@ -1,0 +1,30 @@
+/* The mail a run works on: which JSON shapes are accepted and the thread
+ * each one gives. */
+#ifndef AI_INPUT_H
+#define AI_INPUT_H
+
+#include <stddef.h>
+#include <jansson.h>
+
+#include "shared/err.h"
+
+#define AI_INPUT_MAX	(64u << 20)	/* bytes of one document or line */
+#define AI_THREAD_MAX	1000		/* messages in one thread */
+
+/* One thread: its messages, oldest first, as given. */
+struct ai_thread {
+	json_t	*emails;	/* array of EMAIL objects, owned */
+	char	*thread_id;	/* owned; NULL when the mail names none */
+};
+
+/*
+ * Takes one input document (len bytes of JSON text): an EMAIL, an array
+ * of EMAILs, a get_thread result ({"emails": [...]}) or a sync change
+ * line ({"change": "added", "email": EMAIL}). Returns 0 with t filled, or
+ * -1 with err (invalid_argument, saying which shapes are accepted).
+ */
+int ai_input_parse(const char *text, size_t len, struct ai_thread *t,
+    struct mv_err *err);
+void ai_thread_free(struct ai_thread *t);
+
+#endif
