@@ -1,6 +1,9 @@
 #!/bin/sh
 # Installs the Debian packages that building and testing need, when some
 # are missing and we are root; otherwise says which are missing.
+# "deps.sh fuzz": those of make fuzz only: clang and libclang-rt-14-dev,
+# which holds libFuzzer (libclang_rt.fuzzer*.a) and which clang on Debian
+# 12 only recommends (--no-install-recommends leaves it out).
 set -eu
 
 pkgs="make gcc pkg-config libcurl4-openssl-dev libjansson-dev libssl-dev
@@ -10,6 +13,9 @@ tzdata chromium nodejs
 build-essential dpkg-dev debhelper lintian"
 # npm comes with NodeSource's nodejs; Debian's nodejs needs its own.
 command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
+[ "${1:-}" = fuzz ] && pkgs="make pkg-config clang libclang-rt-14-dev
+libcurl4-openssl-dev libjansson-dev libssl-dev libbsd-dev libhiredis-dev
+libevent-dev libinih-dev tzdata"
 
 missing=
 for p in $pkgs; do

@@ -1,0 +1,27 @@
+/* Fuzzes html_to_text() and html_unescape(): UTF-8 text out, whatever
+ * comes in, of the length reported. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "gmail-worker/html2text.h"
+#include "tests/fuzz/fuzz.h"
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *in = malloc(size > 0 ? size : 1), *out;
+	size_t n = (size_t)-1;
+
+	FUZZ_ASSERT(in != NULL);
+	if (size > 0)
+		memcpy(in, data, size);
+	out = html_to_text(in, size, &n);
+	fuzz_text(out, n);
+	free(out);
+	n = (size_t)-1;
+	out = html_unescape(in, size, &n);
+	fuzz_text(out, n);
+	free(out);
+	free(in);
+	return 0;
+}
