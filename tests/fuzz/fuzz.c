@@ -14,6 +14,17 @@ fuzz_broken(const char *file, int line, const char *what)
 }
 
 char *
+fuzz_copy(const uint8_t *data, size_t size)
+{
+	char *s = malloc(size > 0 ? size : 1);
+
+	FUZZ_ASSERT(s != NULL);
+	if (size > 0)
+		memcpy(s, data, size);
+	return s;
+}
+
+char *
 fuzz_strndup(const uint8_t *data, size_t size)
 {
 	char *s = malloc(size + 1);
@@ -75,8 +86,7 @@ str_or_null(const json_t *v)
 	return json_is_string(v) || json_is_null(v);
 }
 
-/* {"name": "...", "email": "..."} */
-static void
+void
 fuzz_address(const json_t *a)
 {
 	FUZZ_ASSERT(json_is_object(a) && json_object_size(a) == 2);

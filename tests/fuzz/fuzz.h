@@ -26,6 +26,11 @@ void fuzz_broken(const char *file, int line, const char *what)
  * bytes. Caller frees; aborts when out of memory. */
 char *fuzz_strndup(const uint8_t *data, size_t size);
 
+/* A copy of data[0..size) in a buffer of exactly size bytes (one when
+ * size is 0), with no NUL after it: a read past it is a sanitizer's
+ * report. Caller frees; aborts when out of memory. */
+char *fuzz_copy(const uint8_t *data, size_t size);
+
 /* Cuts data at its first '\n': the head (without it) and the rest. With
  * no '\n', the head is everything and the rest empty. */
 void fuzz_cut(const uint8_t *data, size_t size, const uint8_t **head,
@@ -38,6 +43,10 @@ void fuzz_json_utf8(const json_t *v, int nonul);
 /* The string s (n bytes) is well-formed UTF-8 with no NUL before n and a
  * NUL at n. Aborts otherwise. */
 void fuzz_text(const char *s, size_t n);
+
+/* a is an address object {"name": string, "email": string}. Aborts
+ * otherwise. */
+void fuzz_address(const json_t *a);
 
 /* e is an EMAIL object of the contract (§1): every field there, of its
  * type, every string valid UTF-8 without NUL. Aborts otherwise. */

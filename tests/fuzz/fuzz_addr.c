@@ -6,16 +6,6 @@
 #include "gmail-worker/addr.h"
 #include "tests/fuzz/fuzz.h"
 
-/* {"name": string, "email": string}, valid UTF-8. */
-static void
-address(const json_t *a)
-{
-	FUZZ_ASSERT(json_is_object(a));
-	FUZZ_ASSERT(json_is_string(json_object_get(a, "name")));
-	FUZZ_ASSERT(json_is_string(json_object_get(a, "email")));
-	fuzz_json_utf8(a, 0);
-}
-
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -25,11 +15,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	v = addr_parse_list(s);
 	FUZZ_ASSERT(json_is_array(v));
+	fuzz_json_utf8(v, 0);
 	json_array_foreach(v, i, a)
-		address(a);
+		fuzz_address(a);
 	json_decref(v);
 	v = addr_parse_one(s);
-	address(v);
+	fuzz_address(v);
+	fuzz_json_utf8(v, 0);
 	json_decref(v);
 	v = addr_parse_msgids(s);
 	FUZZ_ASSERT(json_is_array(v));

@@ -12,12 +12,9 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct batch_part p[NPARTS];
-	char *body = malloc(size > 0 ? size : 1);
+	char *body = fuzz_copy(data, size);
 	int n, filled = 0;
 
-	FUZZ_ASSERT(body != NULL);
-	if (size > 0)
-		memcpy(body, data, size);
 	memset(p, 0, sizeof(p));
 	n = batch_parse("multipart/mixed; boundary=batch_Qz", body, size, p,
 	    NPARTS);

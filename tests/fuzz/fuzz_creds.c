@@ -33,11 +33,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct mv_err err = MV_ERR_INIT;
 	struct creds c;
-	char *doc = malloc(size > 0 ? size : 1);
+	char *doc = fuzz_copy(data, size);
 
-	FUZZ_ASSERT(doc != NULL);
-	if (size > 0)
-		memcpy(doc, data, size);
 	memset(&c, 0, sizeof(c));
 	if (creds_parse(doc, size, "fuzz", &c, &err) == 0) {
 		complete(&c);

@@ -9,12 +9,9 @@
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char *in = malloc(size > 0 ? size : 1), *out;
+	char *in = fuzz_copy(data, size), *out;
 	size_t n = (size_t)-1;
 
-	FUZZ_ASSERT(in != NULL);
-	if (size > 0)
-		memcpy(in, data, size);
 	out = html_to_text(in, size, &n);
 	fuzz_text(out, n);
 	free(out);

@@ -20,10 +20,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rt = route_get((enum route_id)(data[0] % R_COUNT));
 	FUZZ_ASSERT(rt != NULL);
 	size--;
-	body = malloc(size > 0 ? size : 1);
-	FUZZ_ASSERT(body != NULL);
-	if (size > 0)
-		memcpy(body, data + 1, size);
+	body = fuzz_copy(data + 1, size);
 	err[0] = '\0';
 	if (reqbody_parse(rt, data[0] & 0x80 ? "text/plain" : NULL, body,
 	    size, 4096, &out, &code, err, sizeof(err)) == 0) {

@@ -40,10 +40,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(hdr);
 
 	/* Exactly size bytes: the body has no NUL after it. */
-	body = malloc(size > 0 ? size : 1);
-	FUZZ_ASSERT(body != NULL);
-	if (size > 0)
-		memcpy(body, data, size);
+	body = fuzz_copy(data, size);
 	retry_google_error(body, size, msg, sizeof(msg), reason,
 	    sizeof(reason));
 	FUZZ_ASSERT(memchr(msg, '\0', sizeof(msg)) != NULL);

@@ -15,10 +15,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t headlen, restlen;
 	char *s, *name, *value, *out;
 
-	s = malloc(size > 0 ? size : 1);
-	FUZZ_ASSERT(s != NULL);
-	if (size > 0)
-		memcpy(s, data, size);
+	s = fuzz_copy(data, size);
 	out = rfc2047_decode(s, size);
 	FUZZ_ASSERT(out != NULL);
 	FUZZ_ASSERT(mv_utf8_valid(out, strlen(out)));

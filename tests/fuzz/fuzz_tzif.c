@@ -10,12 +10,9 @@ static struct sched_zone z;	/* about 6 KiB: not on the stack */
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	unsigned char *buf = malloc(size > 0 ? size : 1);
+	unsigned char *buf = (unsigned char *)fuzz_copy(data, size);
 	char err[256];
 
-	FUZZ_ASSERT(buf != NULL);
-	if (size > 0)
-		memcpy(buf, data, size);
 	err[0] = '\0';
 	if (sched_zone_parse(buf, size, &z, err, sizeof(err)) == 0) {
 		FUZZ_ASSERT(z.n >= 0 && z.n <= SCHED_TZ_MAX);
