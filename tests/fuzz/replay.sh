@@ -19,8 +19,10 @@ for h in "$build"/tests/fuzz/fuzz_*; do
 	else
 		fail=$((fail + 1))
 		# Again, naming each input: the last one named broke it.
-		FUZZ_REPLAY_VERBOSE=1 "$h" "$dir" 2>&1 | tail -n 40 >&2
-		echo "FAIL: $h $dir" >&2
+		out=$(FUZZ_REPLAY_VERBOSE=1 "$h" "$dir" 2>&1)
+		printf '%s\n' "$out" | grep -v '^replay: /' | tail -n 40 >&2
+		last=$(printf '%s\n' "$out" | grep '^replay: /' | tail -n 1)
+		echo "FAIL: $h ${last#replay: }" >&2
 	fi
 done
 echo "fuzz replay: $pass passed, $fail failed"
