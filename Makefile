@@ -215,7 +215,8 @@ sanitize: deps
 	 tests/run-integration.sh build-san
 
 # clang and its libFuzzer runtime (tests/deps.sh fuzz), then each harness
-# FUZZ_SECONDS on a scratch copy of its corpus (build-fuzz/corpus/NAME).
+# FUZZ_SECONDS on its saved corpus, new inputs in build-fuzz/corpus/NAME
+# (tests/fuzz/run.sh: FUZZ_MERGE=1 merges them into the saved corpus).
 fuzz:
 	@tests/deps.sh fuzz
 	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang FUZZ=1 fuzzers
