@@ -17,12 +17,14 @@ put() {
 	n=$((n + 1))
 	printf '%b' "$2" >"$out/$1/seed-$n"
 }
-# copy NAME FILE...: files as seeds.
+# copy NAME FILE...: files as seeds, but those past 16 KiB (a big body
+# adds only time to each run).
 copy() {
 	name=$1
 	shift
 	mkdir -p "$out/$name"
 	for f in "$@"; do
+		[ "$(wc -c <"$f")" -le 16384 ] || continue
 		cp "$f" "$out/$name/$(basename "$f")"
 	done
 }
