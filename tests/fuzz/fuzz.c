@@ -95,25 +95,21 @@ fuzz_address(const json_t *a)
 }
 
 static void
-fuzz_addresses(const json_t *v)
+fuzz_string(const json_t *s)
 {
-	size_t i;
-	json_t *a;
-
-	FUZZ_ASSERT(json_is_array(v));
-	json_array_foreach(v, i, a)
-		fuzz_address(a);
+	FUZZ_ASSERT(json_is_string(s));
 }
 
+/* v is an array whose every element passes check. */
 static void
-fuzz_strings(const json_t *v)
+fuzz_array(const json_t *v, void (*check)(const json_t *))
 {
 	size_t i;
-	json_t *s;
+	json_t *e;
 
 	FUZZ_ASSERT(json_is_array(v));
-	json_array_foreach(v, i, s)
-		FUZZ_ASSERT(json_is_string(s));
+	json_array_foreach(v, i, e)
+		check(e);
 }
 
 static void
@@ -136,7 +132,7 @@ fuzz_email(const json_t *e)
 	static const char *const opt[] = { "id", "thread_id", "history_id",
 	    "internal_date", "subject", "date", "message_id", "in_reply_to",
 	    "body_text", "body_html" };
-	const json_t *v, *a;
+	const json_t *v;
 	size_t i;
 
 	FUZZ_ASSERT(json_is_object(e));
@@ -146,15 +142,12 @@ fuzz_email(const json_t *e)
 	FUZZ_ASSERT(json_is_string(json_object_get(e, "snippet")));
 	v = json_object_get(e, "size_estimate");
 	FUZZ_ASSERT(json_is_integer(v) || json_is_null(v));
-	fuzz_strings(json_object_get(e, "label_ids"));
-	fuzz_strings(json_object_get(e, "references"));
+	fuzz_array(json_object_get(e, "label_ids"), fuzz_string);
+	fuzz_array(json_object_get(e, "references"), fuzz_string);
 	fuzz_address(json_object_get(e, "from"));
-	fuzz_addresses(json_object_get(e, "to"));
-	fuzz_addresses(json_object_get(e, "cc"));
-	fuzz_addresses(json_object_get(e, "bcc"));
-	fuzz_addresses(json_object_get(e, "reply_to"));
-	v = json_object_get(e, "attachments");
-	FUZZ_ASSERT(json_is_array(v));
-	json_array_foreach(v, i, a)
-		fuzz_attachment(a);
+	fuzz_array(json_object_get(e, "to"), fuzz_address);
+	fuzz_array(json_object_get(e, "cc"), fuzz_address);
+	fuzz_array(json_object_get(e, "bcc"), fuzz_address);
+	fuzz_array(json_object_get(e, "reply_to"), fuzz_address);
+	fuzz_array(json_object_get(e, "attachments"), fuzz_attachment);
 }
