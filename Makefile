@@ -4,6 +4,10 @@
 #   make check        install missing Debian packages (as root), build, run
 #                     every unit and integration test
 #   make sanitize     the same under AddressSanitizer + UBSan (build-san/)
+#   make fuzz         libFuzzer on every parser of outside data, FUZZ_SECONDS
+#                     (60) each, one after the other (clang, build-fuzz/);
+#                     check and sanitize replay the saved corpus of each
+#                     (tests/fuzz/corpus/NAME) without clang
 #   make soak         the long soak: 100 000 runs (SOAK_RUNS) through the
 #                     daemon, fds, zombies and memory checked
 #   make demo         install missing Debian packages (as root), build, run
@@ -25,6 +29,8 @@ CC	?= cc
 CFLAGS	?= -O2 -g
 WERROR	?= 1
 SANITIZE ?= 0
+FUZZ	?= 0
+FUZZ_SECONDS ?= 60
 BUILD	?= build
 
 PKGS	= libcurl jansson libcrypto libbsd-overlay
@@ -43,6 +49,16 @@ MV_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer \
 	     -fno-sanitize-recover=undefined
 MV_LDFLAGS += -fsanitize=address,undefined
 endif
+# make fuzz: clang's coverage for libFuzzer in every object, the fuzzer's
+# main() only in the harnesses (FUZZ_MAIN).
+ifeq ($(FUZZ),1)
+MV_CFLAGS += -fsanitize=fuzzer-no-link,address,undefined \
+	     -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+MV_LDFLAGS += -fsanitize=address,undefined
+FUZZ_MAIN = -fsanitize=fuzzer
+else
+FUZZ_MAIN = $(OBJ)/tests/fuzz/replay.o
+endif
 
 SHARED_SRC	= $(sort $(wildcard shared/*.c))
 WORKER_SRC	= $(sort $(wildcard gmail-worker/*.c))
@@ -50,6 +66,7 @@ AI_SRC		= $(sort $(wildcard ai-worker/*.c))
 SUPER_SRC	= $(sort $(wildcard supervisor/*.c))
 SUPER_MAINS	= supervisor/mailvisord.c supervisor/mailvisorctl.c
 CHECK_SRC	= $(sort $(wildcard tests/unit/check_*.c))
+FUZZ_SRC	= $(sort $(wildcard tests/fuzz/fuzz_*.c))
 
 OBJ		= $(BUILD)/obj
 SHARED_OBJS	= $(SHARED_SRC:%.c=$(OBJ)/%.o)
@@ -61,6 +78,7 @@ AI_OBJS		= $(filter-out $(OBJ)/ai-worker/main.o,$(AI_SRC:%.c=$(OBJ)/%.o)) \
 		  html2text.o)
 SUPER_OBJS	= $(patsubst %.c,$(OBJ)/%.o,$(filter-out $(SUPER_MAINS),$(SUPER_SRC)))
 CHECKS		= $(CHECK_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+FUZZERS		= $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/tests/fuzz/%)
 TEST_WORKERS	= $(patsubst tests/workers/%.c,$(BUILD)/tests/%,$(wildcard tests/workers/*.c))
 
 PROGS		= $(BUILD)/gmail-worker $(BUILD)/ai-worker $(BUILD)/mailvisord \
@@ -100,6 +118,27 @@ CHECK_DEPS_check_ctl	= supervisor/ctl/print.o supervisor/ctl/target.o supervisor
 CHECK_DEPS_check_metrics = supervisor/metrics.o
 CHECK_DEPS_check_queue = supervisor/queue.o supervisor/rds.o supervisor/stats.o supervisor/conf.o supervisor/sched.o supervisor/backoff.o \
 			  tests/unit/redis_scratch.o
+
+# The objects each fuzz harness links besides shared/ and tests/fuzz/fuzz.o
+# (one line per harness; tests/fuzz/fuzz_NAME.c, corpus in
+# tests/fuzz/corpus/NAME).
+MIME_DEPS	= gmail-worker/mime.o gmail-worker/html2text.o gmail-worker/charset.o gmail-worker/rfc2047.o gmail-worker/addr.o gmail-worker/date.o
+FUZZ_DEPS_fuzz_mime_raw	= $(MIME_DEPS)
+FUZZ_DEPS_fuzz_mime_json = $(MIME_DEPS)
+FUZZ_DEPS_fuzz_rfc2047	= gmail-worker/rfc2047.o gmail-worker/charset.o
+FUZZ_DEPS_fuzz_addr	= gmail-worker/addr.o gmail-worker/rfc2047.o gmail-worker/charset.o
+FUZZ_DEPS_fuzz_date	= gmail-worker/date.o
+FUZZ_DEPS_fuzz_retry	= gmail-worker/retry.o
+FUZZ_DEPS_fuzz_html2text = gmail-worker/html2text.o
+FUZZ_DEPS_fuzz_batch	= gmail-worker/batch.o gmail-worker/retry.o gmail-worker/rfc2047.o gmail-worker/charset.o
+FUZZ_DEPS_fuzz_creds	= gmail-worker/creds.o gmail-worker/oauth.o
+FUZZ_DEPS_fuzz_conf	= supervisor/conf.o supervisor/sched.o supervisor/backoff.o
+FUZZ_DEPS_fuzz_command	= supervisor/conf.o supervisor/sched.o supervisor/backoff.o
+FUZZ_DEPS_fuzz_sched	= supervisor/sched.o
+FUZZ_DEPS_fuzz_tzif	= supervisor/sched.o
+FUZZ_DEPS_fuzz_output	= supervisor/child.o
+FUZZ_DEPS_fuzz_routes	= supervisor/routes.o
+FUZZ_DEPS_fuzz_reqbody	= supervisor/reqbody.o supervisor/routes.o
 
 all: $(PROGS)
 
@@ -164,10 +203,21 @@ $(BUILD)/tests/%: $(OBJ)/tests/unit/%.o $(SHARED_OBJS) \
 	@$(CC) $(LDFLAGS) $(MV_LDFLAGS) -o $@ $^ $(MV_LIBS) $(MVD_LIBS) \
 		$$(pkg-config --libs check)
 
+# A harness: libFuzzer's main() under make fuzz, else the replay driver.
+$(BUILD)/tests/fuzz/%: $(OBJ)/tests/fuzz/%.o $(OBJ)/tests/fuzz/fuzz.o \
+		$(SHARED_OBJS) $$(addprefix $(OBJ)/,$$(FUZZ_DEPS_$$*)) \
+		$(filter-out -fsanitize=fuzzer,$(FUZZ_MAIN))
+	@mkdir -p $(@D)
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) $(MV_LDFLAGS) $(filter -fsanitize=fuzzer,$(FUZZ_MAIN)) \
+		-o $@ $(filter %.o,$^) $(MV_LIBS) $(MVD_LIBS)
+
 # Tests build argv arrays from string literals.
 $(OBJ)/tests/unit/%.o: MV_CFLAGS += -Wno-write-strings
 
-checks: $(CHECKS) $(TEST_WORKERS)
+checks: $(CHECKS) $(TEST_WORKERS) $(FUZZERS)
+
+fuzzers: $(FUZZERS)
 
 deps:
 	@tests/deps.sh
@@ -175,6 +225,7 @@ deps:
 check: deps
 	@$(MAKE) --no-print-directory all checks
 	@tests/run-unit.sh $(BUILD)
+	@tests/fuzz/replay.sh $(BUILD)
 	@tests/run-integration.sh $(BUILD)
 
 sanitize: deps
@@ -182,10 +233,21 @@ sanitize: deps
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	 tests/run-unit.sh build-san && \
+	 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	 tests/fuzz/replay.sh build-san && \
 	 ASAN_OPTIONS=detect_leaks=1 \
 	 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 SOAK_RUNS=5000 QUEUE_JOBS=1000 \
 	 MV_SANITIZE=1 \
 	 tests/run-integration.sh build-san
+
+# clang and its libFuzzer runtime (tests/deps.sh fuzz), then each harness
+# FUZZ_SECONDS on its saved corpus, new inputs in build-fuzz/corpus/NAME
+# (tests/fuzz/run.sh: FUZZ_MERGE=1 merges them into the saved corpus).
+fuzz:
+	@tests/deps.sh fuzz
+	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang FUZZ=1 fuzzers
+	@tests/fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
 
 demo:
 	@tests/deps.sh demo
@@ -242,8 +304,8 @@ lint-man:
 	mandoc -Tlint -Wwarning man/*.[158]
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
-.PHONY: all checks deps check sanitize soak demo deb bench bench-bin install uninstall lint-man clean
+.PHONY: all checks fuzzers deps check sanitize soak fuzz demo deb bench bench-bin install uninstall lint-man clean
 
 -include $(shell find $(OBJ) -name '*.d' 2>/dev/null)

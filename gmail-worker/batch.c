@@ -97,6 +97,21 @@ header_value(const char *p, const char *end, const char *name, char *out,
 	return -1;
 }
 
+/* The status of the line "HTTP/1.1 200 OK" at p (before end, which
+ * need not be followed by a NUL). 0, or -1. */
+static int
+status_code(const char *p, const char *end, long *status)
+{
+	char line[128];
+	size_t n = (size_t)(end - p);
+
+	if (n >= sizeof(line))
+		n = sizeof(line) - 1;
+	memcpy(line, p, n);
+	line[n] = '\0';
+	return sscanf(line, "HTTP/%*s %ld", status) == 1 ? 0 : -1;
+}
+
 /* One part: outer headers, "HTTP/1.1 200 OK", inner headers, body. */
 static int
 batch_part_parse(const char *p, const char *end, struct batch_part *parts,
@@ -116,7 +131,7 @@ batch_part_parse(const char *p, const char *end, struct batch_part *parts,
 	idx = strtoul(cid_num + 5, NULL, 10);
 	if (idx >= n)
 		return -1;
-	if (sscanf(inner, "HTTP/%*s %ld", &status) != 1)
+	if (status_code(inner, end, &status) == -1)
 		return -1;
 	if ((hend = headers_end(inner, end, &body)) == NULL)
 		body = hend = end;

@@ -117,7 +117,7 @@ vlog(int level, const char *fmt, va_list ap)
 	errno = saved;
 }
 
-static void
+static void __attribute__((format(printf, 2, 0)))
 log_errno(int level, const char *fmt, va_list ap)
 {
 	char buf[4096];

@@ -37,6 +37,7 @@
 #include "supervisor/metrics.h"
 #include "supervisor/queue.h"
 #include "supervisor/rds.h"
+#include "supervisor/reqbody.h"
 #include "supervisor/routes.h"
 #include "supervisor/stats.h"
 
@@ -44,7 +45,6 @@
 extern const unsigned char dashboard_html[];
 extern const size_t dashboard_html_len;
 
-#define STR_MAX		1024	/* longest string field of a body */
 #define IDEM_MAX	200	/* longest idempotency key */
 #define ID_MAX		200	/* longest job id or worker name */
 #define KEY_MAX		(STATS_PREFIX_MAX + ROUTE_PARAM_MAX + 64)
@@ -558,17 +558,6 @@ areq_auth(struct areq *r)
 	return -1;
 }
 
-/* 1 when the Content-Type names JSON (parameters aside). */
-static int
-is_json_type(const char *ct)
-{
-	size_t n = strlen(CT_JSON);
-
-	ct += strspn(ct, " \t");
-	return strncasecmp(ct, CT_JSON, n) == 0 && (ct[n] == '\0' ||
-	    ct[n] == ';' || ct[n] == ' ' || ct[n] == '\t');
-}
-
 /*
  * The name of a Host header h (lower case, an IPv6 address kept in its
  * brackets, the port left out) into buf. 0, or -1 when h is malformed:
@@ -667,7 +656,7 @@ areq_same_site(struct areq *r)
 		why = "Sec-Fetch-Site: cross-site";
 	else if (origin != NULL && !same_origin(origin, host))
 		why = "Origin";
-	else if (ct == NULL || !is_json_type(ct))
+	else if (ct == NULL || !reqbody_is_json(ct))
 		why = "Content-Type";
 	if (why == NULL)
 		return 0;
@@ -818,144 +807,29 @@ areq_query(struct areq *r)
 	return rc;
 }
 
-enum ftype {
-	F_STRING,	/* 1 to STR_MAX bytes */
-	F_BOOL,
-	F_INT,
-	F_OBJECT,
-};
-
-static const char *const ftype_words[] = {
-	[F_STRING] = "a non-empty string",
-	[F_BOOL] = "true or false",
-	[F_INT] = "an integer",
-	[F_OBJECT] = "an object",
-};
-
-/* The fields each route's body may have. */
-static const struct field {
-	enum route_id	 route;
-	const char	*name;
-	enum ftype	 type;
-	int		 required;
-} fields[] = {
-	{ R_SYNC_TRIGGER, "provider", F_STRING, 0 },
-	{ R_SYNC_TRIGGER, "full_sync", F_BOOL, 0 },
-	{ R_SYNC_TRIGGER, "lookback_days", F_INT, 0 },
-	{ R_SYNC_TRIGGER, "account", F_STRING, 0 },
-	{ R_JOB_TRIGGER, "args", F_OBJECT, 0 },
-	{ R_JOB_TRIGGER, "account", F_STRING, 0 },
-	{ R_QUEUE_ENQUEUE, "job", F_STRING, 1 },
-	{ R_QUEUE_ENQUEUE, "tenant_id", F_STRING, 1 },
-	{ R_QUEUE_ENQUEUE, "user_id", F_STRING, 1 },
-	{ R_QUEUE_ENQUEUE, "args", F_OBJECT, 0 },
-	{ R_QUEUE_ENQUEUE, "idempotency_key", F_STRING, 0 },
-	{ R_DLQ_REPROCESS, "id", F_STRING, 0 },
-	{ R_DLQ_REPROCESS, "all", F_BOOL, 0 },
-};
-
-#define NFIELDS	(sizeof(fields) / sizeof(fields[0]))
-
-static int
-ftype_ok(enum ftype t, const json_t *v)
-{
-	switch (t) {
-	case F_STRING:
-		return json_is_string(v) && json_string_length(v) > 0 &&
-		    json_string_length(v) <= STR_MAX;
-	case F_BOOL:
-		return json_is_boolean(v);
-	case F_INT:
-		return json_is_integer(v);
-	case F_OBJECT:
-		return json_is_object(v);
-	}
-	return 0;
-}
-
-/* Every field of the body known and of its type, the required ones
- * there. 0, or -1 after answering 400. */
-static int
-body_fields(struct areq *r)
-{
-	const struct field *f;
-	const char *k;
-	json_t *v;
-	char b[64];
-
-	json_object_foreach(r->body, k, v) {
-		for (f = fields; f < fields + NFIELDS; f++)
-			if (f->route == r->route->id &&
-			    strcmp(f->name, k) == 0)
-				break;
-		if (f == fields + NFIELDS) {
-			areq_fail(r, 400, "unknown field '%s'",
-			    q(b, sizeof(b), k));
-			return -1;
-		}
-		if (!ftype_ok(f->type, v)) {
-			areq_fail(r, 400, "field '%s' must be %s", k,
-			    ftype_words[f->type]);
-			return -1;
-		}
-	}
-	for (f = fields; f < fields + NFIELDS; f++)
-		if (f->route == r->route->id && f->required &&
-		    json_object_get(r->body, f->name) == NULL) {
-			areq_fail(r, 400, "field '%s' is required", f->name);
-			return -1;
-		}
-	return 0;
-}
-
-/* Reads the body strictly: none for a route without one; else a JSON
- * object (an empty body counts as {}). 0, or -1 after answering. */
+/* Reads the body (reqbody_parse()). 0, or -1 after answering. */
 static int
 areq_body(struct areq *r)
 {
 	struct evbuffer *in = evhttp_request_get_input_buffer(r->req);
 	size_t len = evbuffer_get_length(in);
-	const char *ct, *data;
-	json_error_t je;
-	char b[64];
+	const char *ct, *data = NULL;
+	char err[512];
+	int code;
 
-	if (len > 0 && !r->route->has_body) {
-		areq_fail(r, 400, "%s %s takes no body", r->route->method,
-		    r->route->path);
-		return -1;
-	}
-	if (!r->route->has_body)
-		return 0;
-	if (len > r->api->max_body) {
-		areq_fail(r, 413, "the body is larger than %zu bytes",
-		    r->api->max_body);
-		return -1;
-	}
 	ct = evhttp_find_header(evhttp_request_get_input_headers(r->req),
 	    "Content-Type");
-	if (len > 0 && ct != NULL && !is_json_type(ct)) {
-		areq_fail(r, 415, "the body must be application/json, not "
-		    "'%s'", q(b, sizeof(b), ct));
+	if (len > 0 && r->route->has_body && len <= r->api->max_body &&
+	    (data = (const char *)evbuffer_pullup(in, -1)) == NULL) {
+		areq_fail(r, 500, "out of memory");
 		return -1;
 	}
-	if (len == 0) {
-		r->body = json_object();
-		return 0;
-	}
-	data = (const char *)evbuffer_pullup(in, -1);
-	r->body = data != NULL ? json_loadb(data, len, JSON_REJECT_DUPLICATES,
-	    &je) : NULL;
-	if (r->body == NULL) {
-		areq_fail(r, 400, "malformed JSON: %s (line %d, column %d)",
-		    data != NULL ? je.text : "out of memory", je.line,
-		    je.column);
+	if (reqbody_parse(r->route, ct, data, len, r->api->max_body,
+	    &r->body, &code, err, sizeof(err)) == -1) {
+		areq_fail(r, code, "%s", err);
 		return -1;
 	}
-	if (!json_is_object(r->body)) {
-		areq_fail(r, 400, "the body is not a JSON object");
-		return -1;
-	}
-	return body_fields(r);
+	return 0;
 }
 
 /* The string field name of r's body, or NULL. Borrowed. */

@@ -1193,18 +1193,16 @@ child_blank(const char *s, size_t n)
 	return 1;
 }
 
-/* The worker's result: stdout as one JSON object, else its last
- * non-blank line as one (ndjson). New reference, or NULL. */
-static json_t *
-child_parse_output(const struct mv_buf *b)
+json_t *
+child_output_result(const char *s, size_t len)
 {
-	const char *s = b->data, *end, *start;
+	const char *end, *start;
 	json_t *j;
 
-	if (s == NULL || child_blank(s, b->len))
+	if (s == NULL || child_blank(s, len))
 		return NULL;
-	if ((j = json_loadb(s, b->len, 0, NULL)) == NULL) {
-		end = s + b->len;
+	if ((j = json_loadb(s, len, 0, NULL)) == NULL) {
+		end = s + len;
 		while (end > s && child_blank(end - 1, 1))
 			end--;
 		start = end;
@@ -1368,7 +1366,8 @@ child_classify(struct child *c, struct child_result *r)
 
 	r->exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 	r->signal = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
-	c->result = child_parse_output(&c->stdout_buf);
+	c->result = child_output_result(c->stdout_buf.data,
+	    c->stdout_buf.len);
 	r->result = c->result;
 	ok = r->exit_code == 0 && child_says_success(r->result);
 	r->reason = c->reason;

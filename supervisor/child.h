@@ -93,6 +93,11 @@ struct child;
 typedef void (*child_done_fn)(struct child *, const struct child_result *,
     void *arg);
 
+/* The worker's result in its stdout s[0..len): the whole as one JSON
+ * object, else its last non-blank line as one (ndjson). New reference,
+ * or NULL (bad output: nothing, or no such object). */
+json_t *child_output_result(const char *s, size_t len);
+
 /* The contract name of a status ("success", "output_too_large", ...);
  * "unknown" for a value outside the enum. */
 const char *child_status_name(enum child_status);

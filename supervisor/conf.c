@@ -1455,7 +1455,9 @@ split_double(struct split *sp, const char *s)
 			    *s);
 			return NULL;
 		}
-		if (*s == '\\' && strchr("\"\\$`", s[1]) != NULL)
+		/* strchr() finds the NUL too: a final backslash escapes nothing. */
+		if (*s == '\\' && s[1] != '\0' &&
+		    strchr("\"\\$`", s[1]) != NULL)
 			s++;
 		if (split_putc(sp, *s) == -1)
 			return NULL;

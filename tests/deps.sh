@@ -2,11 +2,14 @@
 # Installs the Debian packages a make target needs, when some are missing
 # and we are root; otherwise names the missing ones and fails.
 #
-#   tests/deps.sh [demo|check]
+#   tests/deps.sh [demo|check|fuzz]
 #
 # demo: building the programs and running make demo (redis-server, the
 # stand-in, curl and jq); check (the default): also every test, the
-# sanitizers, the dashboard's browser test and the Debian package.
+# sanitizers, the dashboard's browser test and the Debian package; fuzz:
+# make fuzz's, clang with libclang-rt-14-dev, which holds libFuzzer
+# (libclang_rt.fuzzer*.a) and which clang on Debian 12 only recommends
+# (--no-install-recommends leaves it out).
 set -eu
 
 demo="make gcc pkg-config libc6-dev libcurl4-openssl-dev libjansson-dev
@@ -17,13 +20,16 @@ build-essential dpkg-dev debhelper lintian"
 
 case ${1:-check} in
 demo) pkgs=$demo ;;
+fuzz) pkgs="make pkg-config clang libclang-rt-14-dev libcurl4-openssl-dev
+libjansson-dev libssl-dev libbsd-dev libhiredis-dev libevent-dev
+libinih-dev tzdata" ;;
 check)
 	pkgs=$check
 	# npm comes with NodeSource's nodejs; Debian's nodejs needs its own.
 	command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
 	;;
 *)
-	echo "usage: tests/deps.sh [demo|check]" >&2
+	echo "usage: tests/deps.sh [demo|check|fuzz]" >&2
 	exit 64
 	;;
 esac

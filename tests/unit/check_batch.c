@@ -112,6 +112,26 @@ START_TEST(test_parse_bad)
 }
 END_TEST
 
+/* The answer is len bytes, whatever follows them: a part cut after its
+ * status line is read within its length (the status was read by sscanf()
+ * up to a NUL, here past the answer's digits). */
+START_TEST(test_parse_exact_length)
+{
+	static const char text[] = "--b\r\nContent-ID: <response-item-1>"
+	    "\r\n\r\nHTTP/1.1 404" "99 beyond";
+	struct batch_part p[2];
+	size_t len = strstr(text, "99 beyond") - text;
+
+	memset(p, 0, sizeof(p));
+	ck_assert_int_eq(batch_parse("multipart/mixed; boundary=b", text, len,
+	    p, 2), 1);
+	ck_assert_int_eq(p[1].status, 404);
+	ck_assert_uint_eq(p[1].len, 0);
+	ck_assert_int_eq(p[1].retry_after, -1);
+	batch_parts_clear(p, 2);
+}
+END_TEST
+
 static Suite *
 batch_suite(void)
 {
@@ -125,6 +145,7 @@ batch_suite(void)
 	tcase_add_test(tc, test_parse);
 	tcase_add_test(tc, test_parse_lf_and_quoted);
 	tcase_add_test(tc, test_parse_bad);
+	tcase_add_test(tc, test_parse_exact_length);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1401,6 +1401,28 @@ START_TEST(test_split_refused)
 }
 END_TEST
 
+/* A value ending in a backslash inside double quotes: the splitter used to
+ * take the NUL for an escaped character and read past the string (a heap
+ * copy of exactly its length, so that ASan sees any such read). */
+START_TEST(test_split_trailing_backslash)
+{
+	static const char *const in[] = {
+		"/bin/x \"\\", "\"\\", "/bin/x \"a\\", "\"\\\\\\",
+	};
+	char *s;
+
+	for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+		s = strdup(in[i]);
+		ck_assert_str_eq(split(s), "ERR: unterminated double quote");
+		free(s);
+	}
+	load_fails("[job:j]\ncommand = /bin/x \"\\\n",
+	    "F:2: command: unterminated double quote\n");
+	load_fails("[job:j]\ncommand = /bin/x\n  \"a \\\n",
+	    "F:2: command: unterminated double quote\n");
+}
+END_TEST
+
 START_TEST(test_split_huge)
 {
 	size_t n = 100000, count;
@@ -1820,6 +1842,7 @@ conf_suite(void)
 	tc = tcase_create("conf_split_command");
 	tcase_add_test(tc, test_split_words);
 	tcase_add_test(tc, test_split_refused);
+	tcase_add_test(tc, test_split_trailing_backslash);
 	tcase_add_test(tc, test_split_huge);
 	suite_add_tcase(s, tc);
 
