@@ -61,6 +61,7 @@ FUZZ_MAIN = $(OBJ)/tests/fuzz/replay.o
 endif
 
 SHARED_SRC	= $(sort $(wildcard shared/*.c))
+COMMON_SRC	= $(sort $(wildcard common/*.c))
 WORKER_SRC	= $(sort $(wildcard gmail-worker/*.c))
 AI_SRC		= $(sort $(wildcard ai-worker/*.c))
 SUPER_SRC	= $(sort $(wildcard supervisor/*.c))
@@ -70,12 +71,11 @@ FUZZ_SRC	= $(sort $(wildcard tests/fuzz/fuzz_*.c))
 
 OBJ		= $(BUILD)/obj
 SHARED_OBJS	= $(SHARED_SRC:%.c=$(OBJ)/%.o)
+# The workers' common code (HTTP engine, retries, pacing, output, HTML to
+# text), linked by gmail-worker and ai-worker; never by the daemon.
+COMMON_OBJS	= $(COMMON_SRC:%.c=$(OBJ)/%.o)
 WORKER_OBJS	= $(filter-out $(OBJ)/gmail-worker/main.o,$(WORKER_SRC:%.c=$(OBJ)/%.o))
-# ai-worker links gmail-worker's HTTP engine, retries, output and HTML
-# rendering: one copy of each.
-AI_OBJS		= $(filter-out $(OBJ)/ai-worker/main.o,$(AI_SRC:%.c=$(OBJ)/%.o)) \
-		  $(addprefix $(OBJ)/gmail-worker/,http.o redact.o pace.o retry.o output.o \
-		  html2text.o)
+AI_OBJS		= $(filter-out $(OBJ)/ai-worker/main.o,$(AI_SRC:%.c=$(OBJ)/%.o))
 SUPER_OBJS	= $(patsubst %.c,$(OBJ)/%.o,$(filter-out $(SUPER_MAINS),$(SUPER_SRC)))
 CHECKS		= $(CHECK_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZERS		= $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/tests/fuzz/%)
@@ -94,18 +94,18 @@ CHECK_DEPS_check_charset = gmail-worker/charset.o
 CHECK_DEPS_check_rfc2047 = gmail-worker/rfc2047.o gmail-worker/charset.o
 CHECK_DEPS_check_addr	= gmail-worker/addr.o gmail-worker/rfc2047.o gmail-worker/charset.o
 CHECK_DEPS_check_date	= gmail-worker/date.o
-CHECK_DEPS_check_html2text = gmail-worker/html2text.o
-CHECK_DEPS_check_mime	= gmail-worker/mime.o gmail-worker/html2text.o gmail-worker/charset.o gmail-worker/rfc2047.o gmail-worker/addr.o gmail-worker/date.o
+CHECK_DEPS_check_html2text = common/html2text.o
+CHECK_DEPS_check_mime	= gmail-worker/mime.o common/html2text.o gmail-worker/charset.o gmail-worker/rfc2047.o gmail-worker/addr.o gmail-worker/date.o
 CHECK_DEPS_check_creds	= gmail-worker/creds.o gmail-worker/oauth.o
 CHECK_DEPS_check_compose = gmail-worker/compose.o gmail-worker/rfc2047.o gmail-worker/charset.o
-CHECK_DEPS_check_pace	= gmail-worker/pace.o
-CHECK_DEPS_check_redact = gmail-worker/redact.o
-CHECK_DEPS_check_retry	= gmail-worker/retry.o
-CHECK_DEPS_check_batch	= gmail-worker/batch.o gmail-worker/retry.o gmail-worker/rfc2047.o gmail-worker/charset.o
+CHECK_DEPS_check_pace	= common/pace.o
+CHECK_DEPS_check_redact = common/redact.o
+CHECK_DEPS_check_retry	= common/retry.o
+CHECK_DEPS_check_batch	= gmail-worker/batch.o common/retry.o gmail-worker/rfc2047.o gmail-worker/charset.o
 CHECK_DEPS_check_opts	= gmail-worker/opts.o
 CHECK_DEPS_check_ai_schema = ai-worker/schema.o
 CHECK_DEPS_check_ai_chat = ai-worker/chat.o
-CHECK_DEPS_check_ai_prompt = ai-worker/prompt.o ai-worker/input.o ai-worker/schema.o gmail-worker/html2text.o
+CHECK_DEPS_check_ai_prompt = ai-worker/prompt.o ai-worker/input.o ai-worker/schema.o common/html2text.o
 CHECK_DEPS_check_conf	= supervisor/conf.o supervisor/sched.o supervisor/backoff.o
 CHECK_DEPS_check_sched	= supervisor/sched.o
 CHECK_DEPS_check_backoff = supervisor/backoff.o
@@ -122,15 +122,15 @@ CHECK_DEPS_check_queue = supervisor/queue.o supervisor/rds.o supervisor/stats.o 
 # The objects each fuzz harness links besides shared/ and tests/fuzz/fuzz.o
 # (one line per harness; tests/fuzz/fuzz_NAME.c, corpus in
 # tests/fuzz/corpus/NAME).
-MIME_DEPS	= gmail-worker/mime.o gmail-worker/html2text.o gmail-worker/charset.o gmail-worker/rfc2047.o gmail-worker/addr.o gmail-worker/date.o
+MIME_DEPS	= gmail-worker/mime.o common/html2text.o gmail-worker/charset.o gmail-worker/rfc2047.o gmail-worker/addr.o gmail-worker/date.o
 FUZZ_DEPS_fuzz_mime_raw	= $(MIME_DEPS)
 FUZZ_DEPS_fuzz_mime_json = $(MIME_DEPS)
 FUZZ_DEPS_fuzz_rfc2047	= gmail-worker/rfc2047.o gmail-worker/charset.o
 FUZZ_DEPS_fuzz_addr	= gmail-worker/addr.o gmail-worker/rfc2047.o gmail-worker/charset.o
 FUZZ_DEPS_fuzz_date	= gmail-worker/date.o
-FUZZ_DEPS_fuzz_retry	= gmail-worker/retry.o
-FUZZ_DEPS_fuzz_html2text = gmail-worker/html2text.o
-FUZZ_DEPS_fuzz_batch	= gmail-worker/batch.o gmail-worker/retry.o gmail-worker/rfc2047.o gmail-worker/charset.o
+FUZZ_DEPS_fuzz_retry	= common/retry.o
+FUZZ_DEPS_fuzz_html2text = common/html2text.o
+FUZZ_DEPS_fuzz_batch	= gmail-worker/batch.o common/retry.o gmail-worker/rfc2047.o gmail-worker/charset.o
 FUZZ_DEPS_fuzz_creds	= gmail-worker/creds.o gmail-worker/oauth.o
 FUZZ_DEPS_fuzz_conf	= supervisor/conf.o supervisor/sched.o supervisor/backoff.o
 FUZZ_DEPS_fuzz_command	= supervisor/conf.o supervisor/sched.o supervisor/backoff.o
@@ -142,11 +142,13 @@ FUZZ_DEPS_fuzz_reqbody	= supervisor/reqbody.o supervisor/routes.o
 
 all: $(PROGS)
 
-$(BUILD)/gmail-worker: $(OBJ)/gmail-worker/main.o $(WORKER_OBJS) $(SHARED_OBJS)
+$(BUILD)/gmail-worker: $(OBJ)/gmail-worker/main.o $(WORKER_OBJS) $(COMMON_OBJS) \
+		$(SHARED_OBJS)
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) $(MV_LDFLAGS) -o $@ $^ $(MV_LIBS)
 
-$(BUILD)/ai-worker: $(OBJ)/ai-worker/main.o $(AI_OBJS) $(SHARED_OBJS)
+$(BUILD)/ai-worker: $(OBJ)/ai-worker/main.o $(AI_OBJS) $(COMMON_OBJS) \
+		$(SHARED_OBJS)
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) $(MV_LDFLAGS) -o $@ $^ $(MV_LIBS)
 

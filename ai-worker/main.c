@@ -9,8 +9,8 @@
 
 #include "ai-worker/job.h"
 #include "ai-worker/opts.h"
-#include "gmail-worker/http.h"
-#include "gmail-worker/output.h"
+#include "common/http.h"
+#include "common/output.h"
 #include "shared/buf.h"
 #include "shared/log.h"
 

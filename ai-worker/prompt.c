@@ -6,7 +6,7 @@
 
 #include "ai-worker/opts.h"
 #include "ai-worker/prompt.h"
-#include "gmail-worker/html2text.h"
+#include "common/html2text.h"
 #include "shared/buf.h"
 
 /* One message as the model sees it. */

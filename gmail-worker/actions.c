@@ -11,7 +11,7 @@
 #include "gmail-worker/actions.h"
 #include "gmail-worker/compose.h"
 #include "gmail-worker/fetch.h"
-#include "gmail-worker/output.h"
+#include "common/output.h"
 #include "gmail-worker/sync.h"
 #include "shared/b64.h"
 #include "shared/buf.h"

@@ -7,7 +7,7 @@
 #include <time.h>
 
 #include "gmail-worker/batch.h"
-#include "gmail-worker/retry.h"
+#include "common/retry.h"
 #include "gmail-worker/rfc2047.h"
 #include "shared/buf.h"
 

@@ -10,7 +10,7 @@
 #include "gmail-worker/batch.h"
 #include "gmail-worker/fetch.h"
 #include "gmail-worker/mime.h"
-#include "gmail-worker/output.h"
+#include "common/output.h"
 #include "shared/log.h"
 #include "shared/utf8.h"
 

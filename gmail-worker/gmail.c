@@ -9,7 +9,7 @@
 
 #include "gmail-worker/gmail.h"
 #include "gmail-worker/oauth.h"
-#include "gmail-worker/pace.h"
+#include "common/pace.h"
 #include "shared/buf.h"
 #include "shared/log.h"
 #include "shared/utf8.h"

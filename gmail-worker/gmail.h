@@ -7,7 +7,7 @@
 #include <jansson.h>
 
 #include "gmail-worker/creds.h"
-#include "gmail-worker/http.h"
+#include "common/http.h"
 #include "gmail-worker/opts.h"
 #include "shared/err.h"
 

@@ -7,7 +7,7 @@
 #include "gmail-worker/actions.h"
 #include "gmail-worker/gmail.h"
 #include "gmail-worker/opts.h"
-#include "gmail-worker/output.h"
+#include "common/output.h"
 #include "shared/log.h"
 #include "shared/mvtime.h"
 

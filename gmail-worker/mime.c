@@ -14,7 +14,7 @@
 #include "gmail-worker/addr.h"
 #include "gmail-worker/charset.h"
 #include "gmail-worker/date.h"
-#include "gmail-worker/html2text.h"
+#include "common/html2text.h"
 #include "gmail-worker/mime.h"
 #include "gmail-worker/rfc2047.h"
 #include "shared/str.h"

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "gmail-worker/fetch.h"
-#include "gmail-worker/output.h"
+#include "common/output.h"
 #include "gmail-worker/sync.h"
 #include "shared/log.h"
 #include "shared/str.h"

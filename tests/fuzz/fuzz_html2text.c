@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gmail-worker/html2text.h"
+#include "common/html2text.h"
 #include "tests/fuzz/fuzz.h"
 
 /* 1 when the HTML has a <pre> (any case). */

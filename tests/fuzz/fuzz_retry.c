@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gmail-worker/retry.h"
+#include "common/retry.h"
 #include "shared/err.h"
 #include "tests/fuzz/fuzz.h"
 

@@ -1,11 +1,11 @@
-/* Unit tests for gmail-worker/html2text.c: HTML to plain text. */
+/* Unit tests for common/html2text.c: HTML to plain text. */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "shared/buf.h"
 #include "shared/utf8.h"
-#include "gmail-worker/html2text.h"
+#include "common/html2text.h"
 
 /* Renders html[0..len) and compares with want (exact bytes, length
  * included); the output must be valid UTF-8 without NUL. */

@@ -1,8 +1,8 @@
-/* Unit tests of gmail-worker/pace.c: the token bucket and the window. */
+/* Unit tests of common/pace.c: the token bucket and the window. */
 #include <check.h>
 #include <stdlib.h>
 
-#include "gmail-worker/pace.h"
+#include "common/pace.h"
 
 START_TEST(test_off)
 {

@@ -1,9 +1,9 @@
-/* Unit tests of gmail-worker/redact.c: secrets out of diagnostic text. */
+/* Unit tests of common/redact.c: secrets out of diagnostic text. */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "gmail-worker/redact.h"
+#include "common/redact.h"
 
 static void
 expect(const char *in, const char *want)

@@ -1,9 +1,9 @@
-/* Unit tests of gmail-worker/retry.c: classification and backoff. */
+/* Unit tests of common/retry.c: classification and backoff. */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "gmail-worker/retry.h"
+#include "common/retry.h"
 
 #define NOW ((time_t)1795000000)	/* 2026-11-18T11:06:40Z */
 

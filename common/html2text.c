@@ -6,7 +6,7 @@
 
 #include "shared/buf.h"
 #include "shared/utf8.h"
-#include "gmail-worker/html2text.h"
+#include "common/html2text.h"
 #include "shared/str.h"
 
 /*

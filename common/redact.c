@@ -4,7 +4,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "gmail-worker/redact.h"
+#include "common/redact.h"
 #include "shared/buf.h"
 
 static const char *const secret_names[] = {

@@ -6,10 +6,10 @@
 #include <strings.h>
 #include <time.h>
 
-#include "gmail-worker/http.h"
-#include "gmail-worker/pace.h"
-#include "gmail-worker/redact.h"
-#include "gmail-worker/retry.h"
+#include "common/http.h"
+#include "common/pace.h"
+#include "common/redact.h"
+#include "common/retry.h"
 #include "shared/log.h"
 #include "shared/mvtime.h"
 

@@ -1,6 +1,6 @@
 /* HTML to readable plain text, for messages that only have HTML. */
-#ifndef GW_HTML2TEXT_H
-#define GW_HTML2TEXT_H
+#ifndef MV_COMMON_HTML2TEXT_H
+#define MV_COMMON_HTML2TEXT_H
 
 #include <stddef.h>
 

@@ -2,8 +2,8 @@
  * offered, gzip), requests in flight capped, quota pacing, retries with
  * backoff, and bearer tokens minted and refreshed on demand. One engine
  * serves one user; everything runs in http_run(), single-threaded. */
-#ifndef GW_HTTP_H
-#define GW_HTTP_H
+#ifndef MV_COMMON_HTTP_H
+#define MV_COMMON_HTTP_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,7 +1,7 @@
 /* What an HTTP answer from Google means: done, retry (and when), or which
  * error of the contract. */
-#ifndef GW_RETRY_H
-#define GW_RETRY_H
+#ifndef MV_COMMON_RETRY_H
+#define MV_COMMON_RETRY_H
 
 #include <stddef.h>
 #include <stdint.h>

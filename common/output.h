@@ -1,6 +1,6 @@
 /* Results on stdout: one JSON document, or NDJSON lines then a summary. */
-#ifndef GW_OUTPUT_H
-#define GW_OUTPUT_H
+#ifndef MV_COMMON_OUTPUT_H
+#define MV_COMMON_OUTPUT_H
 
 #include <stdio.h>
 #include <jansson.h>

@@ -6,7 +6,7 @@
 #include <sys/random.h>
 #include <jansson.h>
 
-#include "gmail-worker/retry.h"
+#include "common/retry.h"
 #include "shared/mvtime.h"
 
 void

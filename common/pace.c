@@ -1,7 +1,7 @@
 /* Quota pacing: token bucket plus a rolling window of 100 ms slots. */
 #include <string.h>
 
-#include "gmail-worker/pace.h"
+#include "common/pace.h"
 
 void
 pace_init(struct pace *p, double rate, int64_t now_ms)

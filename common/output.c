@@ -2,7 +2,7 @@
 #include <stdio.h>
 #include <jansson.h>
 
-#include "gmail-worker/output.h"
+#include "common/output.h"
 #include "shared/log.h"
 
 int

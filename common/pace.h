@@ -1,8 +1,8 @@
 /* Pacing to a per-user quota: a token bucket for a smooth rate, and a
  * rolling-minute window so that no minute ever spends more than the
  * budget, whatever the bursts. */
-#ifndef GW_PACE_H
-#define GW_PACE_H
+#ifndef MV_COMMON_PACE_H
+#define MV_COMMON_PACE_H
 
 #include <stdint.h>
 

@@ -1,7 +1,7 @@
 /* Secrets out of diagnostic text: the request lines of -vv and libcurl's
  * trace of -vvv pass through here before they reach stderr. */
-#ifndef GW_REDACT_H
-#define GW_REDACT_H
+#ifndef MV_COMMON_REDACT_H
+#define MV_COMMON_REDACT_H
 
 #include <stddef.h>
 
