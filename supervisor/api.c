@@ -1216,6 +1216,45 @@ cursor_done(struct rds *rds, redisReply *reply, void *arg)
 	}
 }
 
+/* Sends MGET or DEL of job j's cursors: of every account, or of
+ * r->account; their names in r->names. Answers at once when there is
+ * none. */
+static void
+cursor_cmd(struct areq *r, const struct conf *c, const struct job_conf *j)
+{
+	const char **argv = calloc(c->naccounts + 1, sizeof(*argv));
+	char (*keys)[512] = calloc(c->naccounts + 1, sizeof(*keys));
+	size_t n = 0;
+
+	if (argv == NULL || keys == NULL ||
+	    (r->names = json_array()) == NULL) {
+		areq_fail(r, 500, "out of memory");
+		goto done;
+	}
+	argv[0] = r->route->id == R_CURSOR_SHOW ? "MGET" : "DEL";
+	for (size_t i = 0; i < c->naccounts; i++) {
+		const char *a = c->accounts[i].name;
+
+		if (r->account[0] != '\0' && strcmp(a, r->account) != 0)
+			continue;
+		n++;
+		argv[n] = key(r->api, keys[n], sizeof(keys[n]),
+		    "mailvisor:cursor:%s:%s", j->name, a);
+		json_array_append_new(r->names, json_string(a));
+	}
+	if (n == 0 && r->route->id == R_CURSOR_SHOW)
+		areq_json(r, 200, json_pack("{s:s, s:{}}", "job", j->name,
+		    "cursors"));
+	else if (n == 0)
+		areq_json(r, 200, json_pack("{s:s, s:[], s:i}", "job", j->name,
+		    "reset", "deleted", 0));
+	else
+		areq_cmd(r, (int)n + 1, argv, cursor_done);
+done:
+	free(keys);
+	free(argv);
+}
+
 /* GET and DELETE /api/v1/cursors/{job}[?account=A]: the cursors of the
  * job's accounts (all, or A), read or deleted (the next run of each is a
  * full sync). */
@@ -1224,9 +1263,7 @@ h_cursor(struct areq *r)
 {
 	const struct conf *c = mvd_conf(r->api->d);
 	const struct job_conf *j = conf_job(c, r->p[0]);
-	const char **argv;
 	char b[64];
-	size_t n = 0;
 
 	if (j == NULL || !j->cursor) {
 		areq_fail(r, j == NULL ? 404 : 400, j == NULL ? "no job '%s'" :
@@ -1240,33 +1277,7 @@ h_cursor(struct areq *r)
 	}
 	if (need_redis(r) == -1)
 		return;
-	if ((r->names = json_array()) == NULL ||
-	    (argv = calloc(c->naccounts + 1, sizeof(*argv))) == NULL) {
-		areq_fail(r, 500, "out of memory");
-		return;
-	}
-	argv[0] = r->route->id == R_CURSOR_SHOW ? "MGET" : "DEL";
-	for (size_t i = 0; i < c->naccounts; i++) {
-		const char *a = c->accounts[i].name;
-		char k[512];
-
-		if (r->account[0] != '\0' && strcmp(a, r->account) != 0)
-			continue;
-		key(r->api, k, sizeof(k), "mailvisor:cursor:%s:%s", j->name, a);
-		json_array_append_new(r->names, json_string(a));
-		argv[++n] = strdup(k);
-	}
-	if (n == 0 && r->route->id == R_CURSOR_SHOW)
-		areq_json(r, 200, json_pack("{s:s, s:{}}", "job", j->name,
-		    "cursors"));
-	else if (n == 0)
-		areq_json(r, 200, json_pack("{s:s, s:[], s:i}", "job", j->name,
-		    "reset", "deleted", 0));
-	else
-		areq_cmd(r, (int)n + 1, argv, cursor_done);
-	for (size_t i = 1; i <= n; i++)
-		free((char *)(uintptr_t)argv[i]);
-	free(argv);
+	cursor_cmd(r, c, j);
 }
 
 /* ---- handlers: monitor ---- */

@@ -65,6 +65,12 @@ run_once() {
 	conf "$@"
 	"$MVD" -c "$TMP/mvd.conf" --run sync 2>"$TMP/mvd.log" ||
 	    fail "mailvisord: $(tail -20 "$TMP/mvd.log")"
+	sanitizer_clean
+}
+# What a sanitizer build of the daemon said, if anything.
+sanitizer_clean() {
+	! grep -qE 'ERROR: AddressSanitizer|runtime error|LeakSanitizer' "$TMP/mvd.log" ||
+	    fail "sanitizer: $(grep -A20 -E 'ERROR: AddressSanitizer|runtime error|LeakSanitizer' "$TMP/mvd.log" | head -30)"
 }
 
 # last_rec ACCOUNT: the whole record of the account's last run.
@@ -180,6 +186,17 @@ wait_for 30 sh -c "[ \$(redis-cli -s '$REDIS_SOCK' LLEN p:worker:history:sync) -
 expect_eq "$(last_rec alice | jq -r '.status, .result.got' | tr '\n' ' ')" "success  " \
     "sync --full runs without the cursor"
 expect_eq "$(rcli GET p:mailvisor:cursor:sync:alice)" c1 "cursor of the full sync"
+# The routes want the token, and refuse what the others refuse.
+code() {
+	curl -s -o /dev/null -w '%{http_code}' "$@"
+}
+U=http://127.0.0.1:$PORT/api/v1
+expect_eq "$(code "$U/cursors/sync")" 401 "show without the token"
+expect_eq "$(code -X DELETE "$U/cursors/sync")" "$(code -X DELETE "$U/dlq")" \
+    "reset without the token"
+expect_eq "$(code -X DELETE -H "Authorization: Bearer $TOKEN" \
+    -H 'Origin: http://evil.example' "$U/cursors/sync")" 403 "reset from another site"
+expect_eq "$(rcli EXISTS p:mailvisor:cursor:sync:bob)" 1 "bob's cursor kept"
 ctl cursor reset sync bob
 expect_eq "$RC:$(cat "$TMP/out")" "0:sync: 1 cursor reset: the next run of each is a full sync" \
     "cursor reset"
@@ -203,5 +220,10 @@ expect_eq "$(rcli XLEN p:mailvisor:stream:bulk)" 10000 "10 000 lines emitted"
 expect_eq "$(rcli GET p:mailvisor:cursor:big:alice)" c1 "big run's cursor"
 echo "t240: daemon VmHWM ${HWM0} kB after a run of 3 lines, ${HWM1} kB after one of 10 000 lines (2.6 MB)"
 # 2.6 MB went through: a daemon that kept the lines would grow by that.
-[ "$HWM1" -lt $((HWM0 + 1500)) ] || fail "the daemon grew: $HWM0 -> $HWM1 kB"
+# AddressSanitizer holds freed memory in quarantine: RSS says nothing
+# there; its reports are the check instead.
+if [ "${MV_SANITIZE:-0}" != 1 ]; then
+	[ "$HWM1" -lt $((HWM0 + 1500)) ] || fail "the daemon grew: $HWM0 -> $HWM1 kB"
+fi
 stop_mvd
+sanitizer_clean
