@@ -1115,8 +1115,8 @@ undeclared(struct areq *r, const struct job_conf *j, const char *name)
 /* The sync fields go to the sync job as its arguments; full_sync or
  * lookback_days that it does not declare is refused (400), not dropped,
  * except full_sync for a job that keeps a cursor: true runs it once
- * without the cursor. provider, which can only be "gmail", goes when
- * declared. */
+ * without the cursor (and goes as an argument too when declared).
+ * provider, which can only be "gmail", goes when declared. */
 static void
 h_sync_trigger(struct areq *r)
 {
@@ -1137,7 +1137,7 @@ h_sync_trigger(struct areq *r)
 		    r->api->sync_job);
 		return;
 	}
-	if (fs != NULL && j->cursor && !job_declares(j, "full_sync")) {
+	if (fs != NULL && j->cursor) {
 		if (!json_is_boolean(fs)) {
 			areq_fail(r, 400, "field 'full_sync' must be true or "
 			    "false");
