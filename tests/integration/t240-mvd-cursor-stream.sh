@@ -14,6 +14,16 @@ TOKEN=t240-token-0123456789abcdef
 printf '%s\n' "$TOKEN" >"$TMP/token"
 chmod 600 "$TMP/token"
 : >"$TMP/creds"
+# A sync worker that waits, after its first line, until $TMP/go exists.
+cat >"$TMP/slow.sh" <<SH
+#!/bin/sh
+echo '{"change":"added","id":"s1","email":{"history_id":"5"}}'
+: >"$TMP/started"
+while [ ! -e "$TMP/go" ]; do sleep 0.1; done
+echo '{"change":"added","id":"s2","email":{"history_id":"6"}}'
+echo '{"status":"success","action":"sync","summary":true,"cursor":"after"}'
+SH
+chmod 755 "$TMP/slow.sh"
 
 # conf OUTCOME [LINES [LEN]]: the configuration, the worker ending as
 # OUTCOME after LINES lines of LEN bytes of padding.
@@ -38,6 +48,11 @@ emit = mail
 max_line = 4k
 for_each_account = yes
 memory_limit = 0
+
+[job:slow]
+command = $TMP/slow.sh --cursor={cursor}
+cursor = yes
+emit = mail
 
 [job:big]
 command = $TESTW sync --cursor={cursor} 10000 200 ok
@@ -202,6 +217,23 @@ expect_eq "$RC:$(cat "$TMP/out")" "0:sync: 1 cursor reset: the next run of each 
     "cursor reset"
 expect_eq "$(rcli EXISTS p:mailvisor:cursor:sync:bob)" 0 "bob's cursor gone"
 expect_eq "$(rcli GET p:mailvisor:cursor:sync:alice)" c1 "alice's kept"
+
+# Redis going away during a run: the run is failed (retryable), its record
+# written once Redis is back, and the cursor not moved.
+rcli SET p:mailvisor:cursor:slow:alice before >/dev/null
+ctl trigger slow --account alice
+wait_for 30 test -e "$TMP/started" || fail "slow did not start: $(tail "$TMP/mvd.log")"
+stop_redis
+: >"$TMP/go"
+wait_for 30 grep -q 'job slow id .*: stream mail: Redis unreachable' "$TMP/mvd.log" ||
+    fail "slow: $(tail "$TMP/mvd.log")"
+start_redis
+wait_for 30 sh -c "[ \$(redis-cli -s '$REDIS_SOCK' LLEN p:worker:history:slow) -ge 1 ]" ||
+    fail "no record of slow: $(tail "$TMP/mvd.log")"
+rcli LRANGE p:worker:history:slow 0 0 >"$TMP/slow"
+jq -e '.status == "failed" and .reason == "stream mail: Redis unreachable" and
+    .emitted == 0' "$TMP/slow" >/dev/null || fail "slow's record: $(cat "$TMP/slow")"
+expect_eq "$(rcli GET p:mailvisor:cursor:slow:alice)" before "cursor after Redis went away"
 
 # 10 000 lines: every one in the stream, the daemon's peak memory flat
 # (VmHWM after a run of 3 lines, then after one of 10 000).
