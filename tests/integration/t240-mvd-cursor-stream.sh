@@ -55,7 +55,7 @@ cursor = yes
 emit = mail
 
 [job:big]
-command = $TESTW sync --cursor={cursor} 10000 200 ok
+command = $TESTW sync --cursor={cursor} 10000 500 ok
 cursor = yes
 emit = bulk
 memory_limit = 0
@@ -250,12 +250,12 @@ jq -e '.status == "success" and .emitted == 10000' "$TMP/big" >/dev/null ||
     fail "big run: $(head -c 600 "$TMP/big")"
 expect_eq "$(rcli XLEN p:mailvisor:stream:bulk)" 10000 "10 000 lines emitted"
 expect_eq "$(rcli GET p:mailvisor:cursor:big:alice)" c1 "big run's cursor"
-echo "t240: daemon VmHWM ${HWM0} kB after a run of 3 lines, ${HWM1} kB after one of 10 000 lines (2.6 MB)"
-# 2.6 MB went through: a daemon that kept the lines would grow by that.
+echo "t240: daemon VmHWM ${HWM0} kB after a run of 3 lines, ${HWM1} kB after one of 10 000 lines (5.6 MB)"
+# 5.6 MB went through: a daemon that kept the lines would grow by that.
 # AddressSanitizer holds freed memory in quarantine: RSS says nothing
 # there; its reports are the check instead.
 if [ "${MV_SANITIZE:-0}" != 1 ]; then
-	[ "$HWM1" -lt $((HWM0 + 1500)) ] || fail "the daemon grew: $HWM0 -> $HWM1 kB"
+	[ "$HWM1" -lt $((HWM0 + 2500)) ] || fail "the daemon grew: $HWM0 -> $HWM1 kB"
 fi
 stop_mvd
 sanitizer_clean
