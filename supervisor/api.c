@@ -83,6 +83,7 @@ struct areq {
 	json_t			 *body;		/* the object, or NULL */
 	/* query values */
 	char			  worker[ROUTE_PARAM_MAX];	/* "": none */
+	char			  account[ROUTE_PARAM_MAX];	/* "": none */
 	char			  start[64];
 	long			  limit, hours, count;
 	/* while waiting */
@@ -699,6 +700,10 @@ static const struct qparam {
 	  offsetof(struct areq, limit), 0 },
 	{ R_MONITOR_FAILURES, "hours", QK_INT, 1, 8760, 24,
 	  offsetof(struct areq, hours), 0 },
+	{ R_CURSOR_SHOW, "account", QK_WORKER, 0, 0, 0,
+	  offsetof(struct areq, account), ROUTE_PARAM_MAX },
+	{ R_CURSOR_RESET, "account", QK_WORKER, 0, 0, 0,
+	  offsetof(struct areq, account), ROUTE_PARAM_MAX },
 	{ R_DLQ_PEEK, "count", QK_INT, 1, 1000, 20,
 	  offsetof(struct areq, count), 0 },
 	{ R_DLQ_PEEK, "start", QK_START, 0, 0, 0,
@@ -755,6 +760,7 @@ query_defaults(struct areq *r)
 			    qparams[i].def;
 	strlcpy(r->start, "-", sizeof(r->start));
 	r->worker[0] = '\0';
+	r->account[0] = '\0';
 }
 
 /* One key=value of the query. 0, or -1 after answering 400. */
@@ -1051,10 +1057,12 @@ h_sched_set(struct areq *r)
 
 /*
  * Triggers job for account (NULL: as the job says) with args (borrowed;
- * NULL: the defaults); answers 202 with the job ids.
+ * NULL: the defaults), full: without its cursor; answers 202 with the job
+ * ids.
  */
 static void
-trigger(struct areq *r, const char *job, const char *account, json_t *args)
+trigger(struct areq *r, const char *job, const char *account, json_t *args,
+    int full)
 {
 	json_t *ids = json_array();
 	char err[256], b[64];
@@ -1065,8 +1073,8 @@ trigger(struct areq *r, const char *job, const char *account, json_t *args)
 		areq_fail(r, 404, "no account '%s'", q(b, sizeof(b), account));
 		return;
 	}
-	if (ids == NULL || mvd_trigger(r->api->d, job, account, args, ids, err,
-	    sizeof(err)) == -1) {
+	if (ids == NULL || mvd_trigger_full(r->api->d, job, account, args,
+	    full, ids, err, sizeof(err)) == -1) {
 		int e = ids == NULL ? ENOMEM : errno;
 
 		json_decref(ids);
@@ -1105,7 +1113,9 @@ undeclared(struct areq *r, const struct job_conf *j, const char *name)
 }
 
 /* The sync fields go to the sync job as its arguments; full_sync or
- * lookback_days that it does not declare is refused (400), not dropped.
+ * lookback_days that it does not declare is refused (400), not dropped,
+ * except full_sync for a job that keeps a cursor: true runs it once
+ * without the cursor (and goes as an argument too when declared).
  * provider, which can only be "gmail", goes when declared. */
 static void
 h_sync_trigger(struct areq *r)
@@ -1115,7 +1125,8 @@ h_sync_trigger(struct areq *r)
 	const struct job_conf *j = conf_job(mvd_conf(r->api->d),
 	    r->api->sync_job);
 	const char *prov = body_str(r, "provider");
-	json_t *args;
+	json_t *args, *fs = json_object_get(r->body, "full_sync");
+	int full = 0;
 
 	if (prov != NULL && strcmp(prov, "gmail") != 0) {
 		areq_fail(r, 400, "field 'provider' must be \"gmail\"");
@@ -1126,6 +1137,14 @@ h_sync_trigger(struct areq *r)
 		    r->api->sync_job);
 		return;
 	}
+	if (fs != NULL && j->cursor) {
+		if (!json_is_boolean(fs)) {
+			areq_fail(r, 400, "field 'full_sync' must be true or "
+			    "false");
+			return;
+		}
+		full = json_is_true(fs);
+	}
 	if ((args = json_object()) == NULL) {
 		areq_fail(r, 500, "out of memory");
 		return;
@@ -1133,7 +1152,8 @@ h_sync_trigger(struct areq *r)
 	for (size_t i = 0; i < sizeof(passed) / sizeof(passed[0]); i++) {
 		json_t *v = json_object_get(r->body, passed[i]);
 
-		if (v == NULL || (i == 0 && !job_declares(j, passed[i])))
+		if (v == NULL || (i == 0 && !job_declares(j, passed[i])) ||
+		    (i == 1 && j->cursor && !job_declares(j, passed[i])))
 			continue;
 		if (!job_declares(j, passed[i])) {
 			json_decref(args);
@@ -1142,7 +1162,7 @@ h_sync_trigger(struct areq *r)
 		}
 		json_object_set(args, passed[i], v);
 	}
-	trigger(r, r->api->sync_job, body_str(r, "account"), args);
+	trigger(r, r->api->sync_job, body_str(r, "account"), args, full);
 	json_decref(args);
 }
 
@@ -1156,7 +1176,108 @@ h_job_trigger(struct areq *r)
 		return;
 	}
 	trigger(r, r->p[0], body_str(r, "account"), json_object_get(r->body,
-	    "args"));
+	    "args"), 0);
+}
+
+/* ---- handlers: cursors ---- */
+
+/* The answer to MGET or DEL of the cursors of the accounts in r->names. */
+static void
+cursor_done(struct rds *rds, redisReply *reply, void *arg)
+{
+	struct areq *r = arg;
+	json_t *cur = json_object();
+	size_t i;
+	json_t *n;
+
+	(void)rds;
+	if (!reply_ok(r, reply)) {
+		json_decref(cur);
+		return;
+	}
+	json_array_foreach(r->names, i, n) {
+		const redisReply *e = reply->type == REDIS_REPLY_ARRAY &&
+		    i < reply->elements ? reply->element[i] : NULL;
+
+		json_object_set_new(cur, json_string_value(n), e != NULL &&
+		    e->type == REDIS_REPLY_STRING ? mv_json_strn(e->str,
+		    e->len) : json_null());
+	}
+	if (r->route->id == R_CURSOR_SHOW)
+		areq_json(r, 200, json_pack("{s:s, s:o}", "job", r->p[0],
+		    "cursors", cur));
+	else {
+		json_decref(cur);
+		log_info("http: job %s: %zu cursors reset", r->p[0],
+		    json_array_size(r->names));
+		areq_json(r, 200, json_pack("{s:s, s:O, s:I}", "job", r->p[0],
+		    "reset", r->names, "deleted", (json_int_t)(reply->type ==
+		    REDIS_REPLY_INTEGER ? reply->integer : 0)));
+	}
+}
+
+/* Sends MGET or DEL of job j's cursors: of every account, or of
+ * r->account; their names in r->names. Answers at once when there is
+ * none. */
+static void
+cursor_cmd(struct areq *r, const struct conf *c, const struct job_conf *j)
+{
+	const char **argv = calloc(c->naccounts + 1, sizeof(*argv));
+	char (*keys)[512] = calloc(c->naccounts + 1, sizeof(*keys));
+	size_t n = 0;
+
+	if (argv == NULL || keys == NULL ||
+	    (r->names = json_array()) == NULL) {
+		areq_fail(r, 500, "out of memory");
+		goto done;
+	}
+	argv[0] = r->route->id == R_CURSOR_SHOW ? "MGET" : "DEL";
+	for (size_t i = 0; i < c->naccounts; i++) {
+		const char *a = c->accounts[i].name;
+
+		if (r->account[0] != '\0' && strcmp(a, r->account) != 0)
+			continue;
+		n++;
+		argv[n] = key(r->api, keys[n], sizeof(keys[n]),
+		    "mailvisor:cursor:%s:%s", j->name, a);
+		json_array_append_new(r->names, json_string(a));
+	}
+	if (n == 0 && r->route->id == R_CURSOR_SHOW)
+		areq_json(r, 200, json_pack("{s:s, s:{}}", "job", j->name,
+		    "cursors"));
+	else if (n == 0)
+		areq_json(r, 200, json_pack("{s:s, s:[], s:i}", "job", j->name,
+		    "reset", "deleted", 0));
+	else
+		areq_cmd(r, (int)n + 1, argv, cursor_done);
+done:
+	free(keys);
+	free(argv);
+}
+
+/* GET and DELETE /api/v1/cursors/{job}[?account=A]: the cursors of the
+ * job's accounts (all, or A), read or deleted (the next run of each is a
+ * full sync). */
+static void
+h_cursor(struct areq *r)
+{
+	const struct conf *c = mvd_conf(r->api->d);
+	const struct job_conf *j = conf_job(c, r->p[0]);
+	char b[64];
+
+	if (j == NULL || !j->cursor) {
+		areq_fail(r, j == NULL ? 404 : 400, j == NULL ? "no job '%s'" :
+		    "job '%s' keeps no cursor", q(b, sizeof(b), r->p[0]));
+		return;
+	}
+	if (r->account[0] != '\0' && conf_account(c, r->account) == NULL) {
+		areq_fail(r, 404, "no account '%s'", q(b, sizeof(b),
+		    r->account));
+		return;
+	}
+	if (need_redis(r) == -1)
+		return;
+	cursor_cmd(r, c, j);
 }
 
 /* ---- handlers: monitor ---- */
@@ -1826,6 +1947,8 @@ static const handler_fn handlers[R_COUNT] = {
 	[R_MONITOR_FAILURES] = h_monitor_failures,
 	[R_MONITOR_HISTORY] = h_monitor_history,
 	[R_JOB_TRIGGER] = h_job_trigger,
+	[R_CURSOR_SHOW] = h_cursor,
+	[R_CURSOR_RESET] = h_cursor,
 	[R_JOBS_ACTIVE] = h_jobs_active,
 	[R_JOB_GET] = h_job_get,
 	[R_JOB_REVOKE] = h_job_revoke,

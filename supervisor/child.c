@@ -121,7 +121,11 @@ struct child {
 	uid_t		 uid;
 	gid_t		 gid;
 
-	struct mv_buf	 stdout_buf;
+	struct mv_buf	 stdout_buf;	/* line mode: the line being read */
+	struct mv_buf	 held;		/* line mode: the last whole line */
+	child_line_fn	 on_line;
+	void		*line_arg;
+	int		 out_paused;
 	char		 tail[CHILD_STDERR_TAIL];
 	size_t		 tail_len;
 	char		 line[CHILD_LINE_MAX + 2];
@@ -621,6 +625,7 @@ child_free(struct child *c)
 	if (c->cgdir != NULL && c->pid == 0)
 		(void)rmdir(c->cgdir);
 	mv_buf_free(&c->stdout_buf);
+	mv_buf_free(&c->held);
 	json_decref(c->result);
 	free(c->cgdir);
 	free(c->tag);
@@ -652,8 +657,15 @@ child_new(struct event_base *base, const char *path,
 	c->gid = l->gid;
 	c->cg_peak_kb = -1;
 	c->report.step = -1;
-	mv_buf_init(&c->stdout_buf, l->max_output ? l->max_output :
-	    CHILD_MAX_OUTPUT_DEFAULT);
+	if (l->on_line != NULL) {
+		c->on_line = l->on_line;
+		c->line_arg = l->line_arg;
+		mv_buf_init(&c->stdout_buf, l->max_line ? l->max_line :
+		    CHILD_MAX_OUTPUT_DEFAULT);
+		mv_buf_init(&c->held, c->stdout_buf.max);
+	} else
+		mv_buf_init(&c->stdout_buf, l->max_output ? l->max_output :
+		    CHILD_MAX_OUTPUT_DEFAULT);
 	c->tag = strdup(tag != NULL ? tag : "worker");
 	c->path = strdup(path);
 	c->cwd = child_strdup(l->cwd);
@@ -919,16 +931,86 @@ child_stderr(struct child *c, const char *s, size_t n)
 	}
 }
 
+static int child_blank(const char *, size_t);
+
+/* Line mode: the line just read (in stdout_buf) becomes the held one, and
+ * the one held before goes to on_line. */
+static void
+child_line_done(struct child *c)
+{
+	struct mv_buf t;
+
+	if (child_blank(c->stdout_buf.data, c->stdout_buf.len)) {
+		mv_buf_reset(&c->stdout_buf);
+		return;
+	}
+	if (c->held.len > 0)
+		c->on_line(c->held.data, c->held.len, c->line_arg);
+	t = c->held;
+	c->held = c->stdout_buf;
+	c->stdout_buf = t;
+	mv_buf_reset(&c->stdout_buf);
+}
+
+/* Line mode: appends s[0..n) line by line. 0, or -1 past max_line. */
+static int
+child_lines(struct child *c, const char *s, size_t n)
+{
+	const char *nl;
+	size_t k;
+
+	while (n > 0) {
+		nl = memchr(s, '\n', n);
+		k = nl != NULL ? (size_t)(nl - s) : n;
+		if (mv_buf_append(&c->stdout_buf, s, k) == -1)
+			return -1;
+		if (nl == NULL)
+			break;
+		child_line_done(c);
+		s += k + 1;
+		n -= k + 1;
+	}
+	return 0;
+}
+
+/* Line mode, at the end: the last line (held, or an unterminated one)
+ * is left alone in stdout_buf for child_classify(). */
+static void
+child_lines_end(struct child *c)
+{
+	if (c->on_line == NULL || c->cause == CAUSE_OUTPUT)
+		return;
+	child_line_done(c);
+	mv_buf_reset(&c->stdout_buf);
+	if (mv_buf_append(&c->stdout_buf, c->held.data != NULL ?
+	    c->held.data : "", c->held.len) == -1)
+		mv_buf_reset(&c->stdout_buf);
+}
+
+void
+child_pause_stdout(struct child *c, int paused)
+{
+	if (c->out.fd == -1 || c->out_paused == paused)
+		return;
+	c->out_paused = paused;
+	if (paused)
+		event_del(c->out.ev);
+	else
+		event_add(c->out.ev, NULL);
+}
+
 /* Appends to stdout; past the cap, kills the group. Returns 0, or -1
  * when the pipe should be closed. */
 static int
 child_stdout(struct child *c, const char *s, size_t n)
 {
-	if (mv_buf_append(&c->stdout_buf, s, n) == 0)
+	if (c->on_line != NULL ? child_lines(c, s, n) == 0 :
+	    mv_buf_append(&c->stdout_buf, s, n) == 0)
 		return 0;
 	if (errno == EMSGSIZE)
-		log_warnx("%s: stdout past %zu bytes: SIGKILL to the group",
-		    c->tag, c->stdout_buf.max);
+		log_warnx("%s: stdout%s past %zu bytes: SIGKILL to the "
+		    "group", c->tag, c->on_line ? " line" : "",
+		    c->stdout_buf.max);
 	else
 		log_warn("%s: stdout", c->tag);
 	child_set_cause(c, CAUSE_OUTPUT, SIGKILL);
@@ -1047,6 +1129,7 @@ child_exited(struct child *c, int status, const struct rusage *ru)
 	evtimer_del(c->ev_soft);
 	evtimer_del(c->ev_hard);
 	evtimer_del(c->ev_kill);
+	child_pause_stdout(c, 0);	/* what is left is one pipe's worth */
 	if (c->out.fd != -1 || c->err.fd != -1) {
 		child_tv(&tv, CHILD_LINGER);
 		evtimer_add(c->ev_linger, &tv);
@@ -1366,6 +1449,7 @@ child_classify(struct child *c, struct child_result *r)
 
 	r->exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 	r->signal = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
+	child_lines_end(c);
 	c->result = child_output_result(c->stdout_buf.data,
 	    c->stdout_buf.len);
 	r->result = c->result;
@@ -1377,8 +1461,8 @@ child_classify(struct child *c, struct child_result *r)
 	} else if (c->cause == CAUSE_OUTPUT) {
 		child_set(r, CHILD_OUTPUT_TOO_LARGE, 0);
 		snprintf(c->reason, sizeof(c->reason),
-		    "output too large: stdout past %zu bytes",
-		    c->stdout_buf.max);
+		    "output too large: stdout%s past %zu bytes",
+		    c->on_line ? " line" : "", c->stdout_buf.max);
 	} else if (c->report.step != -1) {
 		child_set(r, CHILD_FAILED,
 		    child_errno_transient(c->report.err));

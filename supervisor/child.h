@@ -21,6 +21,10 @@
 /* Stderr lines logged per run; later ones only reach the tail. */
 #define CHILD_LOG_LINES_MAX		10000
 
+/* A complete stdout line of a worker in line mode (no newline; s[len] is
+ * NUL), borrowed for the call. */
+typedef void (*child_line_fn)(const char *s, size_t len, void *arg);
+
 /*
  * What a worker may use. Zero means "none" (the daemon's own limit) for
  * every number but max_output. Always: RLIMIT_CORE 0, no_new_privs, a
@@ -40,6 +44,14 @@ struct child_limits {
 	const char	*cwd;		/* NULL: the daemon's */
 	char *const	*envp;		/* the whole environment; NULL: empty */
 	const char	*cgroup;	/* delegated cgroup v2 dir or NULL */
+	/* Line mode, when on_line is set: each non-blank stdout line but
+	 * the last goes to on_line(line, len, line_arg) as soon as the next
+	 * one is complete, and is not kept; the last is the run's result.
+	 * max_line (0: the default above) caps one line instead of the
+	 * whole stdout. */
+	child_line_fn	 on_line;
+	void		*line_arg;
+	size_t		 max_line;
 };
 
 /*
@@ -121,6 +133,10 @@ const char *child_status_name(enum child_status);
 struct child *child_spawn(struct event_base *base, char *const argv[],
     const struct child_limits *limits, const char *tag, child_done_fn done,
     void *arg, char *err, size_t errlen);
+
+/* Stops (paused 1) or resumes (0) reading the child's stdout: a worker
+ * that writes more then blocks on its pipe. */
+void child_pause_stdout(struct child *, int paused);
 
 /* Kills the child's process group now; its result will be "revoked"
  * (not retryable). No effect on a child whose result is being reported. */

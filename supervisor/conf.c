@@ -42,6 +42,7 @@ enum sec {
 	SEC_JOB,
 	SEC_ACCOUNT,
 	SEC_QUEUE,
+	SEC_STREAM,
 };
 
 enum ctype {
@@ -108,6 +109,7 @@ static int chk_hosts(struct loader *, const struct directive *, int,
 #define OJ(f)	offsetof(struct job_conf, f)
 #define OA(f)	offsetof(struct account_conf, f)
 #define OQ(f)	offsetof(struct queue_section, f)
+#define OS(f)	offsetof(struct stream_section, f)
 #define K	1024LL
 #define DAY	86400LL
 #define YEAR	(365 * DAY)
@@ -284,7 +286,20 @@ static const struct directive dirs[] = {
 	{ SEC_JOB, "max_output", CT_SIZE, K, K * K * K, "16m",
 	  OJ(max_output), 0, NULL, "size", NULL,
 	  "Most bytes a run may write to stdout; past it, the run is killed "
-	  "and recorded as output_too_large." },
+	  "and recorded as output_too_large (a job that emits: max_line "
+	  "instead)." },
+	{ SEC_JOB, "cursor", CT_BOOL, 0, 1, "no",
+	  OJ(cursor), 0, NULL, "yes|no", NULL,
+	  "Whether the job keeps a sync cursor per account, passed to each "
+	  "run as {cursor} and moved to the cursor of its summary line." },
+	{ SEC_JOB, "emit", CT_STRING, 0, CONF_NAME_MAX, NULL,
+	  OJ(emit), 0, chk_name, "stream", "mail",
+	  "Stream each ndjson line of a run goes into as it arrives, but the "
+	  "last (the run's result); unset, none." },
+	{ SEC_JOB, "max_line", CT_SIZE, K, 64 * K * K, "1m",
+	  OJ(max_line), 0, NULL, "size", NULL,
+	  "Most bytes of one stdout line of a job that emits; past it, the "
+	  "run is killed and recorded as output_too_large." },
 
 	{ SEC_ACCOUNT, "tenant_id", CT_STRING, 1, 256, NULL,
 	  OA(tenant_id), D_REQ, NULL, "id", "acme",
@@ -316,6 +331,11 @@ static const struct directive dirs[] = {
 	  OQ(share), 0, NULL, "percent", NULL,
 	  "Percentage of max_children the queue's runs may take at once; 0, "
 	  "any." },
+
+	{ SEC_STREAM, "maxlen", CT_INT, 1, 1000000000, "100000",
+	  OS(maxlen), 0, NULL, "number", NULL,
+	  "Entries the stream keeps, about (XADD MAXLEN ~): older ones are "
+	  "trimmed." },
 };
 
 #define NDIRS	(sizeof(dirs) / sizeof(dirs[0]))
@@ -323,7 +343,10 @@ static const struct directive dirs[] = {
 /* Placeholders every job may use besides its declared arguments. */
 static const char *const builtins[] = {
 	"job", "account", "tenant_id", "user_id", "user_email", "credentials",
+	"cursor",
 };
+
+#define BUILTIN_CURSOR	6
 
 #define NBUILTINS	(sizeof(builtins) / sizeof(builtins[0]))
 
@@ -348,6 +371,7 @@ struct section {
 	int			 cont_err;	/* said it takes one line */
 	size_t			 nerrs0;	/* errors before the header */
 	int			 uses_email;	/* {user_email} in command */
+	int			 uses_cursor;	/* {cursor} in command */
 	char			 label[256];	/* "[job:email_sync]" */
 	struct conf_daemon	 d;
 	struct conf_redis	 r;
@@ -355,6 +379,7 @@ struct section {
 	struct job_conf		 j;
 	struct account_conf	 a;
 	struct queue_section	 qu;
+	struct stream_section	 st;
 };
 
 #define JOB_OK		0x01	/* read without error */
@@ -522,6 +547,8 @@ sec_label(enum sec s)
 		return "[account:NAME]";
 	case SEC_QUEUE:
 		return "[queue:NAME]";
+	case SEC_STREAM:
+		return "[stream:NAME]";
 	default:
 		return "no section";
 	}
@@ -1635,6 +1662,8 @@ ph_check(struct loader *L, struct job_conf *j, const struct tpl_tok *t,
 		j->needs_account = 1;
 	if (b == 4)
 		L->sec.uses_email = 1;
+	if (b == BUILTIN_CURSOR)
+		L->sec.uses_cursor = 1;
 	if (t->cond != NULL && (a == -1 || j->args.v[a].type !=
 	    CONF_ARG_BOOL) && (a != -1 || b != -1))
 		lerr(L, line, "command: {%s:+...} needs a bool argument",
@@ -1660,6 +1689,10 @@ job_check_command(struct loader *L, struct job_conf *j, int line)
 
 	for (size_t i = 1; i < j->command.n; i++) {
 		p = j->command.v[i];
+		if (strncmp(p, "{cursor}", 8) == 0)
+			lerr(L, line, "command: {cursor} cannot begin a word "
+			    "(an empty cursor would be an empty word): write "
+			    "--cursor={cursor}");
 		while ((k = tpl_next(&p, &t, err, sizeof(err))) != TPL_END) {
 			if (k == TPL_ERR) {
 				lerr(L, line, "command: %s", err);
@@ -1761,12 +1794,18 @@ args_resolve(const struct job_conf *j, json_t *args, struct argval *vals,
 /* Appends built-in placeholder number n to b. */
 static int
 render_builtin(const struct job_conf *j, const struct account_conf *acct,
-    int n, struct mv_buf *b, char *err, size_t errlen)
+    const char *cursor, int n, struct mv_buf *b, char *err, size_t errlen)
 {
 	const char *v;
 
 	if (n == 0)
 		return mv_buf_puts(b, j->name);
+	if (n == BUILTIN_CURSOR && cursor != NULL &&
+	    !conf_cursor_valid(cursor, strlen(cursor)))
+		return mv_errf(err, errlen, "cursor: not printable ASCII of at "
+		    "most %d bytes", CONF_CURSOR_MAX);
+	if (n == BUILTIN_CURSOR)
+		return mv_buf_puts(b, cursor != NULL ? cursor : "");
 	if (acct == NULL)
 		return mv_errf(err, errlen, "job '%s' uses {%s}, which needs an "
 		    "account", j->name, builtins[n]);
@@ -1808,8 +1847,8 @@ render_arg(const struct job_conf *j, const struct argval *vals, int n,
  * came out empty from {name:+text} alone). */
 static int
 render_word(const struct job_conf *j, const struct account_conf *acct,
-    const struct argval *vals, const char *tpl, struct mv_buf *b,
-    int *dropp, char *err, size_t errlen)
+    const char *cursor, const struct argval *vals, const char *tpl,
+    struct mv_buf *b, int *dropp, char *err, size_t errlen)
 {
 	struct tpl_tok t;
 	enum tpl_kind k;
@@ -1825,7 +1864,8 @@ render_word(const struct job_conf *j, const struct account_conf *acct,
 			cond |= t.cond != NULL;
 			r = render_arg(j, vals, n, &t, b, err, errlen);
 		} else if ((n = builtin_find(t.s, t.n)) != -1)
-			r = render_builtin(j, acct, n, b, err, errlen);
+			r = render_builtin(j, acct, cursor, n, b, err,
+			    errlen);
 		else
 			r = mv_errf(err, errlen, "undeclared placeholder {%.*s}",
 			    (int)t.n, t.s);
@@ -1844,6 +1884,25 @@ char **
 conf_render_argv(const struct job_conf *j, const struct account_conf *acct,
     json_t *args, char *err, size_t errlen)
 {
+	return conf_render_argv_cursor(j, acct, args, NULL, err, errlen);
+}
+
+int
+conf_cursor_valid(const char *s, size_t len)
+{
+	if (len > CONF_CURSOR_MAX)
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		if (s[i] < 0x20 || s[i] > 0x7e)
+			return 0;
+	return 1;
+}
+
+char **
+conf_render_argv_cursor(const struct job_conf *j,
+    const struct account_conf *acct, json_t *args, const char *cursor,
+    char *err, size_t errlen)
+{
 	struct conf_words out = { NULL, 0 };
 	struct argval *vals;
 	struct mv_buf b;
@@ -1858,8 +1917,8 @@ conf_render_argv(const struct job_conf *j, const struct account_conf *acct,
 		goto fail;
 	for (size_t i = 0; i < j->command.n; i++) {
 		mv_buf_reset(&b);
-		if (render_word(j, acct, vals, j->command.v[i], &b, &drop, err,
-		    errlen) == -1)
+		if (render_word(j, acct, cursor, vals, j->command.v[i], &b,
+		    &drop, err, errlen) == -1)
 			goto fail;
 		if (!drop && words_push(&out, b.data != NULL ? b.data : "")) {
 			mv_errf(err, errlen, "out of memory");
@@ -1964,6 +2023,7 @@ job_free(struct job_conf *j)
 	free(j->retry_backoff);
 	words_free(&j->env);
 	free(j->working_directory);
+	free(j->emit);
 	memset(j, 0, sizeof(*j));
 }
 
@@ -1986,6 +2046,13 @@ queue_section_free(struct queue_section *qs)
 	memset(qs, 0, sizeof(*qs));
 }
 
+static void
+stream_section_free(struct stream_section *ss)
+{
+	free(ss->name);
+	memset(ss, 0, sizeof(*ss));
+}
+
 void
 conf_free(struct conf *conf)
 {
@@ -2004,6 +2071,9 @@ conf_free(struct conf *conf)
 	for (size_t i = 0; i < conf->nqueues; i++)
 		queue_section_free(&conf->queues[i]);
 	free(conf->queues);
+	for (size_t i = 0; i < conf->nstreams; i++)
+		stream_section_free(&conf->streams[i]);
+	free(conf->streams);
 	free(conf);
 }
 
@@ -2032,6 +2102,23 @@ conf_queue(const struct conf *conf, const char *name)
 		if (strcmp(conf->queues[i].name, name) == 0)
 			return &conf->queues[i];
 	return NULL;
+}
+
+static const struct stream_section *
+conf_stream(const struct conf *conf, const char *name)
+{
+	for (size_t i = 0; i < conf->nstreams; i++)
+		if (strcmp(conf->streams[i].name, name) == 0)
+			return &conf->streams[i];
+	return NULL;
+}
+
+long
+conf_stream_maxlen(const struct conf *conf, const char *name)
+{
+	const struct stream_section *ss = conf_stream(conf, name);
+
+	return ss != NULL ? ss->maxlen : CONF_STREAM_MAXLEN;
 }
 
 const struct account_conf *
@@ -2345,6 +2432,18 @@ job_scheduled(struct loader *L, struct section *S, struct job_conf *j,
 		    acct_ph);
 }
 
+/* {cursor} in the command and cursor = yes go together. */
+static void
+job_cursor(struct loader *L, struct section *S, struct job_conf *j)
+{
+	if (j->cursor && !S->uses_cursor)
+		lerr(L, key_line(S, "cursor"), "cursor: the command has no "
+		    "{cursor} (write --cursor={cursor})");
+	if (!j->cursor && S->uses_cursor)
+		lerr(L, key_line(S, "command"), "command: {cursor} needs "
+		    "cursor = yes");
+}
+
 static void
 finish_job(struct loader *L, struct section *S)
 {
@@ -2362,6 +2461,8 @@ finish_job(struct loader *L, struct section *S)
 		acct_ph = job_check_command(L, j, key_line(S, "command"));
 	if (!key_bad(S, "args"))
 		job_scheduled(L, S, j, acct_ph);
+	if (!key_bad(S, "command") && !key_bad(S, "cursor"))
+		job_cursor(L, S, j);
 	if (S->discard || j->name == NULL) {
 		job_free(j);
 		return;
@@ -2399,6 +2500,26 @@ finish_account(struct loader *L, struct section *S)
 	L->conf->accounts = v;
 	v[L->conf->naccounts++] = *a;
 	memset(a, 0, sizeof(*a));
+}
+
+static void
+finish_stream(struct loader *L, struct section *S)
+{
+	struct stream_section *ss = &S->st, *v;
+
+	if (S->discard || ss->name == NULL) {
+		stream_section_free(ss);
+		return;
+	}
+	v = grow(L->conf->streams, L->conf->nstreams, sizeof(*v));
+	if (v == NULL) {
+		L->oom = 1;
+		stream_section_free(ss);
+		return;
+	}
+	L->conf->streams = v;
+	v[L->conf->nstreams++] = *ss;
+	memset(ss, 0, sizeof(*ss));
 }
 
 static void
@@ -2453,6 +2574,9 @@ sec_finish(struct loader *L)
 	case SEC_QUEUE:
 		finish_queue(L, S);
 		break;
+	case SEC_STREAM:
+		finish_stream(L, S);
+		break;
 	default:
 		break;
 	}
@@ -2477,7 +2601,8 @@ sec_start(struct loader *L, enum sec kind, int line, const char *label)
 	    kind == SEC_REDIS ? (void *)&S->r :
 	    kind == SEC_HTTP ? (void *)&S->h :
 	    kind == SEC_JOB ? (void *)&S->j :
-	    kind == SEC_QUEUE ? (void *)&S->qu : (void *)&S->a;
+	    kind == SEC_QUEUE ? (void *)&S->qu :
+	    kind == SEC_STREAM ? (void *)&S->st : (void *)&S->a;
 }
 
 /* 1 when s is a job, account or queue name. */
@@ -2512,7 +2637,10 @@ named_line(const struct conf *conf, enum sec kind, const char *name)
 	const struct job_conf *j;
 	const struct account_conf *a;
 	const struct queue_section *qs;
+	const struct stream_section *ss;
 
+	if (kind == SEC_STREAM)
+		return (ss = conf_stream(conf, name)) != NULL ? ss->line : 0;
 	if (kind == SEC_JOB)
 		return (j = conf_job(conf, name)) != NULL ? j->line : 0;
 	if (kind == SEC_ACCOUNT)
@@ -2526,7 +2654,8 @@ sec_begin_named(struct loader *L, enum sec kind, const char *name,
     const char *label)
 {
 	const char *what = kind == SEC_JOB ? "job" :
-	    kind == SEC_QUEUE ? "queue" : "account";
+	    kind == SEC_QUEUE ? "queue" : kind == SEC_STREAM ? "stream" :
+	    "account";
 	char **np;
 	int *linep, first;
 	char b[80];
@@ -2539,9 +2668,11 @@ sec_begin_named(struct loader *L, enum sec kind, const char *name,
 	}
 	sec_start(L, kind, L->lineno, label);	/* the one before is in */
 	np = kind == SEC_JOB ? &L->sec.j.name : kind == SEC_QUEUE ?
-	    &L->sec.qu.name : &L->sec.a.name;
+	    &L->sec.qu.name : kind == SEC_STREAM ? &L->sec.st.name :
+	    &L->sec.a.name;
 	linep = kind == SEC_JOB ? &L->sec.j.line : kind == SEC_QUEUE ?
-	    &L->sec.qu.line : &L->sec.a.line;
+	    &L->sec.qu.line : kind == SEC_STREAM ? &L->sec.st.line :
+	    &L->sec.a.line;
 	if ((first = named_line(L->conf, kind, name)) != 0) {
 		lerr(L, L->lineno, "duplicate section %s (first at line %d)",
 		    label, first);
@@ -2557,7 +2688,8 @@ static void
 sec_unknown(struct loader *L, const char *name, const char *label)
 {
 	static const char *const fixed[] = { "mailvisord", "redis", "http" };
-	static const char *const named[] = { "job", "account", "queue" };
+	static const char *const named[] = { "job", "account", "queue",
+	    "stream" };
 	const char *colon = strchr(name, ':'), *best = NULL;
 	size_t dist = SIZE_MAX;
 	char pre[64], b[80];
@@ -2565,7 +2697,8 @@ sec_unknown(struct loader *L, const char *name, const char *label)
 	sec_start(L, SEC_BAD, L->lineno, label);
 	q(b, sizeof(b), name);
 	if (colon == NULL && (strcmp(name, "job") == 0 ||
-	    strcmp(name, "account") == 0 || strcmp(name, "queue") == 0)) {
+	    strcmp(name, "account") == 0 || strcmp(name, "queue") == 0 ||
+	    strcmp(name, "stream") == 0)) {
 		lerr(L, L->lineno, "section [%s] needs a name: [%s:NAME]",
 		    name, name);
 		return;
@@ -2573,7 +2706,7 @@ sec_unknown(struct loader *L, const char *name, const char *label)
 	snprintf(pre, sizeof(pre), "%.*s", (int)(colon != NULL ?
 	    (size_t)(colon - name) : strlen(name)), name);
 	if (colon != NULL) {
-		for (size_t i = 0; i < 3; i++)
+		for (size_t i = 0; i < 4; i++)
 			if (close_to(pre, named[i], &dist))
 				best = named[i];
 	} else {
@@ -2610,6 +2743,8 @@ sec_begin(struct loader *L, const char *name)
 		sec_begin_named(L, SEC_ACCOUNT, name + 8, label);
 	else if (strncmp(name, "queue:", 6) == 0)
 		sec_begin_named(L, SEC_QUEUE, name + 6, label);
+	else if (strncmp(name, "stream:", 7) == 0)
+		sec_begin_named(L, SEC_STREAM, name + 7, label);
 	else
 		sec_unknown(L, name, label);
 }
@@ -3155,6 +3290,11 @@ static const struct {
 	  ".It spam Ta 3 Ta 2 Ta 30 2 120 0.1\n"
 	  ".El\n.Pp\nWhen it has some, it serves exactly those, each with the "
 	  "values of its\nsection; a seed queue left out is not served.\n" },
+	{ SEC_STREAM, "\n# One section per stream jobs emit into, named like "
+	  "jobs; a stream\n# without one keeps the default.\n#[stream:mail]\n",
+	  ".Ss The [stream:NAME] sections\nOne section per stream that jobs "
+	  "emit into\n.Pq Ic emit ;\na stream without one keeps the "
+	  "defaults.\n" },
 };
 
 int

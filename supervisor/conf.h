@@ -83,7 +83,18 @@ struct job_conf {
 	struct conf_words	 env;		/* names passed from environ */
 	char			*working_directory;
 	size_t			 max_output;	/* bytes of stdout */
+	int			 cursor;	/* keeps a cursor per account,
+						 * passed as {cursor} */
+	char			*emit;		/* stream its ndjson lines go
+						 * to; NULL: none */
+	size_t			 max_line;	/* bytes of one line (emit) */
 };
+
+/* Bounds of a sync cursor (contract §5): printable ASCII. */
+#define CONF_CURSOR_MAX	1024
+
+/* Default length bound of a stream without a [stream:NAME] section. */
+#define CONF_STREAM_MAXLEN	100000
 
 /* [account:NAME] */
 struct account_conf {
@@ -109,6 +120,13 @@ struct queue_section {
 	struct backoff	 backoff;	/* parsed retry_backoff */
 	long		 share;		/* percent of max_children the
 					 * queue may use; 0: any */
+};
+
+/* [stream:NAME]: a stream jobs emit into. */
+struct stream_section {
+	char	*name;
+	int	 line;		/* of the section header */
+	long	 maxlen;	/* entries kept (XADD MAXLEN ~) */
 };
 
 /* [mailvisord] */
@@ -176,6 +194,8 @@ struct conf {
 	size_t			 naccounts;
 	struct queue_section	*queues;	/* none: the seed queues */
 	size_t			 nqueues;
+	struct stream_section	*streams;
+	size_t			 nstreams;
 };
 
 /*
@@ -205,6 +225,14 @@ const struct account_conf *conf_account(const struct conf *,
 const struct queue_section *conf_queue(const struct conf *,
     const char *name);
 
+/* The length bound of the stream called name: its section's maxlen, else
+ * CONF_STREAM_MAXLEN. */
+long conf_stream_maxlen(const struct conf *, const char *name);
+
+/* 1 when s (len bytes) is a valid cursor: printable ASCII, at most
+ * CONF_CURSOR_MAX bytes (empty included); else 0. */
+int conf_cursor_valid(const char *s, size_t len);
+
 /* The account whose tenant_id and user_id are these, or NULL. Borrowed. */
 const struct account_conf *conf_account_by_ids(const struct conf *,
     const char *tenant, const char *user);
@@ -222,6 +250,12 @@ const struct account_conf *conf_account_by_ids(const struct conf *,
  */
 char **conf_render_argv(const struct job_conf *,
     const struct account_conf *acct, json_t *args, char *err, size_t errlen);
+
+/* As conf_render_argv(), with cursor (NULL: "") for {cursor}: a run of a
+ * job with cursor = yes. */
+char **conf_render_argv_cursor(const struct job_conf *,
+    const struct account_conf *acct, json_t *args, const char *cursor,
+    char *err, size_t errlen);
 
 /*
  * The environment of a worker of job: NAME=value for each allowlisted name

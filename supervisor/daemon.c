@@ -22,6 +22,15 @@
 #include "supervisor/sched.h"
 #include "supervisor/stats.h"
 
+/* XADDs of a run awaiting Redis past which its stdout is no longer read,
+ * and below which it is read again. */
+#define EMIT_PAUSE	256
+#define EMIT_RESUME	64
+/* How long a run waits for Redis to read its cursor (ms: a daemon just
+ * started, a reconnection), trying every CURSOR_RETRY_MS. */
+#define CURSOR_WAIT_MS	10000
+#define CURSOR_RETRY_MS	200
+
 /* How often the paused/removed schedule sets are read again from Redis,
  * and the revoked set for the runs going here (seconds). */
 #define SCHED_STATE_POLL	5
@@ -41,6 +50,20 @@ struct run {
 	struct child		*child;
 	struct qmsg		*qm;		/* a queued job's message, or NULL */
 	time_t			 started_at;	/* while running */
+	int			 full;		/* without the stored cursor */
+	char			*cursor;	/* passed to this attempt; NULL:
+						 * not read yet */
+	char			*next_cursor;	/* the summary's, to store */
+	long			 emitted;	/* lines Redis took */
+	int			 emit_pending;	/* XADDs awaiting a reply */
+	char			*emit_err;	/* first XADD failure, or NULL */
+	int			 child_done;	/* the worker's result is in */
+	json_t			*rec;		/* its record, until stored */
+	enum child_status	 status;
+	int			 retryable;
+	double			 retry_after;
+	struct event		*cursor_timer;	/* waiting for Redis */
+	int64_t			 cursor_since;	/* mono ms; 0: not waiting */
 	TAILQ_ENTRY(run)	 entry;
 };
 TAILQ_HEAD(runq, run);
@@ -158,7 +181,13 @@ run_free(struct run *r)
 {
 	if (r->retry_timer)
 		event_free(r->retry_timer);
+	if (r->cursor_timer)
+		event_free(r->cursor_timer);
 	json_decref(r->args);
+	json_decref(r->rec);
+	free(r->cursor);
+	free(r->next_cursor);
+	free(r->emit_err);
 	sjob_put(r->sj);
 	free(r);
 }
@@ -296,24 +325,27 @@ worker_retry_after(const struct child_result *res)
 	    (double)json_integer_value(ra) : 0;
 }
 
-/* Schedules the next attempt of a retryable failure, if any is left. */
+/* Schedules the next attempt of a retryable failure, if any is left;
+ * retry_after is the worker's own delay (0: none). */
 static int
-run_retry(struct run *r, const struct child_result *res)
+run_retry(struct run *r, int retryable, double retry_after)
 {
 	const struct job_conf *jc = r->sj->jc;
 	struct timeval tv;
 	double delay, u;
 	uint32_t rnd;
 
-	if (!res->retryable || r->attempt > jc->max_retries || r->d->stopping)
+	if (!retryable || r->attempt > jc->max_retries || r->d->stopping)
 		return 0;
 	if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
 		rnd = (uint32_t)rand();
 	u = rnd / 4294967296.0;
 	delay = backoff_delay(&jc->backoff, r->attempt, u);
-	if (worker_retry_after(res) > delay)
-		delay = worker_retry_after(res);	/* the worker knows */
+	if (retry_after > delay)
+		delay = retry_after;	/* the worker knows */
 	r->attempt++;
+	free(r->cursor);	/* read again for the next attempt */
+	r->cursor = NULL;
 	tv.tv_sec = (time_t)delay;
 	tv.tv_usec = (suseconds_t)((delay - (double)tv.tv_sec) * 1e6);
 	if ((r->retry_timer = evtimer_new(r->d->base, retry_fire, r)) == NULL)
@@ -328,43 +360,261 @@ run_retry(struct run *r, const struct child_result *res)
 
 static void revoke_forget(struct mvd *, const struct run *);
 
+/* The key of a run's cursor: KEY_PREFIXmailvisor:cursor:JOB:ACCOUNT. */
+static void
+cursor_key(const struct mvd *d, const char *job, const char *account,
+    char *key, size_t len)
+{
+	snprintf(key, len, "%smailvisor:cursor:%s:%s", d->key_prefix, job,
+	    account);
+}
+
+/* The outcome of the lines a run emitted: a failed XADD fails the run
+ * (retryable: the next run prints the changes again). */
+static void
+emit_outcome(struct run *r)
+{
+	char reason[512];
+
+	json_object_set_new(r->rec, "emitted", json_integer(r->emitted));
+	if (r->emit_err == NULL || r->status != CHILD_SUCCESS)
+		return;
+	snprintf(reason, sizeof(reason), "stream %s: %s", r->sj->jc->emit,
+	    r->emit_err);
+	log_warnx("job %s id %s: %s", r->sj->jc->name, r->job_id, reason);
+	r->status = CHILD_FAILED;
+	r->retryable = 1;
+	json_object_set_new(r->rec, "status", json_string("failed"));
+	json_object_set_new(r->rec, "reason", json_string(reason));
+}
+
+/* The summary's cursor of a successful run, checked; 1 when there is one
+ * to store. A cursor that is not valid fails the run as bad_output. */
+static int
+cursor_outcome(struct run *r)
+{
+	const char *reason = "bad output: the summary's cursor is not "
+	    "printable ASCII of at most 1024 bytes";
+
+	if (!r->sj->jc->cursor || r->status != CHILD_SUCCESS || r->acct == NULL)
+		return 0;
+	if (r->next_cursor == NULL) {
+		log_warnx("job %s id %s: no cursor in the summary: the stored "
+		    "one stays", r->sj->jc->name, r->job_id);
+		return 0;
+	}
+	if (conf_cursor_valid(r->next_cursor, strlen(r->next_cursor)))
+		return 1;
+	log_warnx("job %s id %s: %s", r->sj->jc->name, r->job_id, reason);
+	r->status = CHILD_BAD_OUTPUT;
+	r->retryable = 0;
+	json_object_set_new(r->rec, "status", json_string("bad_output"));
+	json_object_set_new(r->rec, "reason", json_string(reason));
+	return 0;
+}
+
+/* The record of a run that is not a queued job, with its new cursor in
+ * the same script when there is one. */
+static void
+run_store(struct run *r, int with_cursor)
+{
+	struct mvd *d = r->d;
+	const char *name = r->sj->jc->name;
+	char key[512];
+	struct stats_cmd set = { 3, (const char *[]){ "SET", key,
+	    r->next_cursor }, NULL };
+
+	if (!with_cursor) {
+		stats_record(d->stats, name, r->job_id, r->rec);
+		r->rec = NULL;
+		return;
+	}
+	cursor_key(d, name, r->acct->name, key, sizeof(key));
+	(void)stats_record_tx(d->stats, name, r->job_id, r->rec, &set, 1);
+	r->rec = NULL;
+}
+
+/* A queued job's new cursor, sent before its record and ack. */
+static void
+cursor_send(struct run *r)
+{
+	char key[512];
+
+	cursor_key(r->d, r->sj->jc->name, r->acct->name, key, sizeof(key));
+	if (rds_command(r->d->rds, 3, (const char *[]){ "SET", key,
+	    r->next_cursor }, NULL, NULL, NULL) == -1)
+		log_warn("job %s id %s: cursor not stored", r->sj->jc->name,
+		    r->job_id);
+}
+
+/* The end of a run whose worker is done and whose lines are all in their
+ * stream (or failed to go there): its cursor, record, retry. */
+static void
+run_finish(struct run *r)
+{
+	struct mvd *d = r->d;
+	int with_cursor;
+
+	d->running--;
+	TAILQ_REMOVE(&d->active, r, entry);
+	if (r->sj->jc->emit != NULL)
+		emit_outcome(r);
+	with_cursor = cursor_outcome(r);
+	if (r->qm != NULL) {
+		/* The queue writes the record with its ack, retry or dead
+		 * letter, in one transaction. */
+		if (with_cursor)
+			cursor_send(r);
+		queue_finish(d->queue_mod, r->qm, r->rec,
+		    r->status == CHILD_SUCCESS ||
+		    r->status == CHILD_REVOKED ? Q_ACK :
+		    r->retryable ? Q_RETRY : Q_DLQ, r->retry_after, NULL);
+		r->rec = NULL;
+		r->qm = NULL;
+		run_free(r);
+	} else {
+		run_store(r, with_cursor);
+		if (!run_retry(r, r->retryable, r->retry_after))
+			run_free(r);
+	}
+	dispatch(d);
+	maybe_exit(d);
+}
+
 static void
 run_done(struct child *c, const struct child_result *res, void *arg)
 {
 	struct run *r = arg;
-	struct mvd *d = r->d;
-	json_t *rec;
+	const char *cur;
 
 	(void)c;
 	r->child = NULL;
-	d->running--;
-	TAILQ_REMOVE(&d->active, r, entry);
-	rec = child_record(r->sj->jc->name, r->job_id, r->attempt, res);
+	r->rec = child_record(r->sj->jc->name, r->job_id, r->attempt, res);
 	if (r->acct)
-		json_object_set_new(rec, "account", json_string(
+		json_object_set_new(r->rec, "account", json_string(
 		    r->acct->name));
 	log_info("job %s id %s: %s after %.3f s (attempt %d)",
 	    r->sj->jc->name, r->job_id, child_status_name(res->status),
 	    res->duration, r->attempt);
 	if (res->status == CHILD_REVOKED)
-		revoke_forget(d, r);
-	if (r->qm != NULL) {
-		/* The queue writes the record with its ack, retry or dead
-		 * letter, in one transaction. */
-		queue_finish(d->queue_mod, r->qm, rec,
-		    res->status == CHILD_SUCCESS ||
-		    res->status == CHILD_REVOKED ? Q_ACK :
-		    res->retryable ? Q_RETRY : Q_DLQ,
-		    worker_retry_after(res), NULL);
-		r->qm = NULL;
-		run_free(r);
-	} else {
-		stats_record(d->stats, r->sj->jc->name, r->job_id, rec);
-		if (!run_retry(r, res))
-			run_free(r);
+		revoke_forget(r->d, r);
+	r->status = res->status;
+	r->retryable = res->retryable;
+	r->retry_after = worker_retry_after(res);
+	cur = json_string_value(json_object_get(res->result, "cursor"));
+	free(r->next_cursor);
+	r->next_cursor = cur != NULL ? strdup(cur) : NULL;
+	r->child_done = 1;
+	if (r->emit_pending == 0)
+		run_finish(r);
+}
+
+/* 64-bit FNV-1a of s[0..len): the key of a line that is not a change. */
+static unsigned long long
+emit_hash(const char *s, size_t len)
+{
+	unsigned long long h = 0xcbf29ce484222325ULL;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 0x100000001b3ULL;
 	}
-	dispatch(d);
-	maybe_exit(d);
+	return h;
+}
+
+/*
+ * The idempotency key of one emitted line. A change line ("change", "id"):
+ * ACCOUNT:CHANGE:ID:VERSION, VERSION being the message's own
+ * email.history_id for "added", else the cursor the run started from (a
+ * later run from the same cursor prints the same change again; a newer
+ * change comes from a newer cursor). Any other line: JOB:ACCOUNT:HASH of
+ * the line as printed.
+ */
+static void
+emit_key(const struct run *r, const char *s, size_t len, char *key,
+    size_t keylen)
+{
+	json_t *o = json_loadb(s, len, 0, NULL), *v;
+	const char *acct = r->acct != NULL ? r->acct->name : "";
+	const char *change = json_string_value(json_object_get(o, "change"));
+	const char *id = json_string_value(json_object_get(o, "id"));
+	const char *ver = r->cursor != NULL ? r->cursor : "";
+	char num[32];
+	int n = -1;
+
+	v = json_object_get(json_object_get(o, "email"), "history_id");
+	if (json_is_integer(v)) {
+		snprintf(num, sizeof(num), "%lld",
+		    (long long)json_integer_value(v));
+		v = json_string(num);
+	} else
+		json_incref(v);
+	if (change != NULL && strcmp(change, "added") == 0 &&
+	    json_is_string(v))
+		ver = json_string_value(v);
+	if (change != NULL && id != NULL)
+		n = snprintf(key, keylen, "%s:%s:%s:%s", acct, change, id, ver);
+	if (n < 0 || (size_t)n >= keylen)
+		snprintf(key, keylen, "%s:%s:%016llx", r->sj->jc->name, acct,
+		    emit_hash(s, len));
+	json_decref(v);
+	json_decref(o);
+}
+
+static void
+emit_done(struct rds *rds, redisReply *rep, void *arg)
+{
+	struct run *r = arg;
+	const char *why = rep == NULL ? "Redis unreachable" :
+	    rep->type == REDIS_REPLY_ERROR ? rep->str : NULL;
+
+	(void)rds;
+	r->emit_pending--;
+	if (why == NULL)
+		r->emitted++;
+	else if (r->emit_err == NULL)
+		r->emit_err = strdup(why);
+	if (r->child != NULL && r->emit_pending == EMIT_RESUME)
+		child_pause_stdout(r->child, 0);
+	if (r->child_done && r->emit_pending == 0)
+		run_finish(r);
+}
+
+/* One line of a job that emits: XADD to its stream, pipelined. */
+static void
+emit_line(const char *s, size_t len, void *arg)
+{
+	struct run *r = arg;
+	const struct job_conf *jc = r->sj->jc;
+	const struct account_conf *a = r->acct;
+	char stream[256], maxlen[32], key[4096];
+	const char *argv[19] = { "XADD", stream, "MAXLEN", "~", maxlen, "*",
+	    "data", s, "job", jc->name, "job_id", r->job_id, "account",
+	    a ? a->name : "", "tenant_id", a ? a->tenant_id : "", "user_id",
+	    a ? a->user_id : "", "key" };
+	size_t lens[20];
+	const char *all[20];
+
+	if (r->emit_err != NULL)
+		return;		/* the run has failed already */
+	snprintf(stream, sizeof(stream), "%smailvisor:stream:%s",
+	    r->d->key_prefix, jc->emit);
+	snprintf(maxlen, sizeof(maxlen), "%ld",
+	    conf_stream_maxlen(r->sj->cref->conf, jc->emit));
+	emit_key(r, s, len, key, sizeof(key));
+	for (int i = 0; i < 19; i++) {
+		all[i] = argv[i];
+		lens[i] = i == 7 ? len : strlen(argv[i]);
+	}
+	all[19] = key;
+	lens[19] = strlen(key);
+	if (rds_command(r->d->rds, 20, all, lens, emit_done, r) == -1) {
+		r->emit_err = strdup(errno == ENOTCONN ? "Redis unreachable" :
+		    strerror(errno));
+		return;
+	}
+	if (++r->emit_pending == EMIT_PAUSE && r->child != NULL)
+		child_pause_stdout(r->child, 1);
 }
 
 /* The limits of a job's runs, from its configuration. */
@@ -387,21 +637,32 @@ run_limits(const struct mvd *d, const struct job_conf *jc, char **envp,
 	l->gid = d->conf->daemon.gid;
 }
 
+/* Spawns the run's worker; its cursor, when it keeps one, is read. */
 static void
-run_start(struct run *r)
+run_spawn(struct run *r)
 {
 	const struct job_conf *jc = r->sj->jc;
 	struct child_limits lim;
 	char err[256], tag[160], **argv, **envp;
 
-	if ((argv = conf_render_argv(jc, r->acct, r->args, err,
-	    sizeof(err))) == NULL) {
+	if ((argv = conf_render_argv_cursor(jc, r->acct, r->args, r->cursor,
+	    err, sizeof(err))) == NULL) {
 		record_not_run(r, "failed", err);
 		run_free(r);
 		return;
 	}
 	envp = conf_render_env(jc);
 	run_limits(r->d, jc, envp, &lim);
+	if (jc->emit != NULL) {
+		lim.on_line = emit_line;
+		lim.line_arg = r;
+		lim.max_line = jc->max_line;
+	}
+	r->emitted = 0;
+	r->emit_pending = 0;
+	r->child_done = 0;
+	free(r->emit_err);
+	r->emit_err = NULL;
 	snprintf(tag, sizeof(tag), "job %s id %s", jc->name, r->job_id);
 	r->child = child_spawn(r->d->base, argv, &lim, tag, run_done, r, err,
 	    sizeof(err));
@@ -416,6 +677,140 @@ run_start(struct run *r)
 	r->started_at = time(NULL);
 	r->d->running++;
 	TAILQ_INSERT_TAIL(&r->d->active, r, entry);
+}
+
+/* A run whose cursor could not be read: failed, retryable (nothing ran,
+ * nothing is lost). */
+static void
+run_no_cursor(struct run *r, const char *why)
+{
+	json_t *rec = mv_record_skeleton(r->sj->jc->name, r->job_id, "failed",
+	    r->attempt, time(NULL));
+
+	json_object_set_new(rec, "reason", json_sprintf("cursor: %s", why));
+	json_object_set_new(rec, "account", json_string(r->acct->name));
+	log_warnx("job %s id %s: cursor: %s", r->sj->jc->name, r->job_id,
+	    why);
+	if (r->qm != NULL) {
+		queue_finish(r->d->queue_mod, r->qm, rec, Q_RETRY, 0, NULL);
+		r->qm = NULL;
+		run_free(r);
+		return;
+	}
+	stats_record(r->d->stats, r->sj->jc->name, r->job_id, rec);
+	if (!run_retry(r, 1, 0))
+		run_free(r);
+}
+
+/* GET of a run's cursor answered: the run starts with it (a nil: none
+ * yet; one that is not valid: none, said). */
+static void
+cursor_read(struct rds *rds, redisReply *rep, void *arg)
+{
+	struct run *r = arg;
+	struct mvd *d = r->d;
+
+	(void)rds;
+	d->running--;
+	TAILQ_REMOVE(&d->active, r, entry);
+	if (rep == NULL || (rep->type != REDIS_REPLY_STRING &&
+	    rep->type != REDIS_REPLY_NIL))
+		run_no_cursor(r, rep == NULL ? "Redis unreachable" :
+		    rep->type == REDIS_REPLY_ERROR ? rep->str : "not a string");
+	else if (d->stopping) {
+		record_not_run(r, "skipped", "daemon stopping");
+		run_free(r);
+	} else {
+		if (rep->type == REDIS_REPLY_STRING &&
+		    !conf_cursor_valid(rep->str, rep->len))
+			log_warnx("job %s id %s: the stored cursor is not "
+			    "printable ASCII of at most %d bytes: a full sync",
+			    r->sj->jc->name, r->job_id, CONF_CURSOR_MAX);
+		else if (rep->type == REDIS_REPLY_STRING)
+			r->cursor = strdup(rep->str);
+		if (r->cursor == NULL && (r->cursor = strdup("")) == NULL)
+			run_no_cursor(r, "out of memory");
+		else
+			run_spawn(r);
+	}
+	dispatch(d);
+	maybe_exit(d);
+}
+
+static void run_start(struct run *);
+
+static void
+cursor_retry(evutil_socket_t fd, short ev, void *arg)
+{
+	struct run *r = arg;
+	struct mvd *d = r->d;
+
+	(void)fd;
+	(void)ev;
+	d->running--;
+	TAILQ_REMOVE(&d->active, r, entry);
+	if (d->stopping) {
+		record_not_run(r, "skipped", "daemon stopping");
+		run_free(r);
+	} else
+		run_start(r);
+	dispatch(d);
+	maybe_exit(d);
+}
+
+/* Redis is not connected: 1 when the run waits a little for it (its slot
+ * held), 0 when it has waited long enough. */
+static int
+cursor_wait(struct run *r)
+{
+	struct timeval tv = { 0, CURSOR_RETRY_MS * 1000 };
+
+	if (r->cursor_since == 0)
+		r->cursor_since = mv_mono_ms();
+	if (mv_mono_ms() - r->cursor_since >= CURSOR_WAIT_MS)
+		return 0;
+	if (r->cursor_timer == NULL && (r->cursor_timer = evtimer_new(
+	    r->d->base, cursor_retry, r)) == NULL)
+		return 0;
+	evtimer_add(r->cursor_timer, &tv);
+	r->started_at = time(NULL);
+	r->d->running++;
+	TAILQ_INSERT_TAIL(&r->d->active, r, entry);
+	return 1;
+}
+
+/* Starts a run: a job that keeps a cursor reads it first (holding its
+ * slot meanwhile), unless the run is a full sync. */
+static void
+run_start(struct run *r)
+{
+	struct mvd *d = r->d;
+	char key[512];
+
+	if (!r->sj->jc->cursor || r->acct == NULL || r->cursor != NULL) {
+		run_spawn(r);
+		return;
+	}
+	if (r->full) {
+		if ((r->cursor = strdup("")) == NULL)
+			run_no_cursor(r, "out of memory");
+		else
+			run_spawn(r);
+		return;
+	}
+	cursor_key(d, r->sj->jc->name, r->acct->name, key, sizeof(key));
+	if (rds_command(d->rds, 2, (const char *[]){ "GET", key }, NULL,
+	    cursor_read, r) == -1) {
+		if (errno == ENOTCONN && cursor_wait(r))
+			return;
+		run_no_cursor(r, errno == ENOTCONN ? "Redis unreachable" :
+		    strerror(errno));
+		return;
+	}
+	r->cursor_since = 0;
+	r->started_at = time(NULL);
+	d->running++;
+	TAILQ_INSERT_TAIL(&d->active, r, entry);
 }
 
 /* Starts waiting runs while slots are free. */
@@ -1134,6 +1529,14 @@ int
 mvd_trigger(struct mvd *d, const char *job, const char *account,
     json_t *args, json_t *job_ids, char *err, size_t errlen)
 {
+	return mvd_trigger_full(d, job, account, args, 0, job_ids, err,
+	    errlen);
+}
+
+int
+mvd_trigger_full(struct mvd *d, const char *job, const char *account,
+    json_t *args, int full, json_t *job_ids, char *err, size_t errlen)
+{
 	struct sjob *sj = job_find(d, job);
 	const struct account_conf *acct = NULL;
 	struct run *last, *r;
@@ -1161,6 +1564,7 @@ mvd_trigger(struct mvd *d, const char *job, const char *account,
 		fire(sj, 0, args);
 	for (r = last ? TAILQ_NEXT(last, entry) : TAILQ_FIRST(&d->queue);
 	    r != NULL; r = TAILQ_NEXT(r, entry)) {
+		r->full = full;
 		if (json_is_array(job_ids))
 			json_array_append_new(job_ids, json_string(r->job_id));
 		n++;

@@ -30,6 +30,11 @@ void mvd_free(struct mvd *);
 int mvd_trigger(struct mvd *, const char *job, const char *account,
     json_t *args, json_t *job_ids, char *err, size_t errlen);
 
+/* As mvd_trigger(); with full set, a job that keeps a cursor runs once
+ * without it (a full sync; the cursor it ends with is stored). */
+int mvd_trigger_full(struct mvd *, const char *job, const char *account,
+    json_t *args, int full, json_t *job_ids, char *err, size_t errlen);
+
 /* SIGHUP: loads the file again; on error keeps the running configuration
  * and says why. Returns 0 or -1. */
 int mvd_reload(struct mvd *);

@@ -150,6 +150,8 @@ enum param_from {
 	PARAM_NONE,		/* the route has no {parameter} */
 	PARAM_WORD,		/* the command's argument */
 	PARAM_QUEUE,		/* --queue, "sync" by default */
+	PARAM_WORD_ACCOUNT,	/* the first argument; an optional second
+				 * one is the query parameter account */
 };
 
 struct cmd {
@@ -234,6 +236,12 @@ static const struct cmd cmd_table[] = {
 	  "queue a dead letter again (ID, or --all)" },
 	{ "dlq", "purge", NULL, 0, 0, 0, R_DLQ_PURGE, PARAM_NONE, NULL, NULL,
 	  ctl_print_dlq_purge, NULL, "delete every dead letter" },
+	{ "cursor", "show", "JOB [ACCOUNT]", 1, 0, 0, R_CURSOR_SHOW,
+	  PARAM_WORD_ACCOUNT, NULL, NULL, ctl_print_cursors, NULL,
+	  "the sync cursors JOB keeps, per account" },
+	{ "cursor", "reset", "JOB [ACCOUNT]", 1, 0, 0, R_CURSOR_RESET,
+	  PARAM_WORD_ACCOUNT, NULL, NULL, ctl_print_cursor_reset, NULL,
+	  "forget JOB's cursors: the next run of each is a full sync" },
 };
 
 #define NCMDS (sizeof(cmd_table) / sizeof(cmd_table[0]))
@@ -464,13 +472,13 @@ cmd_check(const struct cmd *c, const struct opts *o, size_t nw)
 {
 	size_t nargs = o->nwords - nw;
 	unsigned extra = o->given & ~c->opts, missing = c->need & ~o->given;
+	size_t most = c->param == PARAM_WORD_ACCOUNT ? 2 : c->arg ? 1 : 0;
 	char name[64], q[80];
 
 	cmd_name(c, name, sizeof(name));
-	if (nargs > (c->arg ? 1u : 0u))
+	if (nargs > most)
 		return ctl_fail(EX_USAGE, "%s: unexpected argument '%s'", name,
-		    ctl_clean(q, sizeof(q), o->words[nw + (c->arg ? 1 : 0)],
-		    64));
+		    ctl_clean(q, sizeof(q), o->words[nw + most], 64));
 	if (nargs == 0 && c->arg_needed)
 		return ctl_fail(EX_USAGE, "%s: %s is missing", name, c->arg);
 	if (nargs > 0 && o->words[nw][0] == '\0')
@@ -693,6 +701,9 @@ query_build(const struct cmd *c, const struct opts *o, size_t nw,
 	if (c->arg_query != NULL && o->nwords > nw &&
 	    query_add(b, c->arg_query, o->words[nw]) == -1)
 		return ctl_fail(EX_SOFTWARE, "out of memory");
+	if (c->param == PARAM_WORD_ACCOUNT && o->nwords > nw + 1 &&
+	    query_add(b, "account", o->words[nw + 1]) == -1)
+		return ctl_fail(EX_SOFTWARE, "out of memory");
 	for (size_t i = 0; i < NOPTS; i++) {
 		const struct opt *d = &opt_table[i];
 		const char *v;
@@ -723,7 +734,7 @@ request_build(const struct cmd *c, const struct opts *o, size_t nw,
 
 	memset(req, 0, sizeof(*req));
 	req->route = c->route;
-	if (c->param == PARAM_WORD) {
+	if (c->param == PARAM_WORD || c->param == PARAM_WORD_ACCOUNT) {
 		req->params[0] = o->words[nw];
 		req->nparams = 1;
 	} else if (c->param == PARAM_QUEUE) {

@@ -33,6 +33,8 @@ static const struct route routes[R_COUNT] = {
 	{ R_DLQ_PEEK, "GET", "/api/v1/dlq", 1, 0 },
 	{ R_DLQ_REPROCESS, "POST", "/api/v1/dlq/reprocess", 1, 1 },
 	{ R_DLQ_PURGE, "DELETE", "/api/v1/dlq", 1, 0 },
+	{ R_CURSOR_SHOW, "GET", "/api/v1/cursors/{job}", 1, 0 },
+	{ R_CURSOR_RESET, "DELETE", "/api/v1/cursors/{job}", 1, 0 },
 };
 
 const struct route *

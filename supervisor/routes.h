@@ -29,6 +29,8 @@ enum route_id {
 	R_DLQ_PEEK,		/* GET /api/v1/dlq */
 	R_DLQ_REPROCESS,	/* POST /api/v1/dlq/reprocess */
 	R_DLQ_PURGE,		/* DELETE /api/v1/dlq */
+	R_CURSOR_SHOW,		/* GET /api/v1/cursors/{job} */
+	R_CURSOR_RESET,		/* DELETE /api/v1/cursors/{job} */
 	R_COUNT
 };
 

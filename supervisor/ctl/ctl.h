@@ -128,6 +128,8 @@ int ctl_print_job(json_t *, const char *const *);
 int ctl_print_revoke(json_t *, const char *const *);
 int ctl_print_queues(json_t *, const char *const *);
 int ctl_print_purge(json_t *, const char *const *);
+int ctl_print_cursors(json_t *, const char *const *);
+int ctl_print_cursor_reset(json_t *, const char *const *);
 int ctl_print_dlq(json_t *, const char *const *);
 int ctl_print_reprocess(json_t *, const char *const *);
 int ctl_print_dlq_purge(json_t *, const char *const *);

@@ -788,6 +788,54 @@ ctl_print_purge(json_t *a, const char *const *w)
 	return 0;
 }
 
+/* ACCOUNT CURSOR, one account a line; "-" for none (the next run is a
+ * full sync). */
+int
+ctl_print_cursors(json_t *a, const char *const *w)
+{
+	json_t *cs, *v;
+	const char *acct;
+	char *e1, *e2;
+
+	(void)w;
+	if ((cs = expect(a, "cursors", JSON_OBJECT)) == NULL)
+		return EX_SOFTWARE;
+	json_object_foreach(cs, acct, v) {
+		e1 = ctl_escape(acct, CELL_MAX);
+		e2 = ctl_escape(json_is_string(v) ? json_string_value(v) : "-",
+		    2048);
+		if (e1 == NULL || e2 == NULL) {
+			free(e1);
+			free(e2);
+			return ctl_fail(EX_SOFTWARE, "out of memory");
+		}
+		printf("%s %s\n", e1, e2);
+		free(e1);
+		free(e2);
+	}
+	return 0;
+}
+
+int
+ctl_print_cursor_reset(json_t *a, const char *const *w)
+{
+	char b[32], *j;
+
+	(void)w;
+	if (expect(a, "job", JSON_STRING) == NULL ||
+	    expect(a, "reset", JSON_ARRAY) == NULL)
+		return EX_SOFTWARE;
+	if ((j = ctl_escape(str(a, "job"), CELL_MAX)) == NULL)
+		return ctl_fail(EX_SOFTWARE, "out of memory");
+	snprintf(b, sizeof(b), "%zu", json_array_size(json_object_get(a,
+	    "reset")));
+	printf("%s: %s %s reset: the next run of each is a full sync\n", j,
+	    b, plural((json_int_t)json_array_size(json_object_get(a,
+	    "reset")), "cursor", "cursors"));
+	free(j);
+	return 0;
+}
+
 int
 ctl_print_dlq(json_t *a, const char *const *w)
 {

@@ -685,6 +685,70 @@ START_TEST(test_memory_limit)
 }
 END_TEST
 
+/* Line mode: the lines a worker prints, as on_line sees them. */
+struct lines {
+	long	 n;
+	size_t	 bytes;
+	char	 first[256];
+	char	 last[256];
+};
+
+static void
+on_line(const char *s, size_t len, void *arg)
+{
+	struct lines *ls = arg;
+
+	ck_assert_uint_eq(strlen(s), len);
+	if (ls->n++ == 0)
+		snprintf(ls->first, sizeof(ls->first), "%s", s);
+	snprintf(ls->last, sizeof(ls->last), "%s", s);
+	ls->bytes += len;
+}
+
+START_TEST(test_line_mode)
+{
+	struct lines ls;
+	struct child_limits l = { .on_line = on_line, .line_arg = &ls,
+	    .max_line = 4096, .max_output = 1024 };
+	struct run r;
+	char *log;
+
+	/* Every line but the summary goes out; stdout past max_output is
+	 * fine: only one line is kept. */
+	memset(&ls, 0, sizeof(ls));
+	RUN(&r, &l, "sync", "--cursor=7", "5000", "10");
+	ck_assert_int_eq(r.status, CHILD_SUCCESS);
+	ck_assert_int_eq(ls.n, 5000);
+	ck_assert_str_eq(ls.first, "{\"change\":\"added\",\"id\":\"m1\","
+	    "\"email\":{\"history_id\":\"1\"},\"pad\":\"xxxxxxxxxx\"}");
+	ck_assert_ptr_nonnull(strstr(ls.last, "\"id\":\"m5000\""));
+	ck_assert_str_eq(res_str(&r, "cursor"), "7+");
+	ck_assert_str_eq(res_str(&r, "got"), "7");
+	run_clear(&r);
+
+	/* A line past max_line: output_too_large, that line not sent. */
+	memset(&ls, 0, sizeof(ls));
+	capture_start();
+	RUN(&r, &l, "sync", "--cursor=", "3", "5000");
+	log = capture_end();
+	ck_assert_int_eq(r.status, CHILD_OUTPUT_TOO_LARGE);
+	ck_assert_int_eq(ls.n, 0);
+	ck_assert_str_eq(r.reason,
+	    "output too large: stdout line past 4096 bytes");
+	ck_assert_ptr_nonnull(strstr(log, "stdout line past 4096 bytes"));
+	free(log);
+	run_clear(&r);
+
+	/* A failure's lines still go out; its summary is the result. */
+	memset(&ls, 0, sizeof(ls));
+	RUN(&r, &l, "sync", "--cursor=a", "2", "0", "fail75");
+	ck_assert_int_eq(r.status, CHILD_FAILED);
+	ck_assert_int_eq(r.retryable, 1);
+	ck_assert_int_eq(ls.n, 2);
+	run_clear(&r);
+}
+END_TEST
+
 START_TEST(test_output_cap)
 {
 	struct child_limits l = { .max_output = 1 << 20 };
@@ -1212,6 +1276,7 @@ child_suite(void)
 	tcase_add_test(tc, test_drop_privs_already);
 	tcase_add_test(tc, test_memory_limit);
 	tcase_add_test(tc, test_output_cap);
+	tcase_add_test(tc, test_line_mode);
 	tcase_add_test(tc, test_soft_timeout);
 	tcase_add_test(tc, test_hard_timeout);
 	tcase_add_test(tc, test_grandchild);

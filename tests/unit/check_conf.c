@@ -270,6 +270,71 @@ START_TEST(test_queues)
 }
 END_TEST
 
+/* cursor, emit, max_line and [stream:NAME]; {cursor} rendered. */
+START_TEST(test_cursor_stream)
+{
+	struct conf *c;
+	const struct job_conf *j;
+	char **v, err[256];
+
+	c = load_ok("[job:s]\ncommand = /w --cursor={cursor} {account}\n"
+	    "cursor = yes\nemit = mail\nmax_line = 64k\n"
+	    "for_each_account = yes\n[job:t]\ncommand = /w\n"
+	    "[stream:mail]\nmaxlen = 500\n"
+	    "[account:a]\ntenant_id = t\nuser_id = u\ncredentials = /c\n");
+	j = conf_job(c, "s");
+	ck_assert_int_eq(j->cursor, 1);
+	ck_assert_str_eq(j->emit, "mail");
+	ck_assert_uint_eq(j->max_line, 64 * 1024);
+	ck_assert_int_eq(conf_job(c, "t")->cursor, 0);
+	ck_assert_ptr_null(conf_job(c, "t")->emit);
+	ck_assert_uint_eq(conf_job(c, "t")->max_line, 1024 * 1024);
+	ck_assert_int_eq(conf_stream_maxlen(c, "mail"), 500);
+	ck_assert_int_eq(conf_stream_maxlen(c, "other"), CONF_STREAM_MAXLEN);
+	/* No cursor given (a queue's check): empty, a full sync. */
+	ck_assert_str_eq(render(c, "s", "a", NULL), "[/w] [--cursor=] [a]");
+	v = conf_render_argv_cursor(j, conf_account(c, "a"), NULL, "12345",
+	    err, sizeof(err));
+	ck_assert_ptr_nonnull(v);
+	ck_assert_str_eq(v[1], "--cursor=12345");
+	conf_argv_free(v);
+	v = conf_render_argv_cursor(j, conf_account(c, "a"), NULL, "a\tb",
+	    err, sizeof(err));
+	ck_assert_ptr_null(v);
+	ck_assert_str_eq(err, "cursor: not printable ASCII of at most 1024 "
+	    "bytes");
+	conf_free(c);
+	/* Each without the other; {cursor} beginning a word; bad names. */
+	load_fails("[job:a]\ncommand = /w --cursor={cursor}\n"
+	    "for_each_account = yes\n[job:b]\ncommand = /w\ncursor = yes\n"
+	    "[job:c]\ncommand = /w {cursor}\ncursor = yes\n"
+	    "for_each_account = yes\nemit = a:b\n[stream:x]\nmaxlen = 0\n",
+	    "F:2: command: {cursor} needs cursor = yes\n"
+	    "F:6: cursor: the command has no {cursor} (write "
+	    "--cursor={cursor})\n"
+	    "F:8: command: {cursor} cannot begin a word (an empty cursor "
+	    "would be an empty word): write --cursor={cursor}\n"
+	    "F:11: emit: 'a:b' is not a name (1 to 64 of A-Z a-z 0-9 _ . -)\n"
+	    "F:13: maxlen: '0' is out of range (1 to 1000000000)\n");
+}
+END_TEST
+
+/* conf_cursor_valid(): printable ASCII, at most 1024 bytes. */
+START_TEST(test_cursor_valid)
+{
+	char big[1026];
+
+	ck_assert_int_eq(conf_cursor_valid("", 0), 1);
+	ck_assert_int_eq(conf_cursor_valid("12345 ~", 7), 1);
+	ck_assert_int_eq(conf_cursor_valid("a\x7f", 2), 0);
+	ck_assert_int_eq(conf_cursor_valid("a\nb", 3), 0);
+	ck_assert_int_eq(conf_cursor_valid("\xc3\xa9", 2), 0);
+	memset(big, 'x', sizeof(big));
+	ck_assert_int_eq(conf_cursor_valid(big, 1024), 1);
+	ck_assert_int_eq(conf_cursor_valid(big, 1025), 0);
+}
+END_TEST
+
 START_TEST(test_queue_errors)
 {
 	char text[1024];
@@ -1803,6 +1868,8 @@ conf_suite(void)
 	tcase_add_test(tc, test_queue_defaults);
 	tcase_add_test(tc, test_queues);
 	tcase_add_test(tc, test_queue_errors);
+	tcase_add_test(tc, test_cursor_stream);
+	tcase_add_test(tc, test_cursor_valid);
 	tcase_add_test(tc, test_full);
 	tcase_add_loop_test(tc, test_bounds, 0,
 	    sizeof(bounds) / sizeof(bounds[0]));

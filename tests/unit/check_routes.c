@@ -51,6 +51,9 @@ static const struct {
 	{ R_DLQ_PEEK, "GET", "/api/v1/dlq", NULL, NULL, 1, 0 },
 	{ R_DLQ_REPROCESS, "POST", "/api/v1/dlq/reprocess", NULL, NULL, 1, 1 },
 	{ R_DLQ_PURGE, "DELETE", "/api/v1/dlq", NULL, NULL, 1, 0 },
+	{ R_CURSOR_SHOW, "GET", "/api/v1/cursors/sync", "sync", NULL, 1, 0 },
+	{ R_CURSOR_RESET, "DELETE", "/api/v1/cursors/sync", "sync", NULL, 1,
+	  0 },
 };
 
 #define NTABLE	(sizeof(table) / sizeof(table[0]))

@@ -19,7 +19,7 @@ static const char usage[] =
     "modes: ok, fail75, fail, exit N, alloc MIB,\n"
     "       sleep [ignore-term|term-ok], nap MS, now, flood MIB, garbage,\n"
     "       segv, grandchild, fds, env, id, cgroup, stderr N [LEN], ndjson,\n"
-    "       binary,\n"
+    "       binary, sync --cursor=C [N [LEN [ok|fail75|bad-cursor]]],\n"
     "       mark DIR TAG [MS [ok|fail75|fail|retry-after=S|fail75-first]]\n";
 
 /* Writes s as a JSON string (quotes included). */
@@ -432,6 +432,44 @@ mode_mark(const char *dir, const char *tag, long ms, const char *outcome)
 	return 0;
 }
 
+/*
+ * A sync worker (contract §5) that needs no server: n change lines
+ * {"change":"added","id":"mI","email":{"history_id":"I"},"pad":"x..."}
+ * (pad of len bytes; I counts from 1), then the summary: success with
+ * "cursor" the given one followed by "+" (or "c1" when none), "got" the
+ * cursor it was given; fail75, the error summary (no cursor, exit 75);
+ * bad-cursor, a success whose cursor holds a control character. The
+ * lines are written as they are made: a big n costs no memory.
+ */
+static int
+mode_sync(const char *arg, long n, long len, const char *outcome)
+{
+	const char *cur = arg != NULL && strncmp(arg, "--cursor=", 9) == 0 ?
+	    arg + 9 : NULL;
+
+	if (cur == NULL || n < 0 || len < 0)
+		return 64;
+	for (long i = 1; i <= n; i++) {
+		printf("{\"change\":\"added\",\"id\":\"m%ld\",\"email\":"
+		    "{\"history_id\":\"%ld\"},\"pad\":\"", i, i);
+		for (long k = 0; k < len; k++)
+			putchar('x');
+		printf("\"}\n");
+	}
+	if (outcome != NULL && strcmp(outcome, "fail75") == 0)
+		return mode_fail75();
+	printf("{\"status\":\"success\",\"action\":\"sync\",\"summary\":"
+	    "true,\"added\":%ld,\"got\":", n);
+	put_json_str(cur);
+	if (outcome != NULL && strcmp(outcome, "bad-cursor") == 0)
+		printf(",\"cursor\":\"bad\\u0001\"}\n");
+	else if (*cur == '\0')
+		printf(",\"cursor\":\"c1\"}\n");
+	else
+		printf(",\"cursor\":\"%s+\"}\n", cur);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -475,6 +513,9 @@ main(int argc, char **argv)
 		return mode_ndjson();
 	if (strcmp(m, "binary") == 0)
 		return mode_binary();
+	if (strcmp(m, "sync") == 0)
+		return mode_sync(a, argc > 3 ? num(argv[3]) : 2,
+		    argc > 4 ? num(argv[4]) : 0, argc > 5 ? argv[5] : NULL);
 	if (strcmp(m, "mark") == 0)
 		return mode_mark(a, argc > 3 ? argv[3] : NULL,
 		    argc > 4 ? num(argv[4]) : 0, argc > 5 ? argv[5] : NULL);
