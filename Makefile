@@ -239,7 +239,7 @@ sanitize: deps
 	 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	 tests/fuzz/replay.sh build-san && \
 	 ASAN_OPTIONS=detect_leaks=1 \
-	 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 SOAK_RUNS=5000 QUEUE_JOBS=1000 \
+	 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 SOAK_RUNS=3000 QUEUE_JOBS=1000 \
 	 MV_SANITIZE=1 \
 	 tests/run-integration.sh build-san
 
@@ -256,7 +256,7 @@ demo:
 	@$(MAKE) --no-print-directory all
 	@tests/demo.sh $(BUILD)
 
-# make check runs t150 with 10 000 runs; this is the long one.
+# make check runs t150 with 5 000 runs; this is the long one.
 soak: deps
 	@$(MAKE) --no-print-directory all checks
 	@SOAK_RUNS=$${SOAK_RUNS:-100000} TEST_TIMEOUT=3600 ONLY=t150-mvd-soak \

@@ -1,10 +1,10 @@
-# Redis Streams queues shared by three daemons: 3 000 jobs (QUEUE_JOBS),
+# Redis Streams queues shared by three daemons: 2 000 jobs (QUEUE_JOBS),
 # each recorded exactly once; bad messages to the dead letters, never run; idempotency
 # keys; a daemon killed with -9 mid-job has its job reclaimed and finished
 # by another; a schedule shared by two daemons fires each time once.
 . "$MV_TOP/tests/integration/lib.sh"
 start_redis
-N=${QUEUE_JOBS:-3000}
+N=${QUEUE_JOBS:-2000}
 
 cat >"$TMP/mvd.conf" <<CONF
 [mailvisord]
@@ -57,7 +57,7 @@ while [ $i -lt "$N" ]; do
 	printf "XADD mailvisor:queue:sync * job echo args '{\"days_back\":%d}' tenant_id t1 user_id %s\n" $((i % 30)) $u
 	i=$((i + 1))
 done | rcli >/dev/null
-# 240 s: twelve times what 3 000 jobs take here.
+# 240 s: twenty times what 2 000 jobs take here.
 wait_for 240 sh -c "[ \"\$(redis-cli -s $REDIS_SOCK HGET worker:stats:echo total_executions)\" -ge $N ]" ||
     fail "only $(rcli HGET worker:stats:echo total_executions) of $N recorded$(daemon_errors)"
 sleep 1
