@@ -85,6 +85,7 @@ struct areq {
 	char			  worker[ROUTE_PARAM_MAX];	/* "": none */
 	char			  account[ROUTE_PARAM_MAX];	/* "": none */
 	char			  start[64];
+	char			  after[64];	/* "": the newest */
 	long			  limit, hours, count;
 	/* while waiting */
 	int			  waiting;	/* Redis replies to come */
@@ -679,6 +680,7 @@ enum qkind {
 	QK_INT,		/* decimal in [min, max] */
 	QK_WORKER,	/* a worker name */
 	QK_START,	/* "-" or a stream entry id */
+	QK_ID,		/* a stream entry id */
 };
 
 /* The query parameters each route takes. */
@@ -708,6 +710,10 @@ static const struct qparam {
 	  offsetof(struct areq, count), 0 },
 	{ R_DLQ_PEEK, "start", QK_START, 0, 0, 0,
 	  offsetof(struct areq, start), 64 },
+	{ R_STREAM_ENTRIES, "count", QK_INT, 1, 1000, 20,
+	  offsetof(struct areq, count), 0 },
+	{ R_STREAM_ENTRIES, "after", QK_ID, 0, 0, 0,
+	  offsetof(struct areq, after), 64 },
 };
 
 #define NQPARAMS	(sizeof(qparams) / sizeof(qparams[0]))
@@ -744,6 +750,12 @@ qparam_set(struct areq *r, const struct qparam *qp, const char *v)
 		areq_fail(r, 400, "query parameter '%s': '%s' is not '-' nor a "
 		    "stream entry id", qp->name, q(b, sizeof(b), v));
 		return -1;
+	case QK_ID:
+		if (is_stream_id(v))
+			break;
+		areq_fail(r, 400, "query parameter '%s': '%s' is not a stream "
+		    "entry id", qp->name, q(b, sizeof(b), v));
+		return -1;
 	}
 	strlcpy(field, v, qp->len);
 	return 0;
@@ -759,6 +771,7 @@ query_defaults(struct areq *r)
 			*(long *)(void *)((char *)r + qparams[i].off) =
 			    qparams[i].def;
 	strlcpy(r->start, "-", sizeof(r->start));
+	r->after[0] = '\0';
 	r->worker[0] = '\0';
 	r->account[0] = '\0';
 }
@@ -1928,6 +1941,308 @@ h_dlq_purge(struct areq *r)
 		tool_started(r, queue_tool_dlq_purge(qu, tool_done, r), 200);
 }
 
+/* ---- handlers: streams ---- */
+
+/* The streams the configuration names: its [stream:NAME] sections, then
+ * those jobs emit into, each once. New array, or NULL. */
+static json_t *
+stream_names(const struct conf *c)
+{
+	json_t *names = json_array();
+
+	if (names == NULL)
+		return NULL;
+	for (size_t i = 0; i < c->nstreams; i++)
+		json_array_append_new(names, json_string(c->streams[i].name));
+	for (size_t i = 0; i < c->njobs; i++)
+		if (c->jobs[i].emit != NULL &&
+		    !has_string(names, c->jobs[i].emit))
+			json_array_append_new(names,
+			    json_string(c->jobs[i].emit));
+	return names;
+}
+
+/* The field name of a flat key/value array reply (XINFO), or NULL.
+ * Borrowed from reply. */
+static const redisReply *
+reply_field(const redisReply *flat, const char *name)
+{
+	for (size_t i = 0; flat->type == REDIS_REPLY_ARRAY &&
+	    i + 1 < flat->elements; i += 2)
+		if (flat->element[i]->type == REDIS_REPLY_STATUS ||
+		    flat->element[i]->type == REDIS_REPLY_STRING)
+			if (strcmp(flat->element[i]->str, name) == 0)
+				return flat->element[i + 1];
+	return NULL;
+}
+
+/* An integer reply as a new JSON integer; null for anything else. */
+static json_t *
+reply_int(const redisReply *e)
+{
+	if (e != NULL && e->type == REDIS_REPLY_INTEGER)
+		return json_integer(e->integer);
+	return json_null();
+}
+
+/* A string reply as a new JSON string; null for anything else. */
+static json_t *
+reply_str(const redisReply *e)
+{
+	if (e != NULL && (e->type == REDIS_REPLY_STRING ||
+	    e->type == REDIS_REPLY_STATUS))
+		return mv_json_strn(e->str, e->len);
+	return json_null();
+}
+
+/* The time of stream entry id (its milliseconds since the epoch) as a new
+ * ISO 8601 string; null when id is not an entry id. */
+static json_t *
+id_time(const char *id)
+{
+	char t[32];
+
+	if (id == NULL || !is_stream_id(id) ||
+	    mv_iso8601((time_t)(strtoull(id, NULL, 10) / 1000), t,
+	    sizeof(t)) == NULL)
+		return json_null();
+	return json_string(t);
+}
+
+/* Compares two stream entry ids: <0, 0, >0. */
+static int
+id_cmp(const char *a, const char *b)
+{
+	unsigned long long ma = strtoull(a, NULL, 10), mb = strtoull(b, NULL,
+	    10), sa = 0, sb = 0;
+	const char *d;
+
+	if ((d = strchr(a, '-')) != NULL)
+		sa = strtoull(d + 1, NULL, 10);
+	if ((d = strchr(b, '-')) != NULL)
+		sb = strtoull(d + 1, NULL, 10);
+	if (ma != mb)
+		return ma < mb ? -1 : 1;
+	return sa < sb ? -1 : sa > sb;
+}
+
+/* One stream entry [id, [field, value, ...]] as a new {"id", "fields"};
+ * NULL when it is not one. */
+static json_t *
+entry_object(const redisReply *e)
+{
+	const redisReply *f;
+	json_t *fields;
+
+	if (e == NULL || e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
+	    e->element[0]->type != REDIS_REPLY_STRING ||
+	    (fields = json_object()) == NULL)
+		return NULL;
+	f = e->element[1];
+	for (size_t i = 0; f->type == REDIS_REPLY_ARRAY &&
+	    i + 1 < f->elements; i += 2)
+		if (f->element[i]->type == REDIS_REPLY_STRING)
+			json_object_set_new(fields, f->element[i]->str,
+			    reply_str(f->element[i + 1]));
+	return json_pack("{s:o, s:o}", "id", mv_json_strn(e->element[0]->str,
+	    e->element[0]->len), "fields", fields);
+}
+
+/* Sets "NAME_id" and "NAME_time" of s from the entry e (XINFO STREAM's
+ * first-entry or last-entry; nil for an empty stream). */
+static void
+stream_end(json_t *s, const char *name, const redisReply *e)
+{
+	char k[32];
+	const char *id = NULL;
+
+	if (e != NULL && e->type == REDIS_REPLY_ARRAY && e->elements == 2 &&
+	    e->element[0]->type == REDIS_REPLY_STRING)
+		id = e->element[0]->str;
+	snprintf(k, sizeof(k), "%s_id", name);
+	json_object_set_new(s, k, id != NULL ? json_string(id) : json_null());
+	snprintf(k, sizeof(k), "%s_time", name);
+	json_object_set_new(s, k, id_time(id));
+}
+
+/* s from its XINFO STREAM reply (NULL: the key does not exist). */
+static void
+stream_info(json_t *s, const redisReply *info)
+{
+	const redisReply *len = info != NULL ? reply_field(info, "length") :
+	    NULL;
+
+	json_object_set_new(s, "length", len != NULL ? reply_int(len) :
+	    json_integer(0));
+	stream_end(s, "first", info != NULL ? reply_field(info,
+	    "first-entry") : NULL);
+	stream_end(s, "last", info != NULL ? reply_field(info,
+	    "last-entry") : NULL);
+}
+
+/*
+ * A group's lag: Redis 7's lag field when it has one (null when Redis
+ * cannot tell), else 0 when the group has read up to the last entry (or
+ * the stream is empty), else null. New reference.
+ */
+static json_t *
+group_lag(const json_t *s, const redisReply *g)
+{
+	const redisReply *lag = reply_field(g, "lag"),
+	    *last = reply_field(g, "last-delivered-id");
+	const char *end = json_string_value(json_object_get(s, "last_id"));
+
+	if (lag != NULL)
+		return reply_int(lag);
+	if (end == NULL)
+		return json_integer(0);
+	if (last != NULL && last->type == REDIS_REPLY_STRING &&
+	    is_stream_id(last->str) && id_cmp(last->str, end) >= 0)
+		return json_integer(0);
+	return json_null();
+}
+
+/* s's "groups" from its XINFO GROUPS reply (NULL: no key). */
+static void
+stream_groups(json_t *s, const redisReply *groups)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; groups != NULL && groups->type ==
+	    REDIS_REPLY_ARRAY && i < groups->elements; i++) {
+		const redisReply *g = groups->element[i];
+
+		json_array_append_new(a, json_pack("{s:o, s:o, s:o, s:o, s:o}",
+		    "name", reply_str(reply_field(g, "name")), "consumers",
+		    reply_int(reply_field(g, "consumers")), "pending",
+		    reply_int(reply_field(g, "pending")), "last_delivered_id",
+		    reply_str(reply_field(g, "last-delivered-id")), "lag",
+		    group_lag(s, g)));
+	}
+	json_object_set_new(s, "groups", a);
+}
+
+/*
+ * Like reply_ok(), but an error reply saying the key does not exist is
+ * usable too: *absent is then 1.
+ */
+static int
+reply_ok_absent(struct areq *r, const redisReply *reply, int *absent)
+{
+	*absent = reply != NULL && reply->type == REDIS_REPLY_ERROR &&
+	    strstr(reply->str, "no such key") != NULL;
+	if (*absent) {
+		r->seen++;
+		return 1;
+	}
+	return reply_ok(r, reply);
+}
+
+/* XINFO STREAM then XINFO GROUPS, for each stream in turn. */
+static void
+streams_done(struct rds *rds, redisReply *reply, void *arg)
+{
+	struct areq *r = arg;
+	json_t *s;
+	int absent;
+
+	(void)rds;
+	if (!reply_ok_absent(r, reply, &absent))
+		return;
+	s = json_array_get(r->acc, (size_t)(r->seen - 1) / 2);
+	if ((r->seen - 1) % 2 == 0)
+		stream_info(s, absent ? NULL : reply);
+	else
+		stream_groups(s, absent ? NULL : reply);
+	if (r->seen < r->waiting)
+		return;
+	areq_json(r, 200, json_pack("{s:O}", "streams", r->acc));
+}
+
+/* GET /api/v1/streams: length, ends and consumer groups of each stream
+ * the configuration names. */
+static void
+h_streams(struct areq *r)
+{
+	const struct conf *c = mvd_conf(r->api->d);
+	char k[KEY_MAX];
+	size_t i;
+	json_t *n;
+
+	if (need_redis(r) == -1)
+		return;
+	if ((r->names = stream_names(c)) == NULL ||
+	    (r->acc = json_array()) == NULL) {
+		areq_fail(r, 500, "out of memory");
+		return;
+	}
+	if (json_array_size(r->names) == 0) {
+		areq_json(r, 200, json_pack("{s:[]}", "streams"));
+		return;
+	}
+	json_array_foreach(r->names, i, n) {
+		const char *name = json_string_value(n);
+
+		json_array_append_new(r->acc, json_pack("{s:s, s:I}", "name",
+		    name, "maxlen", (json_int_t)conf_stream_maxlen(c, name)));
+		key(r->api, k, sizeof(k), "mailvisor:stream:%s", name);
+		if (areq_cmd(r, 3, (const char *[]){ "XINFO", "STREAM", k },
+		    streams_done) == -1 ||
+		    areq_cmd(r, 3, (const char *[]){ "XINFO", "GROUPS", k },
+		    streams_done) == -1)
+			return;
+	}
+}
+
+/* XRANGE (after) or XREVRANGE (the newest): entries newest last. */
+static void
+entries_done(struct rds *rds, redisReply *reply, void *arg)
+{
+	struct areq *r = arg;
+	json_t *a = json_array(), *e;
+	size_t n;
+
+	(void)rds;
+	if (!reply_ok(r, reply)) {
+		json_decref(a);
+		return;
+	}
+	n = reply->type == REDIS_REPLY_ARRAY ? reply->elements : 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t at = r->after[0] != '\0' ? i : n - 1 - i;
+
+		if ((e = entry_object(reply->element[at])) != NULL)
+			json_array_append_new(a, e);
+	}
+	areq_json(r, 200, json_pack("{s:s, s:o}", "stream", r->p[0],
+	    "entries", a));
+}
+
+/* GET /api/v1/streams/{stream}/entries?count=N&after=ID: the count
+ * entries after ID, else the newest count; 404 for a stream the
+ * configuration does not name. */
+static void
+h_stream_entries(struct areq *r)
+{
+	char k[KEY_MAX], from[72], cnt[24], b[64];
+
+	if (!conf_stream_named(mvd_conf(r->api->d), r->p[0])) {
+		areq_fail(r, 404, "no stream '%s'", q(b, sizeof(b), r->p[0]));
+		return;
+	}
+	if (need_redis(r) == -1)
+		return;
+	key(r->api, k, sizeof(k), "mailvisor:stream:%s", r->p[0]);
+	snprintf(cnt, sizeof(cnt), "%ld", r->count);
+	if (r->after[0] != '\0') {
+		snprintf(from, sizeof(from), "(%s", r->after);
+		areq_cmd(r, 6, (const char *[]){ "XRANGE", k, from, "+",
+		    "COUNT", cnt }, entries_done);
+	} else
+		areq_cmd(r, 6, (const char *[]){ "XREVRANGE", k, "+", "-",
+		    "COUNT", cnt }, entries_done);
+}
+
 /* ---- dispatch ---- */
 
 typedef void (*handler_fn)(struct areq *);
@@ -1958,6 +2273,8 @@ static const handler_fn handlers[R_COUNT] = {
 	[R_DLQ_PEEK] = h_dlq_peek,
 	[R_DLQ_REPROCESS] = h_dlq_reprocess,
 	[R_DLQ_PURGE] = h_dlq_purge,
+	[R_STREAMS] = h_streams,
+	[R_STREAM_ENTRIES] = h_stream_entries,
 };
 
 /*

@@ -2121,6 +2121,18 @@ conf_stream_maxlen(const struct conf *conf, const char *name)
 	return ss != NULL ? ss->maxlen : CONF_STREAM_MAXLEN;
 }
 
+int
+conf_stream_named(const struct conf *conf, const char *name)
+{
+	if (conf_stream(conf, name) != NULL)
+		return 1;
+	for (size_t i = 0; i < conf->njobs; i++)
+		if (conf->jobs[i].emit != NULL &&
+		    strcmp(conf->jobs[i].emit, name) == 0)
+			return 1;
+	return 0;
+}
+
 const struct account_conf *
 conf_account_by_ids(const struct conf *conf, const char *tenant,
     const char *user)

@@ -229,6 +229,10 @@ const struct queue_section *conf_queue(const struct conf *,
  * CONF_STREAM_MAXLEN. */
 long conf_stream_maxlen(const struct conf *, const char *name);
 
+/* 1 when the configuration names the stream: a [stream:NAME] section
+ * declares it or a job emits into it; else 0. */
+int conf_stream_named(const struct conf *, const char *name);
+
 /* 1 when s (len bytes) is a valid cursor: printable ASCII, at most
  * CONF_CURSOR_MAX bytes (empty included); else 0. */
 int conf_cursor_valid(const char *s, size_t len);

@@ -35,6 +35,8 @@ static const struct route routes[R_COUNT] = {
 	{ R_DLQ_PURGE, "DELETE", "/api/v1/dlq", 1, 0 },
 	{ R_CURSOR_SHOW, "GET", "/api/v1/cursors/{job}", 1, 0 },
 	{ R_CURSOR_RESET, "DELETE", "/api/v1/cursors/{job}", 1, 0 },
+	{ R_STREAMS, "GET", "/api/v1/streams", 1, 0 },
+	{ R_STREAM_ENTRIES, "GET", "/api/v1/streams/{stream}/entries", 1, 0 },
 };
 
 const struct route *

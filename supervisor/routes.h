@@ -31,6 +31,8 @@ enum route_id {
 	R_DLQ_PURGE,		/* DELETE /api/v1/dlq */
 	R_CURSOR_SHOW,		/* GET /api/v1/cursors/{job} */
 	R_CURSOR_RESET,		/* DELETE /api/v1/cursors/{job} */
+	R_STREAMS,		/* GET /api/v1/streams */
+	R_STREAM_ENTRIES,	/* GET /api/v1/streams/{stream}/entries */
 	R_COUNT
 };
 

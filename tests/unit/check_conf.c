@@ -270,6 +270,24 @@ START_TEST(test_queues)
 }
 END_TEST
 
+/* The streams a configuration names: emitted, declared, or both. */
+START_TEST(test_stream_named)
+{
+	struct conf *c;
+
+	c = load_ok("[job:s]\ncommand = /w\nemit = out\n"
+	    "[job:t]\ncommand = /w\n"
+	    "[stream:decl]\nmaxlen = 500\n[stream:both]\n"
+	    "[job:u]\ncommand = /w\nemit = both\n");
+	ck_assert_int_eq(conf_stream_named(c, "out"), 1);
+	ck_assert_int_eq(conf_stream_named(c, "decl"), 1);
+	ck_assert_int_eq(conf_stream_named(c, "both"), 1);
+	ck_assert_int_eq(conf_stream_named(c, "t"), 0);
+	ck_assert_int_eq(conf_stream_named(c, "mail"), 0);
+	conf_free(c);
+}
+END_TEST
+
 /* cursor, emit, max_line and [stream:NAME]; {cursor} rendered. */
 START_TEST(test_cursor_stream)
 {
@@ -1869,6 +1887,7 @@ conf_suite(void)
 	tcase_add_test(tc, test_queues);
 	tcase_add_test(tc, test_queue_errors);
 	tcase_add_test(tc, test_cursor_stream);
+	tcase_add_test(tc, test_stream_named);
 	tcase_add_test(tc, test_cursor_valid);
 	tcase_add_test(tc, test_full);
 	tcase_add_loop_test(tc, test_bounds, 0,

@@ -54,6 +54,9 @@ static const struct {
 	{ R_CURSOR_SHOW, "GET", "/api/v1/cursors/sync", "sync", NULL, 1, 0 },
 	{ R_CURSOR_RESET, "DELETE", "/api/v1/cursors/sync", "sync", NULL, 1,
 	  0 },
+	{ R_STREAMS, "GET", "/api/v1/streams", NULL, NULL, 1, 0 },
+	{ R_STREAM_ENTRIES, "GET", "/api/v1/streams/mail/entries", "mail",
+	  NULL, 1, 0 },
 };
 
 #define NTABLE	(sizeof(table) / sizeof(table[0]))
