@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <jansson.h>
@@ -39,6 +40,7 @@
 #define OB_START	0x0400
 #define OB_TENANT	0x0800
 #define OB_USER		0x1000
+#define OB_FOLLOW	0x2000
 
 struct strlist {
 	const char	**v;
@@ -51,7 +53,7 @@ struct opts {
 	int		 json, quiet, help, version;
 	long		 timeout;
 	const char	*account, *tenant, *user, *idem, *queue, *start;
-	int		 all, full;
+	int		 all, full, follow;
 	long		 count, hours, limit, lookback;
 	struct strlist	 args;
 	unsigned	 given;		/* OB_* of the options given */
@@ -96,8 +98,11 @@ static const struct opt opt_table[] = {
 	{ "config", 'c', OPT_STR, O(config), 0, 0, 0, NULL, "FILE",
 	  "the daemon's configuration, for [http] listen and token_file "
 	  "(default " CTL_DEFAULT_CONF ")" },
-	{ "count", 0, OPT_LONG, O(count), 1, 1000, OB_COUNT, "count", "N",
+	{ "count", 'n', OPT_LONG, O(count), 1, 1000, OB_COUNT, "count", "N",
 	  "entries shown, 1 to 1000 (default 20)" },
+	{ "follow", 'f', OPT_FLAG, O(follow), 0, 0, OB_FOLLOW, NULL, NULL,
+	  "keep printing the entries added, asking every second, until "
+	  "interrupted" },
 	{ "full", 0, OPT_FLAG, O(full), 0, 0, OB_FULL, NULL, NULL,
 	  "a full sync (full_sync true)" },
 	{ "help", 'h', OPT_FLAG, O(help), 0, 0, 0, NULL, NULL,
@@ -242,6 +247,13 @@ static const struct cmd cmd_table[] = {
 	{ "cursor", "reset", "JOB [ACCOUNT]", 1, 0, 0, R_CURSOR_RESET,
 	  PARAM_WORD_ACCOUNT, NULL, NULL, ctl_print_cursor_reset, NULL,
 	  "forget JOB's cursors: the next run of each is a full sync" },
+	{ "streams", NULL, NULL, 0, 0, 0, R_STREAMS, PARAM_NONE, NULL, NULL,
+	  ctl_print_streams, NULL,
+	  "the streams jobs emit into, their consumer groups' pending "
+	  "and lag" },
+	{ "stream", "tail", "STREAM", 1, OB_COUNT | OB_FOLLOW, 0,
+	  R_STREAM_ENTRIES, PARAM_WORD, NULL, NULL, ctl_print_tail, NULL,
+	  "the data of STREAM's newest entries, one JSON line each" },
 };
 
 #define NCMDS (sizeof(cmd_table) / sizeof(cmd_table[0]))
@@ -751,24 +763,6 @@ request_build(const struct cmd *c, const struct opts *o, size_t nw,
 	return 0;
 }
 
-/* Writes s to stdout with each C1 control character (U+0080..U+009F,
- * which jansson leaves as they are) as a \u escape: JSON strings are the
- * only place they can be. */
-static void
-json_put(const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-
-	for (; *p != '\0'; p++) {
-		if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] < 0xa0) {
-			printf("\\u%04x", p[1]);
-			p++;
-		} else
-			putchar(*p);
-	}
-	putchar('\n');
-}
-
 /* Prints the answer as text, or with --json as the daemon sent it (raw:
  * its numbers as they were written). Returns 0 or an exit status. */
 static int
@@ -779,8 +773,56 @@ answer_print(const struct cmd *c, const struct opts *o, json_t *answer,
 		return 0;
 	if (!o->json)
 		return c->print(answer, o->words);
-	json_put(raw);
+	ctl_json_put(raw);
 	return 0;
+}
+
+/* The id of the last entry of an entries answer into buf; buf unchanged
+ * when it has none. */
+static void
+last_entry_id(json_t *answer, char *buf, size_t len)
+{
+	json_t *es = json_object_get(answer, "entries");
+	const char *id = json_string_value(json_object_get(json_array_get(es,
+	    json_array_size(es) - 1), "id"));
+
+	if (id != NULL && strlen(id) < len)
+		strlcpy(buf, id, len);
+}
+
+/*
+ * stream tail -f, after the first answer (borrowed): asks every second
+ * for the entries after the last one printed (all of them when there was
+ * none) and prints them, until interrupted. Returns the exit status of a
+ * request that failed.
+ */
+static int
+cmd_follow(const struct cmd *c, const struct opts *o,
+    const struct ctl_target *t, struct ctl_request *req, json_t *first)
+{
+	char after[64] = "0-0", query[96];
+	json_t *answer;
+	char *raw;
+	int rc;
+
+	last_entry_id(first, after, sizeof(after));
+	for (;;) {
+		if (fflush(stdout) == EOF)
+			return ctl_fail(EX_SOFTWARE, "cannot write the output: "
+			    "%s", strerror(errno));
+		sleep(1);
+		snprintf(query, sizeof(query), "count=1000&after=%s", after);
+		req->query = query;
+		answer = NULL;
+		raw = NULL;
+		if ((rc = ctl_call(t, o->timeout, req, &answer, &raw)) == 0 &&
+		    (rc = answer_print(c, o, answer, raw)) == 0)
+			last_entry_id(answer, after, sizeof(after));
+		json_decref(answer);
+		free(raw);
+		if (rc != 0)
+			return rc;
+	}
 }
 
 /* Sends the command's request and prints the answer. Returns the exit
@@ -804,6 +846,8 @@ cmd_run(const struct cmd *c, const struct opts *o, size_t nw)
 	    (rc = ctl_call(&t, o->timeout, &req, &answer, &raw)) == 0 &&
 	    (rc = answer_print(c, o, answer, raw)) == 0 && c->verdict != NULL)
 		rc = c->verdict(answer);
+	if (rc == 0 && o->follow)
+		rc = cmd_follow(c, o, &t, &req, answer);
 	ctl_target_free(&t);
 	free(raw);
 	json_decref(answer);

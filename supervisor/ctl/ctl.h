@@ -133,6 +133,13 @@ int ctl_print_cursor_reset(json_t *, const char *const *);
 int ctl_print_dlq(json_t *, const char *const *);
 int ctl_print_reprocess(json_t *, const char *const *);
 int ctl_print_dlq_purge(json_t *, const char *const *);
+int ctl_print_streams(json_t *, const char *const *);
+int ctl_print_tail(json_t *, const char *const *);
+
+/* Writes s and a newline to stdout with each C1 control character
+ * (U+0080..U+009F, which jansson leaves as they are) as a \u escape: JSON
+ * strings are the only place they can be. */
+void ctl_json_put(const char *s);
 
 /* What a 2xx answer means for the exit status, once printed: 0, or an
  * exit status after saying why on stderr. */

@@ -892,3 +892,102 @@ ctl_print_dlq_purge(json_t *a, const char *const *w)
 	    plural(json_integer_value(n), "letter", "letters"));
 	return 0;
 }
+
+/* One row per consumer group of stream s (one with "-" when it has
+ * none). */
+static void
+stream_rows(struct table *t, json_t *s)
+{
+	json_t *gs = json_object_get(s, "groups"), *g;
+	char b[6][32];
+	size_t i;
+
+	if (json_array_size(gs) == 0) {
+		const char *row[] = { str(s, "name"), V(s, "length", b[0]),
+		    V(s, "maxlen", b[1]), str(s, "last_time"), NULL, NULL,
+		    NULL };
+
+		table_row(t, row);
+		return;
+	}
+	json_array_foreach(gs, i, g) {
+		const char *row[] = { str(s, "name"), V(s, "length", b[0]),
+		    V(s, "maxlen", b[1]), str(s, "last_time"), str(g, "name"),
+		    V(g, "pending", b[2]), V(g, "lag", b[3]) };
+
+		table_row(t, row);
+	}
+}
+
+/* STREAM LENGTH MAXLEN LAST GROUP PENDING LAG: one line per consumer
+ * group; "-" for none, for an empty stream's LAST and an unknown LAG. */
+int
+ctl_print_streams(json_t *a, const char *const *w)
+{
+	static const char *const head[] = { "STREAM", "LENGTH", "MAXLEN",
+	    "LAST", "GROUP", "PENDING", "LAG" };
+	json_t *ss, *s;
+	struct table t;
+	size_t i;
+
+	(void)w;
+	if ((ss = expect(a, "streams", JSON_ARRAY)) == NULL ||
+	    !all_objects(ss, "streams"))
+		return EX_SOFTWARE;
+	table_init(&t, 7, head);
+	json_array_foreach(ss, i, s)
+		stream_rows(&t, s);
+	return table_print(&t);
+}
+
+void
+ctl_json_put(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	for (; *p != '\0'; p++) {
+		if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] < 0xa0) {
+			printf("\\u%04x", p[1]);
+			p++;
+		} else
+			putchar(*p);
+	}
+	putchar('\n');
+}
+
+/* 1 when s has a C0 control character or DEL: not a JSON line. */
+static int
+has_control(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 1;
+	return 0;
+}
+
+/* The entries' data fields, one a line: ndjson as the jobs printed it
+ * (C1 characters as \u escapes; a line with control characters
+ * escaped). */
+int
+ctl_print_tail(json_t *a, const char *const *w)
+{
+	json_t *es, *e;
+	const char *d;
+	size_t i;
+	int rc;
+
+	(void)w;
+	if ((es = expect(a, "entries", JSON_ARRAY)) == NULL ||
+	    !all_objects(es, "entries"))
+		return EX_SOFTWARE;
+	json_array_foreach(es, i, e) {
+		d = str(json_object_get(e, "fields"), "data");
+		if (d == NULL)
+			continue;
+		if (!has_control(d))
+			ctl_json_put(d);
+		else if ((rc = print_escaped("", d)) != 0)
+			return rc;
+	}
+	return 0;
+}

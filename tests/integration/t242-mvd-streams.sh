@@ -117,3 +117,49 @@ expect_eq "$(code -H "Authorization: Bearer $TOKEN" -X POST \
     -H 'Content-Type: application/json' "$U/streams")" 405 "POST streams"
 api -D "$TMP/h" -o /dev/null -H 'Origin: http://evil.example' "$U/streams"
 ! grep -qi '^access-control' "$TMP/h" || fail "CORS headers: $(cat "$TMP/h")"
+
+# mailvisorctl streams: one line per group; --json the daemon's answer.
+ctl streams
+expect_rc 0
+awk 'NR > 1 { print $1, $2, $3, $5, $6, $7 }' "$TMP/out" >"$TMP/rows"
+expect_eq "$(cat "$TMP/rows" | tr '\n' ';')" \
+    "mail $N 5000 app 2 $((N - 2));mail $N 5000 done 0 0;decl 0 100000 - - -;side 0 100000 - - -;" \
+    "streams table"
+head -1 "$TMP/out" | grep -q '^STREAM  *LENGTH  *MAXLEN  *LAST  *GROUP  *PENDING  *LAG$' ||
+    fail "streams heading: $(head -1 "$TMP/out")"
+ctl --json streams
+expect_eq "$(jq -c '[.streams[].name]' "$TMP/out")" '["mail","decl","side"]' \
+    "streams --json"
+
+# stream tail: the data lines, jq-friendly, newest last.
+ctl stream tail mail -n 3
+expect_rc 0
+expect_eq "$(wc -l <"$TMP/out")" 3 "tail -n 3 prints 3 lines"
+jq -e -s 'length == 3' "$TMP/out" >/dev/null || fail "tail output not ndjson: $(cat "$TMP/out")"
+rcli XREVRANGE $K + - COUNT 3 | awk '$0 ~ /^\{/' | tac >"$TMP/want"
+cmp -s "$TMP/want" "$TMP/out" || fail "tail: $(cat "$TMP/out") vs $(cat "$TMP/want")"
+ctl stream tail nosuch
+expect_rc 65
+grep -q "no stream 'nosuch'" "$TMP/err" || fail "unknown stream: $(cat "$TMP/err")"
+ctl stream tail
+expect_rc 64
+
+# tail -f: the last entry, then what is added, as it is added.
+MAILVISOR_URL=http://127.0.0.1:$PORT MAILVISOR_TOKEN_FILE=$TMP/token \
+    "$CTL" -c /dev/null stream tail mail -n 1 -f >"$TMP/follow" 2>"$TMP/ferr" </dev/null &
+FPID=$!
+wait_for 30 test -s "$TMP/follow" || fail "tail -f printed nothing: $(cat "$TMP/ferr")"
+rcli XADD $K '*' data '{"n":1}' job x >/dev/null
+rcli XADD $K '*' data '{"n":2}' job x >/dev/null
+wait_for 30 grep -q '"n":2' "$TMP/follow" || fail "tail -f: $(cat "$TMP/follow") $(cat "$TMP/ferr")"
+kill "$FPID" 2>/dev/null || true
+wait "$FPID" 2>/dev/null || true
+expect_eq "$(tail -2 "$TMP/follow" | tr '\n' ' ')" '{"n":1} {"n":2} ' "tail -f, in order"
+expect_eq "$(wc -l <"$TMP/follow")" 3 "tail -f prints each entry once"
+
+# The daemon gone: 69.
+stop_mvd
+ctl streams
+expect_rc 69
+ctl stream tail mail
+expect_rc 69

@@ -668,6 +668,46 @@ START_TEST(test_print_flat)
 }
 END_TEST
 
+/* One line per group, "-" for none and an unknown lag; a hostile group
+ * name escaped. */
+START_TEST(test_print_streams)
+{
+	const char *a = "{\"streams\":[{\"name\":\"mail\",\"length\":6,"
+	    "\"maxlen\":5000,\"last_time\":\"T\",\"groups\":["
+	    "{\"name\":\"app\",\"pending\":2,\"lag\":4},"
+	    "{\"name\":\"\\u001b[2Jx\",\"pending\":0,\"lag\":null}]},"
+	    "{\"name\":\"side\",\"length\":0,\"maxlen\":9,"
+	    "\"last_time\":null,\"groups\":[]}]}";
+
+	ck_assert_int_eq(capture(ctl_print_streams, a, no_words), 0);
+	ck_assert_str_eq(out_text,
+	    "STREAM  LENGTH  MAXLEN  LAST  GROUP     PENDING  LAG\n"
+	    "mail    6       5000    T     app       2        4\n"
+	    "mail    6       5000    T     \\x1b[2Jx  0        -\n"
+	    "side    0       9       -     -         -        -\n");
+	ck_assert_int_eq(capture(ctl_print_streams, "{\"streams\":{}}",
+	    no_words), EX_SOFTWARE);
+	ck_assert_int_eq(capture(ctl_print_streams, "{\"streams\":[1]}",
+	    no_words), EX_SOFTWARE);
+}
+END_TEST
+
+/* The data lines as they are; one with a control character escaped; an
+ * entry without data left out. */
+START_TEST(test_print_tail)
+{
+	const char *a = "{\"entries\":[{\"id\":\"1-0\",\"fields\":"
+	    "{\"data\":\"{\\\"a\\\":1}\"}},{\"id\":\"2-0\",\"fields\":{}},"
+	    "{\"id\":\"3-0\",\"fields\":{\"data\":\"x\\u001by\"}},"
+	    "{\"id\":\"4-0\",\"fields\":{\"data\":\"\\u0085\"}}]}";
+
+	ck_assert_int_eq(capture(ctl_print_tail, a, no_words), 0);
+	ck_assert_str_eq(out_text, "{\"a\":1}\nx\\x1by\n\\u0085\n");
+	ck_assert_int_eq(capture(ctl_print_tail, "{\"entries\":null}",
+	    no_words), EX_SOFTWARE);
+}
+END_TEST
+
 static Suite *
 ctl_suite(void)
 {
@@ -695,6 +735,8 @@ ctl_suite(void)
 		{ "print_failures", test_print_failures },
 		{ "print_queues", test_print_queues },
 		{ "print_dlq", test_print_dlq },
+		{ "print_streams", test_print_streams },
+		{ "print_tail", test_print_tail },
 		{ "print_long_cell", test_print_long_cell },
 		{ "print_lines", test_print_lines },
 		{ "print_flat", test_print_flat },
