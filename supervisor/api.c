@@ -53,6 +53,7 @@ extern const size_t dashboard_html_len;
 #define CT_HTML		"text/html; charset=utf-8"
 
 struct areq;
+struct srefresh;
 
 struct api {
 	struct event_base	*base;
@@ -67,6 +68,10 @@ struct api {
 	char			*hosts;		/* " a b ": Host names
 						 * taken, lower case */
 	TAILQ_HEAD(, areq)	 reqs;			/* waiting */
+	json_t			*streams;	/* as last read, for /metrics;
+						 * NULL: not yet */
+	double			 streams_at;	/* mono_ms() of that read */
+	struct srefresh		*refresh;	/* under way, or NULL */
 };
 
 /* One request, from its arrival to its answer. */
@@ -903,6 +908,7 @@ metrics_answer(struct areq *r, const json_t *queues)
 	g.written = sc.written;
 	g.started_at = c.started_at;
 	g.queues = queues;
+	g.streams = r->api->streams;
 	mv_buf_init(&b, 0);
 	if (metrics_write(r->api->metrics, &g, &b) == -1) {
 		mv_buf_free(&b);
@@ -923,11 +929,14 @@ metrics_queues_done(void *arg, json_t *result, int status,
 	json_decref(result);
 }
 
+static void streams_refresh(struct api *);
+
 static void
 h_metrics(struct areq *r)
 {
 	struct queue *qu = mvd_queue(r->api->d);
 
+	streams_refresh(r->api);
 	if (qu != NULL && rds_connected(mvd_rds(r->api->d)) &&
 	    queue_tool_queues(qu, metrics_queues_done, r) == 0) {
 		areq_wait(r);
@@ -2138,25 +2147,40 @@ reply_ok_absent(struct areq *r, const redisReply *reply, int *absent)
 	return reply_ok(r, reply);
 }
 
-/* XINFO STREAM then XINFO GROUPS, for each stream in turn. */
+/* Reply n (from 0) of the XINFO STREAM and XINFO GROUPS sent for each
+ * stream in turn into acc (reply NULL: the key does not exist). */
+static void
+stream_reply(json_t *acc, int n, const redisReply *reply)
+{
+	json_t *s = json_array_get(acc, (size_t)n / 2);
+
+	if (n % 2 == 0)
+		stream_info(s, reply);
+	else
+		stream_groups(s, reply);
+}
+
 static void
 streams_done(struct rds *rds, redisReply *reply, void *arg)
 {
 	struct areq *r = arg;
-	json_t *s;
 	int absent;
 
 	(void)rds;
 	if (!reply_ok_absent(r, reply, &absent))
 		return;
-	s = json_array_get(r->acc, (size_t)(r->seen - 1) / 2);
-	if ((r->seen - 1) % 2 == 0)
-		stream_info(s, absent ? NULL : reply);
-	else
-		stream_groups(s, absent ? NULL : reply);
+	stream_reply(r->acc, r->seen - 1, absent ? NULL : reply);
 	if (r->seen < r->waiting)
 		return;
 	areq_json(r, 200, json_pack("{s:O}", "streams", r->acc));
+}
+
+/* A new {"name", "maxlen"} for stream name, filled by its replies. */
+static json_t *
+stream_stub(const struct conf *c, const char *name)
+{
+	return json_pack("{s:s, s:I}", "name", name, "maxlen",
+	    (json_int_t)conf_stream_maxlen(c, name));
 }
 
 /* GET /api/v1/streams: length, ends and consumer groups of each stream
@@ -2183,8 +2207,7 @@ h_streams(struct areq *r)
 	json_array_foreach(r->names, i, n) {
 		const char *name = json_string_value(n);
 
-		json_array_append_new(r->acc, json_pack("{s:s, s:I}", "name",
-		    name, "maxlen", (json_int_t)conf_stream_maxlen(c, name)));
+		json_array_append_new(r->acc, stream_stub(c, name));
 		key(r->api, k, sizeof(k), "mailvisor:stream:%s", name);
 		if (areq_cmd(r, 3, (const char *[]){ "XINFO", "STREAM", k },
 		    streams_done) == -1 ||
@@ -2192,6 +2215,85 @@ h_streams(struct areq *r)
 		    streams_done) == -1)
 			return;
 	}
+}
+
+/* The streams as last read for /metrics, read again in the background
+ * when older than this. */
+#define STREAMS_REFRESH_MS	5000
+
+/* One background read of the streams for /metrics. */
+struct srefresh {
+	struct api	*api;
+	json_t		*acc;		/* the streams being read */
+	int		 sent, seen, failed;
+};
+
+static void
+refresh_done(struct rds *rds, redisReply *reply, void *arg)
+{
+	struct srefresh *f = arg;
+	int absent = reply != NULL && reply->type == REDIS_REPLY_ERROR &&
+	    strstr(reply->str, "no such key") != NULL;
+
+	(void)rds;
+	if (reply == NULL || (reply->type == REDIS_REPLY_ERROR && !absent))
+		f->failed = 1;
+	else
+		stream_reply(f->acc, f->seen, absent ? NULL : reply);
+	if (++f->seen < f->sent)
+		return;
+	if (!f->failed) {
+		json_decref(f->api->streams);
+		f->api->streams = json_incref(f->acc);
+	}
+	f->api->refresh = NULL;
+	json_decref(f->acc);
+	free(f);
+}
+
+/*
+ * Starts reading the streams again for /metrics when the last read is
+ * older than STREAMS_REFRESH_MS and none is under way: the scrape serves
+ * the values read before, never waiting for these.
+ */
+static void
+streams_refresh(struct api *a)
+{
+	const struct conf *c = mvd_conf(a->d);
+	struct rds *rds = mvd_rds(a->d);
+	struct srefresh *f;
+	char k[KEY_MAX];
+	size_t i;
+	json_t *names, *n;
+
+	if (a->refresh != NULL || !rds_connected(rds) || (a->streams_at > 0 &&
+	    mono_ms() - a->streams_at < STREAMS_REFRESH_MS) ||
+	    (f = calloc(1, sizeof(*f))) == NULL)
+		return;
+	a->streams_at = mono_ms();
+	f->api = a;
+	names = stream_names(c);
+	f->acc = json_array();
+	json_array_foreach(names, i, n) {
+		json_array_append_new(f->acc, stream_stub(c,
+		    json_string_value(n)));
+		key(a, k, sizeof(k), "mailvisor:stream:%s",
+		    json_string_value(n));
+		if (rds_command(rds, 3, (const char *[]){ "XINFO", "STREAM", k },
+		    NULL, refresh_done, f) == 0)
+			f->sent++;
+		if (rds_command(rds, 3, (const char *[]){ "XINFO", "GROUPS", k },
+		    NULL, refresh_done, f) == 0)
+			f->sent++;
+	}
+	json_decref(names);
+	if (f->sent != 2 * (int)json_array_size(f->acc)) {
+		rds_cancel(rds, f);
+		json_decref(f->acc);
+		free(f);
+		return;
+	}
+	a->refresh = f;
 }
 
 /* XRANGE (after) or XREVRANGE (the newest): entries newest last. */
@@ -2544,6 +2646,12 @@ api_free(struct api *a)
 		areq_cancel(r);
 		areq_free(r);
 	}
+	if (a->refresh != NULL) {
+		rds_cancel(mvd_rds(a->d), a->refresh);
+		json_decref(a->refresh->acc);
+		free(a->refresh);
+	}
+	json_decref(a->streams);
 	metrics_free(a->metrics);
 	free(a->hosts);
 	explicit_bzero(a->token, sizeof(a->token));

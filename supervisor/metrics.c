@@ -442,6 +442,66 @@ write_queues(const json_t *qs, struct mv_buf *out)
 	return 0;
 }
 
+/* The lag of each consumer group of each stream: mailvisor_stream_lag
+ * {stream, group}; a group whose lag is unknown left out. */
+static int
+stream_lags(const json_t *ss, struct mv_buf *out)
+{
+	const json_t *s, *g;
+	size_t i, k;
+
+	json_array_foreach(ss, i, s) {
+		const char *sn = json_string_value(json_object_get(s, "name"));
+
+		json_array_foreach(json_object_get(s, "groups"), k, g) {
+			const char *gn = json_string_value(json_object_get(g,
+			    "name"));
+			const json_t *v = json_object_get(g, "lag");
+
+			if (sn == NULL || gn == NULL || !json_is_integer(v))
+				continue;
+			if (mv_buf_puts(out, "mailvisor_stream_lag{stream=\"") ==
+			    -1 || metrics_label(out, sn) == -1 ||
+			    mv_buf_puts(out, "\",group=\"") == -1 ||
+			    metrics_label(out, gn) == -1 ||
+			    mv_buf_printf(out, "\"} %" JSON_INTEGER_FORMAT "\n",
+			    json_integer_value(v)) == -1)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/* The stream families, from the "streams" array of GET /api/v1/streams
+ * (NULL: none read yet, left out). */
+static int
+write_streams(const json_t *ss, struct mv_buf *out)
+{
+	const json_t *s;
+	size_t i;
+
+	if (ss == NULL)
+		return 0;
+	if (family(out, "mailvisor_stream_length", "gauge", "Entries in each "
+	    "stream jobs emit into, as last read.") == -1)
+		return -1;
+	json_array_foreach(ss, i, s) {
+		const char *sn = json_string_value(json_object_get(s, "name"));
+		const json_t *v = json_object_get(s, "length");
+
+		if (sn == NULL || !json_is_integer(v))
+			continue;
+		if (series(out, "mailvisor_stream_length", "stream", sn) ==
+		    -1 || mv_buf_printf(out, "%" JSON_INTEGER_FORMAT "\n",
+		    json_integer_value(v)) == -1)
+			return -1;
+	}
+	if (family(out, "mailvisor_stream_lag", "gauge", "Entries of each "
+	    "stream a consumer group has not read yet, as last read.") == -1)
+		return -1;
+	return stream_lags(ss, out);
+}
+
 static int
 write_gauges(const struct metrics_gauges *g, struct mv_buf *out)
 {
@@ -450,6 +510,7 @@ write_gauges(const struct metrics_gauges *g, struct mv_buf *out)
 	    -1 || scalar(out, "mailvisor_queued_runs", "gauge", "Runs waiting "
 	    "here for a free slot.", (uint64_t)(g->queued > 0 ? g->queued :
 	    0)) == -1 || write_queues(g->queues, out) == -1 ||
+	    write_streams(g->streams, out) == -1 ||
 	    scalar(out, "mailvisor_redis_connected", "gauge", "1 when the "
 	    "daemon is connected to Redis, else 0.", g->redis_connected ? 1 :
 	    0) == -1 || scalar(out, "mailvisor_records_buffered", "gauge",

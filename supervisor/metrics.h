@@ -51,6 +51,9 @@ struct metrics_gauges {
 					 * queue_tool_queues(), or NULL (Redis
 					 * down: the queue families are left
 					 * out) */
+	const json_t	*streams;	/* borrowed: the "streams" array of
+					 * GET /api/v1/streams as last read,
+					 * or NULL (families left out) */
 };
 
 /*

@@ -234,6 +234,13 @@ stop_mvd() {
 	MVD_PID=
 }
 
+# sanitizer_clean: fails with what a sanitizer build of the daemon said
+# in $TMP/mvd.log, if anything.
+sanitizer_clean() {
+	! grep -qE 'ERROR: AddressSanitizer|runtime error|LeakSanitizer' "$TMP/mvd.log" ||
+	    fail "sanitizer: $(grep -A20 -E 'ERROR: AddressSanitizer|runtime error|LeakSanitizer' "$TMP/mvd.log" | head -30)"
+}
+
 # wait_for SECONDS COMMAND...: polls until COMMAND succeeds.
 wait_for() {
 	limit=$1

@@ -82,11 +82,6 @@ run_once() {
 	    fail "mailvisord: $(tail -20 "$TMP/mvd.log")"
 	sanitizer_clean
 }
-# What a sanitizer build of the daemon said, if anything.
-sanitizer_clean() {
-	! grep -qE 'ERROR: AddressSanitizer|runtime error|LeakSanitizer' "$TMP/mvd.log" ||
-	    fail "sanitizer: $(grep -A20 -E 'ERROR: AddressSanitizer|runtime error|LeakSanitizer' "$TMP/mvd.log" | head -30)"
-}
 
 # last_rec ACCOUNT: the whole record of the account's last run.
 last_rec() {

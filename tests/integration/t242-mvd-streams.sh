@@ -50,6 +50,7 @@ CONF
 # One run: five changes and the summary in the stream.
 "$MVD" -c "$TMP/mvd.conf" --run sync 2>"$TMP/mvd.log" ||
     fail "mailvisord --run: $(tail -20 "$TMP/mvd.log")"
+sanitizer_clean
 N=$(rcli XLEN $K)
 [ "$N" -ge 5 ] || fail "the run left $N entries"
 FIRST=$(rcli XRANGE $K - + COUNT 1 | head -1)
@@ -157,8 +158,36 @@ wait "$FPID" 2>/dev/null || true
 expect_eq "$(tail -2 "$TMP/follow" | tr '\n' ' ')" '{"n":1} {"n":2} ' "tail -f, in order"
 expect_eq "$(wc -l <"$TMP/follow")" 3 "tail -f prints each entry once"
 
+# /metrics: the stream gauges as last read (a scrape starts a read when
+# the last is a few seconds old, and serves what was read before). The
+# group made at '$' has not read the two entries added since: Redis 7
+# cannot tell its lag (null), so it has no sample.
+M=http://127.0.0.1:$PORT/metrics
+wait_for 30 sh -c "curl -s -H 'Authorization: Bearer $TOKEN' $M |
+    grep -q '^mailvisor_stream_lag{stream=\"mail\",group=\"app\"} '" ||
+    fail "no stream lag in /metrics: $(api "$M" | grep stream)"
+api "$M" >"$TMP/metrics"
+grep '^mailvisor_stream_' "$TMP/metrics" | sort >"$TMP/got"
+cat >"$TMP/want" <<M
+mailvisor_stream_lag{stream="mail",group="app"} $N
+mailvisor_stream_length{stream="decl"} 0
+mailvisor_stream_length{stream="mail"} $((N + 2))
+mailvisor_stream_length{stream="side"} 0
+M
+diff "$TMP/want" "$TMP/got" >&2 || fail "stream gauges"
+grep -q '^# TYPE mailvisor_stream_lag gauge$' "$TMP/metrics" || fail "lag TYPE"
+api "$U/streams" | jq -e '.streams[0].groups[] | select(.name == "done") |
+    .lag == null' >/dev/null || fail "done's lag: $(api "$U/streams")"
+# Redis gone: the scrape answers at once with the values read before.
+stop_redis
+wait_for 30 sh -c "curl -s -H 'Authorization: Bearer $TOKEN' $M |
+    grep -q '^mailvisor_redis_connected 0'" || fail "redis_connected"
+api "$M" | grep '^mailvisor_stream_' | sort >"$TMP/got"
+diff "$TMP/want" "$TMP/got" >&2 || fail "stream gauges without Redis"
+
 # The daemon gone: 69.
 stop_mvd
+sanitizer_clean
 ctl streams
 expect_rc 69
 ctl stream tail mail
