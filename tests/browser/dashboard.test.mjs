@@ -11,6 +11,10 @@
 //   MV_DASH_OUT         directory for screenshots (default: a new temp dir)
 //   MV_DASH_QUEUE       a configured queue the queues table must show
 //                       (its share 0: shown "any")
+//   MV_DASH_STREAM      a configured stream of MV_DASH_STREAM_LENGTH
+//                       entries with one consumer group, whose name has
+//                       markup, that has read one entry and not
+//                       acknowledged it
 //   CHROMIUM            the browser (default /usr/bin/chromium)
 // The daemon's configuration has these jobs: "tick" (scheduled every second
 // or so, succeeds), "manual" (no schedule, succeeds), "sleeper" (running
@@ -28,6 +32,8 @@ const BASE = (process.env.MV_DASH_URL || '').replace(/\/$/, '');
 const TOKEN_FILE = process.env.MV_DASH_TOKEN_FILE || '';
 const OUT = process.env.MV_DASH_OUT || mkdtempSync(join(tmpdir(), 'mv-dash-'));
 const QUEUE = process.env.MV_DASH_QUEUE || '';
+const STREAM = process.env.MV_DASH_STREAM || '';
+const STREAM_LENGTH = Number(process.env.MV_DASH_STREAM_LENGTH || 0);
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const HOSTILE_MARK = '<img src=x onerror=';
 const STEP_MS = 20000;
@@ -231,6 +237,19 @@ async function scenario(page, token, requests) {
 		await page.locator(`[data-testid="queue-row"][data-queue="${QUEUE}"]`)
 		    .waitFor({ state: 'visible' });
 		assert.match(await text(tid('dlq-count')), /^\d+$/);
+	}
+
+	if (STREAM) {
+		begin(`the streams table shows ${STREAM}, its group's name as text`);
+		const row = page.locator(`[data-testid="stream-row"][data-stream="${STREAM}"]`);
+		await until(async () => await row.count() === 1 &&
+		    (await row.locator('td').nth(2).textContent()).includes(HOSTILE_MARK),
+		    `the row of ${STREAM} and its group`);
+		const cells = await row.locator('td').allTextContents();
+		assert.deepEqual(cells.map((c) => c.trim()), [STREAM, String(STREAM_LENGTH),
+			(await row.getAttribute('data-group')), '1', String(STREAM_LENGTH - 1)]);
+		assert.equal(await row.locator('td img').count(), 0, 'the group name is not markup');
+		assert.equal(await page.evaluate(() => window.__mvPwned ?? null), null);
 	}
 
 	await shares(page);
@@ -580,14 +599,14 @@ async function reload(page, token) {
 	await page.route('**/api/v1/**', hold);
 	await page.reload();
 	const loading = page.locator('[data-testid="loading"]');
-	await until(async () => await loading.count() === 6, 'six loading placeholders');
-	for (const sect of ['running-jobs', 'schedules', 'queues', 'dlq', 'workers', 'failures']) {
+	await until(async () => await loading.count() === 7, 'seven loading placeholders');
+	for (const sect of ['running-jobs', 'schedules', 'queues', 'streams', 'dlq', 'workers', 'failures']) {
 		const l = page.locator(`[data-testid="${sect}"] [data-testid="loading"]`);
 		assert.ok(await l.isVisible(), `${sect} shows it is loading`);
 		assert.equal(await text(l), 'Loading…');
 	}
 	assert.equal(await text(page.locator('[data-testid="last-update"]')), 'Loading…');
-	assert.equal(await page.locator('[data-testid="queue-row"], [data-testid="schedule-row"]').count(), 0);
+	assert.equal(await page.locator('[data-testid="queue-row"], [data-testid="schedule-row"], [data-testid="stream-row"]').count(), 0);
 	release();
 	await page.unroute('**/api/v1/**', hold);
 	await until(async () => /^updated /.test(await text(page.locator('[data-testid="last-update"]'))),

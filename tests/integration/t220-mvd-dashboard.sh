@@ -79,6 +79,7 @@ timeout = 300
 
 [job:hostile]
 command = $TMP/hostile
+[stream:mail]
 CONF
 }
 
@@ -135,11 +136,23 @@ wait_for 20 sh -c "curl -sf -H 'Authorization: Bearer $TOKEN' '$BASE/api/v1/work
     jq -e '.workers.tick.successful_executions >= 1'" ||
     fail "tick never succeeded: $(tail -20 "$TMP/mvd.log")"
 
+# A stream of three entries and an application's consumer group, with
+# markup in its name, that has read one of them.
+for i in 1 2 3; do
+	redis-cli -s "$REDIS_SOCK" XADD mailvisor:stream:mail '*' data "{\"n\":$i}" \
+	    >/dev/null || fail "XADD to the stream"
+done
+redis-cli -s "$REDIS_SOCK" XGROUP CREATE mailvisor:stream:mail \
+    '<img src=x onerror="window.__mvPwned=5">' 0 >/dev/null &&
+redis-cli -s "$REDIS_SOCK" XREADGROUP GROUP \
+    '<img src=x onerror="window.__mvPwned=5">' c1 COUNT 1 \
+    STREAMS mailvisor:stream:mail '>' >/dev/null || fail "the consumer group"
 SHOTS=${MV_DASH_SHOTS:-$TMP/shots}
 mkdir -p "$SHOTS"
 RC=0
 MV_DASH_URL=$BASE MV_DASH_TOKEN_FILE=$TMP/token MV_DASH_OUT=$SHOTS \
-    MV_DASH_QUEUE=inbox CHROMIUM=$CHROMIUM \
+    MV_DASH_QUEUE=inbox MV_DASH_STREAM=mail MV_DASH_STREAM_LENGTH=3 \
+    CHROMIUM=$CHROMIUM \
     node "$BROWSER_DIR/dashboard.test.mjs" >"$TMP/node.out" 2>&1 || RC=$?
 cat "$TMP/node.out"
 [ "$RC" -eq 0 ] || fail "the browser test failed (exit $RC); daemon log: $(tail -20 "$TMP/mvd.log")"
