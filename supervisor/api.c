@@ -2131,6 +2131,15 @@ stream_groups(json_t *s, const redisReply *groups)
 	json_object_set_new(s, "groups", a);
 }
 
+/* 1 when reply is the error XINFO answers for a key that does not
+ * exist. */
+static int
+reply_no_key(const redisReply *reply)
+{
+	return reply != NULL && reply->type == REDIS_REPLY_ERROR &&
+	    strstr(reply->str, "no such key") != NULL;
+}
+
 /*
  * Like reply_ok(), but an error reply saying the key does not exist is
  * usable too: *absent is then 1.
@@ -2138,8 +2147,7 @@ stream_groups(json_t *s, const redisReply *groups)
 static int
 reply_ok_absent(struct areq *r, const redisReply *reply, int *absent)
 {
-	*absent = reply != NULL && reply->type == REDIS_REPLY_ERROR &&
-	    strstr(reply->str, "no such key") != NULL;
+	*absent = reply_no_key(reply);
 	if (*absent) {
 		r->seen++;
 		return 1;
@@ -2232,8 +2240,7 @@ static void
 refresh_done(struct rds *rds, redisReply *reply, void *arg)
 {
 	struct srefresh *f = arg;
-	int absent = reply != NULL && reply->type == REDIS_REPLY_ERROR &&
-	    strstr(reply->str, "no such key") != NULL;
+	int absent = reply_no_key(reply);
 
 	(void)rds;
 	if (reply == NULL || (reply->type == REDIS_REPLY_ERROR && !absent))
