@@ -2183,9 +2183,10 @@ streams_done(struct rds *rds, redisReply *reply, void *arg)
 	areq_json(r, 200, json_pack("{s:O}", "streams", r->acc));
 }
 
-/* A new {"name", "maxlen"} for stream name, filled by its replies. */
+/* The head of a stream's entry: a new {"name", "maxlen"}, filled in by
+ * its XINFO replies. */
 static json_t *
-stream_stub(const struct conf *c, const char *name)
+stream_head(const struct conf *c, const char *name)
 {
 	return json_pack("{s:s, s:I}", "name", name, "maxlen",
 	    (json_int_t)conf_stream_maxlen(c, name));
@@ -2215,7 +2216,7 @@ h_streams(struct areq *r)
 	json_array_foreach(r->names, i, n) {
 		const char *name = json_string_value(n);
 
-		json_array_append_new(r->acc, stream_stub(c, name));
+		json_array_append_new(r->acc, stream_head(c, name));
 		key(r->api, k, sizeof(k), "mailvisor:stream:%s", name);
 		if (areq_cmd(r, 3, (const char *[]){ "XINFO", "STREAM", k },
 		    streams_done) == -1 ||
@@ -2282,7 +2283,7 @@ streams_refresh(struct api *a)
 	names = stream_names(c);
 	f->acc = json_array();
 	json_array_foreach(names, i, n) {
-		json_array_append_new(f->acc, stream_stub(c,
+		json_array_append_new(f->acc, stream_head(c,
 		    json_string_value(n)));
 		key(a, k, sizeof(k), "mailvisor:stream:%s",
 		    json_string_value(n));
