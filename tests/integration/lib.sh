@@ -186,6 +186,12 @@ no_secrets() {
 	done
 }
 
+# free_port: a TCP port free on 127.0.0.1 now (another program may take
+# it before the caller binds it: callers that can, try again).
+free_port() {
+	/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
 # start_redis: a scratch redis-server on a unix socket in $TMP (its data
 # kept in an append-only file there, so that a restart keeps it); sets
 # REDIS_SOCK. Stopped by pid in cleanup; start_redis again restarts it.

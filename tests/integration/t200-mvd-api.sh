@@ -9,7 +9,7 @@ PY=/usr/bin/python3
     fail "python3-prometheus-client is not installed (make deps installs it)"
 start_redis
 
-PORT=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 URL=http://127.0.0.1:$PORT
 TOKEN=t200-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
 printf '%s\n' "$TOKEN" >"$TMP/token"

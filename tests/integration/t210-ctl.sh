@@ -19,10 +19,6 @@ start_redis
 # from now.
 TICK_HOUR=$(( ($(date -u +%-H) + 12) % 24 ))
 
-free_port() {
-	$PY -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
 # Workers: one that prints its argv, one that fails with an escape
 # sequence in its error type and on stderr.
 cat >"$TMP/args.sh" <<'SH'

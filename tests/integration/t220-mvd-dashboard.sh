@@ -38,9 +38,6 @@ exec $TESTW fail
 SH
 chmod 755 "$TMP/hostile"
 
-free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 
 write_conf() {
 	cat >"$TMP/mvd.conf" <<CONF

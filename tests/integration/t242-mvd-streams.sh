@@ -7,7 +7,7 @@ CTL=$MV_BUILD/mailvisorctl
 unset MAILVISOR_URL MAILVISOR_TOKEN MAILVISOR_TOKEN_FILE http_proxy \
     https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 start_redis
-PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 TOKEN=t242-token-0123456789abcdef
 printf '%s\n' "$TOKEN" >"$TMP/token"
 chmod 600 "$TMP/token"

@@ -7,7 +7,7 @@
 M=$MV_TOP/tests/integration/ai-mail
 start_redis
 start_ai_standin
-PORT=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 
 cat >"$TMP/mvd.conf" <<CONF
 [redis]
