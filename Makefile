@@ -61,7 +61,12 @@ FUZZ_MAIN = $(OBJ)/tests/fuzz/replay.o
 endif
 
 SHARED_SRC	= $(sort $(wildcard shared/*.c))
-COMMON_SRC	= $(sort $(wildcard common/*.c))
+# The common mail code: RFC 5322/MIME to the EMAIL object, charsets,
+# encoded words, addresses, dates, MIME composition, credentials and OAuth2
+# grants; linked by the mail workers (gmail-worker), not by ai-worker.
+MAIL_SRC	= $(addprefix common/,addr.c charset.c compose.c creds.c date.c \
+		  mime.c oauth.c rfc2047.c)
+COMMON_SRC	= $(filter-out $(MAIL_SRC),$(sort $(wildcard common/*.c)))
 WORKER_SRC	= $(sort $(wildcard gmail-worker/*.c))
 AI_SRC		= $(sort $(wildcard ai-worker/*.c))
 SUPER_SRC	= $(sort $(wildcard supervisor/*.c))
@@ -74,6 +79,7 @@ SHARED_OBJS	= $(SHARED_SRC:%.c=$(OBJ)/%.o)
 # The workers' common code (HTTP engine, retries, pacing, output, HTML to
 # text), linked by gmail-worker and ai-worker; never by the daemon.
 COMMON_OBJS	= $(COMMON_SRC:%.c=$(OBJ)/%.o)
+MAIL_OBJS	= $(MAIL_SRC:%.c=$(OBJ)/%.o)
 WORKER_OBJS	= $(filter-out $(OBJ)/gmail-worker/main.o,$(WORKER_SRC:%.c=$(OBJ)/%.o))
 AI_OBJS		= $(filter-out $(OBJ)/ai-worker/main.o,$(AI_SRC:%.c=$(OBJ)/%.o))
 SUPER_OBJS	= $(patsubst %.c,$(OBJ)/%.o,$(filter-out $(SUPER_MAINS),$(SUPER_SRC)))
@@ -90,18 +96,18 @@ CTL_OBJS	= $(addprefix $(OBJ)/supervisor/,routes.o conf.o sched.o backoff.o \
 
 # The objects each unit test links besides shared/ (one line per test).
 CHECK_DEPS_check_shared	=
-CHECK_DEPS_check_charset = gmail-worker/charset.o
-CHECK_DEPS_check_rfc2047 = gmail-worker/rfc2047.o gmail-worker/charset.o
-CHECK_DEPS_check_addr	= gmail-worker/addr.o gmail-worker/rfc2047.o gmail-worker/charset.o
-CHECK_DEPS_check_date	= gmail-worker/date.o
+CHECK_DEPS_check_charset = common/charset.o
+CHECK_DEPS_check_rfc2047 = common/rfc2047.o common/charset.o
+CHECK_DEPS_check_addr	= common/addr.o common/rfc2047.o common/charset.o
+CHECK_DEPS_check_date	= common/date.o
 CHECK_DEPS_check_html2text = common/html2text.o
-CHECK_DEPS_check_mime	= gmail-worker/mime.o common/html2text.o gmail-worker/charset.o gmail-worker/rfc2047.o gmail-worker/addr.o gmail-worker/date.o
-CHECK_DEPS_check_creds	= gmail-worker/creds.o gmail-worker/oauth.o
-CHECK_DEPS_check_compose = gmail-worker/compose.o gmail-worker/rfc2047.o gmail-worker/charset.o
+CHECK_DEPS_check_mime	= common/mime.o common/html2text.o common/charset.o common/rfc2047.o common/addr.o common/date.o
+CHECK_DEPS_check_creds	= common/creds.o common/oauth.o
+CHECK_DEPS_check_compose = common/compose.o common/rfc2047.o common/charset.o
 CHECK_DEPS_check_pace	= common/pace.o
 CHECK_DEPS_check_redact = common/redact.o
 CHECK_DEPS_check_retry	= common/retry.o
-CHECK_DEPS_check_batch	= gmail-worker/batch.o common/retry.o gmail-worker/rfc2047.o gmail-worker/charset.o
+CHECK_DEPS_check_batch	= gmail-worker/batch.o common/retry.o common/rfc2047.o common/charset.o
 CHECK_DEPS_check_opts	= gmail-worker/opts.o
 CHECK_DEPS_check_ai_schema = ai-worker/schema.o
 CHECK_DEPS_check_ai_chat = ai-worker/chat.o
@@ -122,16 +128,16 @@ CHECK_DEPS_check_queue = supervisor/queue.o supervisor/rds.o supervisor/stats.o 
 # The objects each fuzz harness links besides shared/ and tests/fuzz/fuzz.o
 # (one line per harness; tests/fuzz/fuzz_NAME.c, corpus in
 # tests/fuzz/corpus/NAME).
-MIME_DEPS	= gmail-worker/mime.o common/html2text.o gmail-worker/charset.o gmail-worker/rfc2047.o gmail-worker/addr.o gmail-worker/date.o
+MIME_DEPS	= common/mime.o common/html2text.o common/charset.o common/rfc2047.o common/addr.o common/date.o
 FUZZ_DEPS_fuzz_mime_raw	= $(MIME_DEPS)
 FUZZ_DEPS_fuzz_mime_json = $(MIME_DEPS)
-FUZZ_DEPS_fuzz_rfc2047	= gmail-worker/rfc2047.o gmail-worker/charset.o
-FUZZ_DEPS_fuzz_addr	= gmail-worker/addr.o gmail-worker/rfc2047.o gmail-worker/charset.o
-FUZZ_DEPS_fuzz_date	= gmail-worker/date.o
+FUZZ_DEPS_fuzz_rfc2047	= common/rfc2047.o common/charset.o
+FUZZ_DEPS_fuzz_addr	= common/addr.o common/rfc2047.o common/charset.o
+FUZZ_DEPS_fuzz_date	= common/date.o
 FUZZ_DEPS_fuzz_retry	= common/retry.o
 FUZZ_DEPS_fuzz_html2text = common/html2text.o
-FUZZ_DEPS_fuzz_batch	= gmail-worker/batch.o common/retry.o gmail-worker/rfc2047.o gmail-worker/charset.o
-FUZZ_DEPS_fuzz_creds	= gmail-worker/creds.o gmail-worker/oauth.o
+FUZZ_DEPS_fuzz_batch	= gmail-worker/batch.o common/retry.o common/rfc2047.o common/charset.o
+FUZZ_DEPS_fuzz_creds	= common/creds.o common/oauth.o
 FUZZ_DEPS_fuzz_conf	= supervisor/conf.o supervisor/sched.o supervisor/backoff.o
 FUZZ_DEPS_fuzz_command	= supervisor/conf.o supervisor/sched.o supervisor/backoff.o
 FUZZ_DEPS_fuzz_sched	= supervisor/sched.o
@@ -142,8 +148,8 @@ FUZZ_DEPS_fuzz_reqbody	= supervisor/reqbody.o supervisor/routes.o
 
 all: $(PROGS)
 
-$(BUILD)/gmail-worker: $(OBJ)/gmail-worker/main.o $(WORKER_OBJS) $(COMMON_OBJS) \
-		$(SHARED_OBJS)
+$(BUILD)/gmail-worker: $(OBJ)/gmail-worker/main.o $(WORKER_OBJS) $(MAIL_OBJS) \
+		$(COMMON_OBJS) $(SHARED_OBJS)
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) $(MV_LDFLAGS) -o $@ $^ $(MV_LIBS)
 

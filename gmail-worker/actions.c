@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "gmail-worker/actions.h"
-#include "gmail-worker/compose.h"
+#include "common/compose.h"
 #include "gmail-worker/fetch.h"
 #include "common/output.h"
 #include "gmail-worker/sync.h"

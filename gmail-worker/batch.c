@@ -8,7 +8,7 @@
 
 #include "gmail-worker/batch.h"
 #include "common/retry.h"
-#include "gmail-worker/rfc2047.h"
+#include "common/rfc2047.h"
 #include "shared/buf.h"
 
 char *

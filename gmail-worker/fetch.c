@@ -9,7 +9,7 @@
 
 #include "gmail-worker/batch.h"
 #include "gmail-worker/fetch.h"
-#include "gmail-worker/mime.h"
+#include "common/mime.h"
 #include "common/output.h"
 #include "shared/log.h"
 #include "shared/utf8.h"

@@ -8,7 +8,7 @@
 #include <time.h>
 
 #include "gmail-worker/gmail.h"
-#include "gmail-worker/oauth.h"
+#include "common/oauth.h"
 #include "common/pace.h"
 #include "shared/buf.h"
 #include "shared/log.h"

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <jansson.h>
 
-#include "gmail-worker/creds.h"
+#include "common/creds.h"
 #include "common/http.h"
 #include "gmail-worker/opts.h"
 #include "shared/err.h"

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gmail-worker/addr.h"
+#include "common/addr.h"
 #include "tests/fuzz/fuzz.h"
 
 int

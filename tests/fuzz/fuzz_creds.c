@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gmail-worker/creds.h"
+#include "common/creds.h"
 #include "shared/err.h"
 #include "tests/fuzz/fuzz.h"
 

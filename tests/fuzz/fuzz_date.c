@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "gmail-worker/date.h"
+#include "common/date.h"
 #include "tests/fuzz/fuzz.h"
 
 int

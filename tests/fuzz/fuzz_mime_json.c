@@ -1,7 +1,7 @@
 /* Fuzzes mime_email() on Gmail Message resources (the payload walk of
  * formats full and metadata) and mime_pending_bodies(): the input is the
  * JSON of messages.get. */
-#include "gmail-worker/mime.h"
+#include "common/mime.h"
 #include "shared/err.h"
 #include "tests/fuzz/fuzz.h"
 

@@ -2,7 +2,7 @@
  * given as Gmail gives it (base64url in "raw"). */
 #include <stdlib.h>
 
-#include "gmail-worker/mime.h"
+#include "common/mime.h"
 #include "shared/b64.h"
 #include "shared/err.h"
 #include "tests/fuzz/fuzz.h"

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gmail-worker/rfc2047.h"
+#include "common/rfc2047.h"
 #include "shared/utf8.h"
 #include "tests/fuzz/fuzz.h"
 

@@ -1,11 +1,11 @@
-/* Unit tests for gmail-worker/addr.c (address and msg-id lists). */
+/* Unit tests for common/addr.c (address and msg-id lists). */
 #include <check.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "gmail-worker/addr.h"
+#include "common/addr.h"
 
 #define BIG	(10 * 1024 * 1024)
 

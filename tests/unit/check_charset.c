@@ -1,10 +1,10 @@
-/* Unit tests for gmail-worker/charset.c (charsets to UTF-8). */
+/* Unit tests for common/charset.c (charsets to UTF-8). */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "shared/utf8.h"
-#include "gmail-worker/charset.h"
+#include "common/charset.h"
 
 #define FFFD	"\xef\xbf\xbd"
 

@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "gmail-worker/compose.h"
+#include "common/compose.h"
 #include "shared/b64.h"
 #include "shared/utf8.h"
 

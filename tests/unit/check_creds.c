@@ -1,4 +1,4 @@
-/* Unit tests for gmail-worker/creds.c and gmail-worker/oauth.c. */
+/* Unit tests for common/creds.c and common/oauth.c. */
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -19,8 +19,8 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
-#include "gmail-worker/creds.h"
-#include "gmail-worker/oauth.h"
+#include "common/creds.h"
+#include "common/oauth.h"
 #include "shared/b64.h"
 #include "shared/buf.h"
 #include "shared/err.h"

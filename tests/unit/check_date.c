@@ -1,10 +1,10 @@
-/* Unit tests for gmail-worker/date.c (Date header values). */
+/* Unit tests for common/date.c (Date header values). */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "gmail-worker/date.h"
+#include "common/date.h"
 
 #define T0	1136214245	/* 2006-01-02T15:04:05Z */
 #define HOUR	3600

@@ -1,4 +1,4 @@
-/* Unit tests for gmail-worker/mime.c: Message resources to EMAIL objects. */
+/* Unit tests for common/mime.c: Message resources to EMAIL objects. */
 #include <check.h>
 #include <libgen.h>
 #include <limits.h>
@@ -12,7 +12,7 @@
 #include "shared/err.h"
 #include "shared/log.h"
 #include "shared/utf8.h"
-#include "gmail-worker/mime.h"
+#include "common/mime.h"
 
 /* Where the fixtures live: $MV_TEST_DATA, else tests/unit/data from the
  * current directory, else relative to the binary (BUILD/tests/..). */

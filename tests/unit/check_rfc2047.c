@@ -1,11 +1,11 @@
-/* Unit tests for gmail-worker/rfc2047.c (encoded words, parameters). */
+/* Unit tests for common/rfc2047.c (encoded words, parameters). */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "shared/buf.h"
 #include "shared/utf8.h"
-#include "gmail-worker/rfc2047.h"
+#include "common/rfc2047.h"
 
 #define FFFD	"\xef\xbf\xbd"
 #define BIG	(10 * 1024 * 1024)

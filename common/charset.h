@@ -1,7 +1,7 @@
 /* Text in any declared charset to UTF-8, with U+FFFD for what cannot be
  * decoded (never dropped bytes). */
-#ifndef GW_CHARSET_H
-#define GW_CHARSET_H
+#ifndef MV_COMMON_CHARSET_H
+#define MV_COMMON_CHARSET_H
 
 #include <stddef.h>
 

@@ -16,7 +16,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
-#include "gmail-worker/creds.h"
+#include "common/creds.h"
 #include "shared/log.h"
 #include "shared/str.h"
 #include "shared/utf8.h"

@@ -5,8 +5,8 @@
 
 #include "shared/buf.h"
 #include "shared/utf8.h"
-#include "gmail-worker/addr.h"
-#include "gmail-worker/rfc2047.h"
+#include "common/addr.h"
+#include "common/rfc2047.h"
 
 #define AT_CSMAX	64	/* longest charset name in an encoded word */
 

@@ -10,8 +10,8 @@
 #include "shared/b64.h"
 #include "shared/buf.h"
 #include "shared/utf8.h"
-#include "gmail-worker/charset.h"
-#include "gmail-worker/rfc2047.h"
+#include "common/charset.h"
+#include "common/rfc2047.h"
 #include "shared/str.h"
 
 #define EW_CSMAX	64	/* longest charset name in an encoded word */

@@ -1,6 +1,6 @@
 /* MIME header decoding: RFC 2047 encoded words, RFC 2231 parameters. */
-#ifndef GW_RFC2047_H
-#define GW_RFC2047_H
+#ifndef MV_COMMON_RFC2047_H
+#define MV_COMMON_RFC2047_H
 
 #include <stddef.h>
 

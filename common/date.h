@@ -1,6 +1,6 @@
 /* RFC 5322 dates. */
-#ifndef GW_DATE_H
-#define GW_DATE_H
+#ifndef MV_COMMON_DATE_H
+#define MV_COMMON_DATE_H
 
 #include <time.h>
 

@@ -1,6 +1,6 @@
 /* Credentials documents: authorized_user, service_account, access_token. */
-#ifndef GW_CREDS_H
-#define GW_CREDS_H
+#ifndef MV_COMMON_CREDS_H
+#define MV_COMMON_CREDS_H
 
 #include "shared/err.h"
 

@@ -13,7 +13,7 @@
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 
-#include "gmail-worker/oauth.h"
+#include "common/oauth.h"
 #include "shared/b64.h"
 #include "shared/str.h"
 #include "shared/utf8.h"

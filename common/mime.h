@@ -1,7 +1,7 @@
 /* A Gmail Message resource (format full, metadata or raw) to the EMAIL
  * object of the contract. */
-#ifndef GW_MIME_H
-#define GW_MIME_H
+#ifndef MV_COMMON_MIME_H
+#define MV_COMMON_MIME_H
 
 #include <stddef.h>
 #include <jansson.h>

@@ -1,6 +1,6 @@
 /* RFC 5322 address lists to JSON. */
-#ifndef GW_ADDR_H
-#define GW_ADDR_H
+#ifndef MV_COMMON_ADDR_H
+#define MV_COMMON_ADDR_H
 
 #include <jansson.h>
 

@@ -11,12 +11,12 @@
 #include "shared/log.h"
 #include "shared/mvtime.h"
 #include "shared/utf8.h"
-#include "gmail-worker/addr.h"
-#include "gmail-worker/charset.h"
-#include "gmail-worker/date.h"
+#include "common/addr.h"
+#include "common/charset.h"
+#include "common/date.h"
 #include "common/html2text.h"
-#include "gmail-worker/mime.h"
-#include "gmail-worker/rfc2047.h"
+#include "common/mime.h"
+#include "common/rfc2047.h"
 #include "shared/str.h"
 
 /*

@@ -27,7 +27,7 @@
 #include <strings.h>
 #include <time.h>
 
-#include "gmail-worker/date.h"
+#include "common/date.h"
 
 #define DT_WORDMAX	16	/* longer words are none we know */
 

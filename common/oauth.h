@@ -1,13 +1,13 @@
 /* OAuth2 token requests: refresh-token grant and the service-account JWT
  * bearer grant (RFC 7523, RS256 with OpenSSL libcrypto). Pure functions:
  * the HTTP exchange itself is the caller's. */
-#ifndef GW_OAUTH_H
-#define GW_OAUTH_H
+#ifndef MV_COMMON_OAUTH_H
+#define MV_COMMON_OAUTH_H
 
 #include <stddef.h>
 #include <time.h>
 
-#include "gmail-worker/creds.h"
+#include "common/creds.h"
 #include "shared/err.h"
 
 #define OAUTH_DEFAULT_TOKEN_URI "https://oauth2.googleapis.com/token"

@@ -9,7 +9,7 @@
 
 #include "shared/buf.h"
 #include "shared/utf8.h"
-#include "gmail-worker/charset.h"
+#include "common/charset.h"
 
 #define CS_NAMEMAX	64	/* longer charset names are not charsets */
 #define CS_CACHE	8	/* resolved charsets kept per thread */

@@ -12,7 +12,7 @@
 #include "shared/b64.h"
 #include "shared/buf.h"
 #include "shared/utf8.h"
-#include "gmail-worker/compose.h"
+#include "common/compose.h"
 
 #define HDR_WIDTH	78	/* folded header lines stay within this */
 #define EW_MAX		75	/* longest RFC 2047 encoded word */

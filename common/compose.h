@@ -1,6 +1,6 @@
 /* RFC 5322 messages for send_email. */
-#ifndef GW_COMPOSE_H
-#define GW_COMPOSE_H
+#ifndef MV_COMMON_COMPOSE_H
+#define MV_COMMON_COMPOSE_H
 
 #include <stddef.h>
 #include <time.h>
