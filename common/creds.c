@@ -22,15 +22,11 @@
 #include "shared/utf8.h"
 
 #define CREDS_MAX	(1024 * 1024)	/* the largest document read */
-#define CREDS_ENV	"GMAIL_WORKER_CREDENTIALS"
+#define CREDS_ENV	"GMAIL_WORKER_CREDENTIALS"	/* gmail-worker's */
 #define CREDS_NAMEMAX	200	/* bytes of a path quoted in messages */
 
-#define CREDS_MSG_NONE	"no credentials: use --credentials @FILE, " \
-			"--credentials - or GMAIL_WORKER_CREDENTIALS"
 #define CREDS_MSG_ARGV	"inline credentials refused: argv is readable " \
 			"by every user; use --credentials @FILE or -"
-#define CREDS_MSG_ENV	"inline credentials refused in " CREDS_ENV ": " \
-			"set it to @FILE or -"
 
 /* A string member of struct creds and whether a format requires it. */
 struct creds_field {
@@ -225,6 +221,8 @@ creds_from_doc(json_t *doc, const char *source, struct creds *c,
 {
 	const struct creds_field *f;
 
+	memset(c, 0, sizeof(*c));
+
 	if (!json_is_object(doc))
 		return mv_err_set(err, MV_E_BAD_CREDENTIALS,
 		    "%s: not a JSON object", source);
@@ -279,13 +277,41 @@ creds_parse(const char *json, size_t len, const char *source,
 	return rc;
 }
 
+int
+creds_from_json(json_t *doc, const char *source, struct creds *c,
+    struct mv_err *err)
+{
+	if (source == NULL)
+		source = "credentials";
+	if (creds_from_doc(doc, source, c, err) == 0)
+		return 0;
+	creds_free(c);
+	return -1;
+}
+
+/* creds_parse() as a creds_parse_fn. */
+static int
+creds_parse_cb(const char *json, size_t len, const char *source, void *arg,
+    struct mv_err *err)
+{
+	return creds_parse(json, len, source, arg, err);
+}
+
+/* Where a document comes from and what reads it. */
+struct creds_src {
+	const char	*env;	/* the environment variable's name */
+	int		 from_env;
+	creds_parse_fn	 parse;
+	void		*arg;
+};
+
 /*
  * Reads fd to its end (at most 1 MiB) and parses it. The buffer is
  * allocated once, so no copy of the secrets is left behind by a realloc,
  * and wiped before it is freed. Returns 0, or -1 with err.
  */
 static int
-creds_load_fd(int fd, const char *source, struct creds *c,
+creds_load_fd(int fd, const char *source, const struct creds_src *src,
     struct mv_err *err)
 {
 	char *buf;
@@ -309,7 +335,7 @@ creds_load_fd(int fd, const char *source, struct creds *c,
 		rc = mv_err_set(err, MV_E_BAD_CREDENTIALS,
 		    "%s: larger than 1 MiB", source);
 	else
-		rc = creds_parse(buf, len, source, c, err);
+		rc = src->parse(buf, len, source, src->arg, err);
 	explicit_bzero(buf, len);
 	free(buf);
 	return rc;
@@ -343,7 +369,8 @@ creds_check_file(int fd, const char *name, const char *source,
 
 /* Loads "@PATH". Returns 0, or -1 with err. */
 static int
-creds_load_path(const char *path, struct creds *c, struct mv_err *err)
+creds_load_path(const char *path, const struct creds_src *src,
+    struct mv_err *err)
 {
 	char name[CREDS_NAMEMAX + 4], source[sizeof(name) + 32];
 	int fd, rc;
@@ -359,7 +386,7 @@ creds_load_path(const char *path, struct creds *c, struct mv_err *err)
 		    strerror(errno));
 	rc = creds_check_file(fd, name, source, err);
 	if (rc == 0)
-		rc = creds_load_fd(fd, source, c, err);
+		rc = creds_load_fd(fd, source, src, err);
 	close(fd);
 	return rc;
 }
@@ -370,36 +397,50 @@ creds_load_path(const char *path, struct creds *c, struct mv_err *err)
  * is never quoted.
  */
 static int
-creds_refuse_inline(const char *spec, int from_env, struct mv_err *err)
+creds_refuse_inline(const char *spec, const struct creds_src *src,
+    struct mv_err *err)
 {
 	char name[CREDS_NAMEMAX + 4];
 
 	if (spec[0] != '{' && access(spec, F_OK) == 0) {
 		mv_quote_clean(name, sizeof(name), spec, CREDS_NAMEMAX);
 		return mv_err_set(err, MV_E_INVALID_ARGUMENT, "credentials: "
-		    "%s is a file name: write %s@%s to read it",
-		    name, from_env ? CREDS_ENV "=" : "--credentials ", name);
+		    "%s is a file name: write %s%s@%s to read it", name,
+		    src->from_env ? src->env : "--credentials ",
+		    src->from_env ? "=" : "", name);
 	}
-	return mv_err_set(err, MV_E_INVALID_ARGUMENT, "%s",
-	    from_env ? CREDS_MSG_ENV : CREDS_MSG_ARGV);
+	if (src->from_env)
+		return mv_err_set(err, MV_E_INVALID_ARGUMENT, "inline "
+		    "credentials refused in %s: set it to @FILE or -",
+		    src->env);
+	return mv_err_set(err, MV_E_INVALID_ARGUMENT, "%s", CREDS_MSG_ARGV);
+}
+
+int
+creds_load_doc(const char *spec, const char *env, creds_parse_fn parse,
+    void *arg, struct mv_err *err)
+{
+	struct creds_src src = { env, 0, parse, arg };
+
+	if (spec == NULL) {
+		spec = getenv(env);
+		src.from_env = 1;
+	}
+	if (spec == NULL || *spec == '\0')
+		return mv_err_set(err, MV_E_INVALID_ARGUMENT, "no "
+		    "credentials: use --credentials @FILE, --credentials - or "
+		    "%s", env);
+	if (strcmp(spec, "-") == 0)
+		return creds_load_fd(STDIN_FILENO, "credentials on stdin",
+		    &src, err);
+	if (spec[0] != '@')
+		return creds_refuse_inline(spec, &src, err);
+	return creds_load_path(spec + 1, &src, err);
 }
 
 int
 creds_load(const char *spec, struct creds *c, struct mv_err *err)
 {
-	int from_env = 0;
-
 	memset(c, 0, sizeof(*c));
-	if (spec == NULL) {
-		spec = getenv(CREDS_ENV);
-		from_env = 1;
-	}
-	if (spec == NULL || *spec == '\0')
-		return mv_err_set(err, MV_E_INVALID_ARGUMENT, CREDS_MSG_NONE);
-	if (strcmp(spec, "-") == 0)
-		return creds_load_fd(STDIN_FILENO, "credentials on stdin", c,
-		    err);
-	if (spec[0] != '@')
-		return creds_refuse_inline(spec, from_env, err);
-	return creds_load_path(spec + 1, c, err);
+	return creds_load_doc(spec, CREDS_ENV, creds_parse_cb, c, err);
 }

@@ -2,6 +2,9 @@
 #ifndef MV_COMMON_CREDS_H
 #define MV_COMMON_CREDS_H
 
+#include <stddef.h>
+#include <jansson.h>
+
 #include "shared/err.h"
 
 enum creds_type {
@@ -40,6 +43,27 @@ int creds_load(const char *spec, struct creds *c, struct mv_err *err);
  * names it in messages). */
 int creds_parse(const char *json, size_t len, const char *source,
     struct creds *c, struct mv_err *err);
+
+/* Fills c from a document already parsed (a member of a larger one:
+ * imap-worker's oauth2); the same rules as creds_parse(). Returns 0, or
+ * -1 with err and c empty. doc is borrowed. */
+int creds_from_json(json_t *doc, const char *source, struct creds *c,
+    struct mv_err *err);
+
+/* Parses one credentials document read by creds_load_doc(); source names
+ * it in messages; arg is the caller's. Returns 0, or -1 with err. */
+typedef int (*creds_parse_fn)(const char *json, size_t len,
+    const char *source, void *arg, struct mv_err *err);
+
+/*
+ * What creds_load() does for any worker's document: spec "@PATH" reads
+ * the file, "-" stdin, NULL the environment variable env (same syntax);
+ * inline JSON refused; a file readable by group or other warned about; at
+ * most 1 MiB, in one buffer wiped after parse(). Errors as creds_load()'s.
+ * Returns parse()'s answer, or -1 with err.
+ */
+int creds_load_doc(const char *spec, const char *env, creds_parse_fn parse,
+    void *arg, struct mv_err *err);
 
 /* Frees every member (secrets are wiped first). NULL-safe. */
 void creds_free(struct creds *c);

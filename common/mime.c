@@ -90,8 +90,9 @@ struct mime_tree {
 	struct mime_part *root;
 	struct mime_part *tail;		/* last created, for allnext */
 	size_t		  nparts;
-	char		 *raw;		/* decoded `raw` */
+	char		 *raw;		/* decoded `raw`, or the bytes given */
 	size_t		  rawlen;
+	int		  raw_borrowed;	/* raw is the caller's */
 };
 
 /* Parts and headers. */
@@ -123,7 +124,8 @@ tree_free(struct mime_tree *t)
 		n = p->allnext;
 		part_free(p);
 	}
-	free(t->raw);
+	if (!t->raw_borrowed)
+		free(t->raw);
 	t->root = t->tail = NULL;
 	t->raw = NULL;
 }
@@ -804,21 +806,13 @@ raw_fill(struct mime_tree *t, struct mime_part *p)
 	return 0;
 }
 
-/* Decodes `raw` (base64url) and builds the tree breadth first. Returns 0
- * (an undecodable `raw` gives no tree, logged), -1 when out of memory. */
+/* Builds the tree of the message in t->raw breadth first. Returns 0, -1
+ * when out of memory. */
 static int
-tree_from_raw(struct mime_tree *t, json_t *raw)
+tree_parse_raw(struct mime_tree *t)
 {
 	struct mime_part *p;
 
-	if (!json_is_string(raw))
-		return 0;
-	t->raw = (char *)mv_b64_decode(json_string_value(raw),
-	    json_string_length(raw), &t->rawlen);
-	if (t->raw == NULL) {
-		log_debug("message %s: raw is not base64url", t->msgid);
-		return 0;
-	}
 	if ((p = part_new(t, NULL)) == NULL)
 		return -1;
 	p->src = t->raw;
@@ -827,6 +821,22 @@ tree_from_raw(struct mime_tree *t, json_t *raw)
 		if (raw_fill(t, p) == -1)
 			return -1;
 	return 0;
+}
+
+/* Decodes `raw` (base64url) and builds the tree. Returns 0 (an
+ * undecodable `raw` gives no tree, logged), -1 when out of memory. */
+static int
+tree_from_raw(struct mime_tree *t, json_t *raw)
+{
+	if (!json_is_string(raw))
+		return 0;
+	t->raw = (char *)mv_b64_decode(json_string_value(raw),
+	    json_string_length(raw), &t->rawlen);
+	if (t->raw == NULL) {
+		log_debug("message %s: raw is not base64url", t->msgid);
+		return 0;
+	}
+	return tree_parse_raw(t);
 }
 
 /* The walk: EMAIL fields from the tree. */
@@ -1152,6 +1162,34 @@ mime_email(json_t *msg, enum mime_format fmt, struct mv_err *err)
 		json_object_set(e, "raw", json_is_string(raw) ? raw :
 		    json_null());
 	}
+	tree_free(&t);
+	return e;
+}
+
+json_t *
+mime_email_bytes(const char *bytes, size_t len, json_t *res,
+    enum mime_format fmt, struct mv_err *err)
+{
+	struct mime_tree t;
+	json_t *e, *id = json_object_get(res, "id");
+
+	memset(&t, 0, sizeof(t));
+	t.fmt = fmt == MIME_METADATA ? MIME_METADATA : MIME_RAW;
+	t.msgid = json_is_string(id) ? json_string_value(id) : "(no id)";
+	t.raw = (char *)(uintptr_t)bytes;
+	t.rawlen = len;
+	t.raw_borrowed = 1;
+	if (tree_parse_raw(&t) == -1 || (e = json_object()) == NULL) {
+		tree_free(&t);
+		mv_err_set(err, MV_E_INTERNAL,
+		    "decoding message: out of memory");
+		return NULL;
+	}
+	email_resource(e, res);
+	email_headers(e, t.root);
+	email_bodies(e, &t);
+	json_object_set_new(e, "attachments", t.fmt == MIME_METADATA ?
+	    json_array() : email_attachments(&t));
 	tree_free(&t);
 	return e;
 }

@@ -44,6 +44,20 @@ enum mime_format {
 json_t *mime_email(json_t *msg, enum mime_format fmt, struct mv_err *err);
 
 /*
+ * The EMAIL object of an RFC 5322 message given as bytes (an IMAP or POP3
+ * server's), decoded as mime_email() decodes a raw Message: the same
+ * message gives the same fields. res holds what the message's store knows
+ * of it, under the Message resource's names (id, threadId, labelIds,
+ * snippet, historyId, internalDate, sizeEstimate; absent ones are null,
+ * [] or ""). MIME_METADATA: headers only, no bodies, no attachments (the
+ * bytes may be the header alone); otherwise the whole message is read.
+ * "raw" is not added: that is the caller's (it has the bytes). bytes are
+ * borrowed. Returns a new reference, or NULL with err (internal).
+ */
+json_t *mime_email_bytes(const char *bytes, size_t len, json_t *res,
+    enum mime_format fmt, struct mv_err *err);
+
+/*
  * The text parts mime_email() would read whose body holds an attachmentId
  * and no data (Gmail does that for large bodies). Stores up to max
  * borrowed references to those MessagePartBody objects in bodies[] and
