@@ -44,6 +44,10 @@ MV_CFLAGS = -std=c11 -D_GNU_SOURCE -MMD -MP -I. $(MV_WARN) \
 	    $(shell pkg-config --cflags $(PKGS) $(DPKGS) 2>/dev/null)
 MV_LIBS	= $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 MVD_LIBS = $(shell pkg-config --libs $(DPKGS) 2>/dev/null)
+# imap-worker: libetpan for IMAP and POP3 over its own OpenSSL connection
+# (libetpan's pkg-config also names GnuTLS, SASL and Berkeley DB, which
+# it links itself, and a no-PIE specs file: -letpan alone).
+IMAP_LIBS = -letpan $(shell pkg-config --libs libssl 2>/dev/null) $(MV_LIBS)
 ifeq ($(SANITIZE),1)
 MV_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer \
 	     -fno-sanitize-recover=undefined
@@ -69,6 +73,7 @@ MAIL_SRC	= $(addprefix common/,addr.c charset.c compose.c creds.c date.c \
 COMMON_SRC	= $(filter-out $(MAIL_SRC),$(sort $(wildcard common/*.c)))
 WORKER_SRC	= $(sort $(wildcard gmail-worker/*.c))
 AI_SRC		= $(sort $(wildcard ai-worker/*.c))
+IMAP_SRC	= $(sort $(wildcard imap-worker/*.c))
 SUPER_SRC	= $(sort $(wildcard supervisor/*.c))
 SUPER_MAINS	= supervisor/mailvisord.c supervisor/mailvisorctl.c
 CHECK_SRC	= $(sort $(wildcard tests/unit/check_*.c))
@@ -82,12 +87,14 @@ COMMON_OBJS	= $(COMMON_SRC:%.c=$(OBJ)/%.o)
 MAIL_OBJS	= $(MAIL_SRC:%.c=$(OBJ)/%.o)
 WORKER_OBJS	= $(filter-out $(OBJ)/gmail-worker/main.o,$(WORKER_SRC:%.c=$(OBJ)/%.o))
 AI_OBJS		= $(filter-out $(OBJ)/ai-worker/main.o,$(AI_SRC:%.c=$(OBJ)/%.o))
+IMAP_OBJS	= $(filter-out $(OBJ)/imap-worker/main.o,$(IMAP_SRC:%.c=$(OBJ)/%.o))
 SUPER_OBJS	= $(patsubst %.c,$(OBJ)/%.o,$(filter-out $(SUPER_MAINS),$(SUPER_SRC)))
 CHECKS		= $(CHECK_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZERS		= $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/tests/fuzz/%)
 TEST_WORKERS	= $(patsubst tests/workers/%.c,$(BUILD)/tests/%,$(wildcard tests/workers/*.c))
 
-PROGS		= $(BUILD)/gmail-worker $(BUILD)/ai-worker $(BUILD)/mailvisord \
+PROGS		= $(BUILD)/gmail-worker $(BUILD)/ai-worker $(BUILD)/imap-worker \
+		  $(BUILD)/mailvisord \
 		  $(if $(wildcard supervisor/mailvisorctl.c),$(BUILD)/mailvisorctl)
 # mailvisorctl: the route table, the configuration reader for [http], and
 # its own parts in supervisor/ctl/.
@@ -157,6 +164,11 @@ $(BUILD)/ai-worker: $(OBJ)/ai-worker/main.o $(AI_OBJS) $(COMMON_OBJS) \
 		$(SHARED_OBJS)
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) $(MV_LDFLAGS) -o $@ $^ $(MV_LIBS)
+
+$(BUILD)/imap-worker: $(OBJ)/imap-worker/main.o $(IMAP_OBJS) $(MAIL_OBJS) \
+		$(COMMON_OBJS) $(SHARED_OBJS)
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) $(MV_LDFLAGS) -o $@ $^ $(IMAP_LIBS)
 
 $(BUILD)/mailvisord: $(OBJ)/supervisor/mailvisord.o $(SUPER_OBJS) $(SHARED_OBJS) \
 		$(OBJ)/supervisor/dashboard_html.o

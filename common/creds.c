@@ -58,8 +58,7 @@ static const struct creds_field creds_token_fields[] = {
 	{ NULL, 0, 0 },
 };
 
-/* Frees *p after overwriting it; NULL-safe. */
-static void
+void
 creds_wipe_str(char **p)
 {
 	if (*p == NULL)

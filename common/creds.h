@@ -65,6 +65,10 @@ typedef int (*creds_parse_fn)(const char *json, size_t len,
 int creds_load_doc(const char *spec, const char *env, creds_parse_fn parse,
     void *arg, struct mv_err *err);
 
+/* Frees the string *p after overwriting it, and sets *p to NULL;
+ * NULL-safe. */
+void creds_wipe_str(char **p);
+
 /* Frees every member (secrets are wiped first). NULL-safe. */
 void creds_free(struct creds *c);
 

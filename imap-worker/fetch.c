@@ -1,0 +1,556 @@
+/* fetch_emails and get_email: UID SEARCH, then UID FETCH of the sizes and
+ * flags, then of the bodies (BODY.PEEK: nothing is marked read) in
+ * batches bounded in bytes, each message decoded by common/mime into the
+ * EMAIL object. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/mime.h"
+#include "common/output.h"
+#include "imap-worker/actions.h"
+#include "imap-worker/fetch.h"
+#include "imap-worker/folders.h"
+#include "imap-worker/msgid.h"
+#include "shared/b64.h"
+#include "shared/log.h"
+#include "shared/utf8.h"
+
+#define META_BATCH	200		/* UIDs per FETCH of sizes and flags */
+#define BODY_BATCH	50		/* messages per FETCH of bodies */
+#define BODY_BYTES	(8u << 20)	/* bytes per FETCH of bodies */
+#define PER_MSG_SLACK	(64u << 10)	/* the FETCH line around a body */
+
+/* What the first FETCH tells of one message. */
+struct meta {
+	uint32_t	 uid;
+	uint32_t	 size;
+	int64_t		 internal;	/* epoch seconds; -1 unknown */
+	json_t		*labels;	/* label_ids: folder, UNREAD, ... */
+	int		 seen;
+};
+
+static int64_t
+meta_time(const struct mailimap_date_time *d)
+{
+	struct tm tm;
+	int z, off;
+
+	if (d == NULL)
+		return -1;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = d->dt_year - 1900;
+	tm.tm_mon = d->dt_month - 1;
+	tm.tm_mday = d->dt_day;
+	tm.tm_hour = d->dt_hour;
+	tm.tm_min = d->dt_min;
+	tm.tm_sec = d->dt_sec;
+	z = d->dt_zone < 0 ? -d->dt_zone : d->dt_zone;
+	off = (z / 100) * 3600 + (z % 100) * 60;
+	return (int64_t)timegm(&tm) - (d->dt_zone < 0 ? -off : off);
+}
+
+/* One flag as a label id: \Seen clears UNREAD, \Flagged is STARRED,
+ * \Draft DRAFT, keywords as they are. */
+static void
+meta_flag(struct meta *m, const struct mailimap_flag *f)
+{
+	switch (f->fl_type) {
+	case MAILIMAP_FLAG_SEEN:
+		m->seen = 1;
+		break;
+	case MAILIMAP_FLAG_FLAGGED:
+		json_array_append_new(m->labels, json_string("STARRED"));
+		break;
+	case MAILIMAP_FLAG_DRAFT:
+		json_array_append_new(m->labels, json_string("DRAFT"));
+		break;
+	case MAILIMAP_FLAG_KEYWORD:
+		if (f->fl_data.fl_keyword != NULL)
+			json_array_append_new(m->labels,
+			    mv_json_str(f->fl_data.fl_keyword));
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+meta_flags(struct meta *m, const struct mailimap_msg_att_dynamic *dyn)
+{
+	clistiter *it;
+
+	if (dyn == NULL || dyn->att_list == NULL)
+		return;
+	for (it = clist_begin(dyn->att_list); it; it = clist_next(it)) {
+		struct mailimap_flag_fetch *ff = clist_content(it);
+
+		if (ff->fl_type == MAILIMAP_FLAG_FETCH_OTHER && ff->fl_flag)
+			meta_flag(m, ff->fl_flag);
+	}
+}
+
+/* Fills m from one FETCH response (UID, FLAGS, RFC822.SIZE,
+ * INTERNALDATE); *body, *blen the BODY[...] section when there is one. */
+static void
+meta_take(struct meta *m, const struct mailimap_msg_att *att,
+    const char **body, size_t *blen)
+{
+	clistiter *it;
+
+	for (it = clist_begin(att->att_list); it; it = clist_next(it)) {
+		struct mailimap_msg_att_item *i = clist_content(it);
+		struct mailimap_msg_att_static *st;
+
+		if (i->att_type == MAILIMAP_MSG_ATT_ITEM_DYNAMIC) {
+			meta_flags(m, i->att_data.att_dyn);
+			continue;
+		}
+		st = i->att_data.att_static;
+		if (st->att_type == MAILIMAP_MSG_ATT_UID)
+			m->uid = st->att_data.att_uid;
+		else if (st->att_type == MAILIMAP_MSG_ATT_RFC822_SIZE)
+			m->size = st->att_data.att_rfc822_size;
+		else if (st->att_type == MAILIMAP_MSG_ATT_INTERNALDATE)
+			m->internal = meta_time(st->att_data.att_internal_date);
+		else if (st->att_type == MAILIMAP_MSG_ATT_BODY_SECTION &&
+		    body != NULL && st->att_data.att_body_section != NULL) {
+			*body = st->att_data.att_body_section->sec_body_part;
+			*blen = st->att_data.att_body_section->sec_length;
+		}
+	}
+}
+
+/* A set of UIDs as libetpan wants it. NULL when out of memory. */
+static struct mailimap_set *
+uid_set(const uint32_t *uids, size_t n)
+{
+	struct mailimap_set *set = mailimap_set_new_empty();
+
+	for (size_t i = 0; set != NULL && i < n; i++)
+		if (mailimap_set_add_single(set, uids[i]) != MAILIMAP_NO_ERROR) {
+			mailimap_set_free(set);
+			return NULL;
+		}
+	return set;
+}
+
+/* UID FETCH uids with the attributes of ft; *res the answers. */
+static int
+uid_fetch(struct session *s, const uint32_t *uids, size_t n,
+    struct mailimap_fetch_type *ft, size_t budget, clist **res,
+    struct mv_err *err)
+{
+	struct mailimap_set *set = uid_set(uids, n);
+	int r;
+
+	*res = NULL;
+	if (set == NULL)
+		return mv_err_set(err, MV_E_INTERNAL, "out of memory");
+	conn_set_budget(&s->conn, budget);
+	r = mailimap_uid_fetch(s->m, set, ft, res);
+	mailimap_set_free(set);
+	s->commands++;
+	if (r != MAILIMAP_NO_ERROR)
+		return session_fail(s, r, "UID FETCH", err);
+	return 0;
+}
+
+/* The first FETCH: flags, size and arrival of uids[0..n). metas[i] for
+ * uids[i]; a UID the server no longer has keeps size 0 and uid 0. */
+static int
+fetch_meta(struct session *s, const char *folder, const uint32_t *uids,
+    size_t n, struct meta *metas, struct mv_err *err)
+{
+	struct mailimap_fetch_type *ft = mailimap_fetch_type_new_fetch_att_list_empty();
+	clist *res;
+	clistiter *it;
+
+	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_uid());
+	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_flags());
+	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_rfc822_size());
+	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_internaldate());
+	if (uid_fetch(s, uids, n, ft, SESSION_BUDGET, &res, err) == -1) {
+		mailimap_fetch_type_free(ft);
+		return -1;
+	}
+	mailimap_fetch_type_free(ft);
+	for (it = clist_begin(res); it; it = clist_next(it)) {
+		struct meta m = { 0, 0, -1, json_array(), 0 };
+		size_t i;
+
+		json_array_append_new(m.labels, mv_json_str(folder));
+		meta_take(&m, clist_content(it), NULL, NULL);
+		for (i = 0; i < n && uids[i] != m.uid; i++)
+			;
+		if (i == n || metas[i].uid != 0) {
+			json_decref(m.labels);
+			continue;
+		}
+		if (!m.seen)
+			json_array_insert_new(m.labels, 1, json_string("UNREAD"));
+		metas[i] = m;
+	}
+	mailimap_fetch_list_free(res);
+	return 0;
+}
+
+/* A snippet of body_text: its first 200 characters, white space folded. */
+static json_t *
+email_snippet(json_t *email)
+{
+	const char *t = json_string_value(json_object_get(email, "body_text"));
+	char buf[1024];
+	size_t o = 0, chars = 0;
+	int space = 0;
+
+	for (; t != NULL && *t && chars < 200 && o < sizeof(buf) - 5; t++) {
+		unsigned char c = (unsigned char)*t;
+
+		if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+			space = o > 0;
+			continue;
+		}
+		if (space)
+			buf[o++] = ' ', chars++;
+		space = 0;
+		buf[o++] = (char)c;
+		chars += (c & 0xC0) != 0x80;
+	}
+	while (t != NULL && *t && o > 0 && ((unsigned char)*t & 0xC0) == 0x80 &&
+	    o < sizeof(buf) - 1)
+		buf[o++] = *t++;
+	return mv_json_strn(buf, o);
+}
+
+/* The EMAIL object of one message from its bytes and its meta. New
+ * reference or NULL with err. */
+static json_t *
+email_build(struct session *s, const char *folder, const struct meta *m,
+    const char *bytes, size_t len, int headers_only, struct mv_err *err)
+{
+	enum mime_format fmt = strcmp(s->o->format, "metadata") == 0 ||
+	    headers_only ? MIME_METADATA : MIME_RAW;
+	json_t *res = json_object(), *e;
+	char *id = msgid_make(folder, s->uidvalidity, m->uid), *raw;
+
+	json_object_set_new(res, "id", id ? json_string(id) : json_null());
+	free(id);
+	json_object_set(res, "labelIds", m->labels);
+	if (m->internal >= 0)
+		json_object_set_new(res, "internalDate",
+		    json_integer((json_int_t)m->internal * 1000));
+	json_object_set_new(res, "sizeEstimate", json_integer(m->size));
+	e = mime_email_bytes(bytes, len, res, fmt, err);
+	json_decref(res);
+	if (e == NULL)
+		return NULL;
+	json_object_set_new(e, "thread_id", json_null());
+	json_object_set_new(e, "history_id", json_null());
+	if (fmt != MIME_METADATA)
+		json_object_set_new(e, "snippet", email_snippet(e));
+	if (headers_only)
+		json_object_set_new(e, "too_large", json_true());
+	if (strcmp(s->o->format, "raw") == 0 && !headers_only) {
+		raw = mv_b64_encode(bytes, len, 1, 0);
+		json_object_set_new(e, "raw", raw ? json_string(raw) :
+		    json_null());
+		free(raw);
+	}
+	return e;
+}
+
+/* Hands one email to the sink (stolen). Returns 0, or -1 with err. */
+static int
+sink_put(struct sink *k, json_t *e, struct mv_err *err)
+{
+	k->count++;
+	if (k->emails != NULL)
+		return json_array_append_new(k->emails, e) == 0 ? 0 :
+		    mv_err_set(err, MV_E_INTERNAL, "out of memory");
+	if (output_line(k->s->out, e) == -1) {
+		json_decref(e);
+		return mv_err_set(err, MV_E_INTERNAL, "stdout: write failed");
+	}
+	json_decref(e);
+	return 0;
+}
+
+/* BODY.PEEK[] (or [HEADER]) of uids[0..n), each decoded and sunk. */
+static int
+fetch_bodies(struct sink *k, const char *folder, const struct meta *metas,
+    const uint32_t *uids, size_t n, int headers, struct mv_err *err)
+{
+	struct session *s = k->s;
+	struct mailimap_section *sec = headers ?
+	    mailimap_section_new_header() : mailimap_section_new(NULL);
+	struct mailimap_fetch_type *ft = mailimap_fetch_type_new_fetch_att_list_empty();
+	size_t budget = PER_MSG_SLACK, i;
+	clist *res;
+	clistiter *it;
+	int rc = 0;
+
+	for (i = 0; i < n; i++)
+		budget += PER_MSG_SLACK + (headers ? 0 : metas[i].size);
+	if (headers)
+		budget += n * (size_t)SESSION_BUDGET / 16;
+	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_uid());
+	mailimap_fetch_type_new_fetch_att_list_add(ft,
+	    mailimap_fetch_att_new_body_peek_section(sec));
+	if (uid_fetch(s, uids, n, ft, budget, &res, err) == -1) {
+		mailimap_fetch_type_free(ft);
+		return -1;
+	}
+	mailimap_fetch_type_free(ft);
+	for (it = clist_begin(res); rc == 0 && it; it = clist_next(it)) {
+		struct meta m = { 0, 0, -1, NULL, 0 };
+		const char *body = NULL;
+		size_t blen = 0;
+		json_t *e;
+
+		meta_take(&m, clist_content(it), &body, &blen);
+		for (i = 0; i < n && uids[i] != m.uid; i++)
+			;
+		if (i == n || body == NULL)
+			continue;
+		if ((e = email_build(s, folder, &metas[i], body, blen,
+		    headers && strcmp(s->o->format, "metadata") != 0,
+		    err)) == NULL)
+			rc = -1;
+		else
+			rc = sink_put(k, e, err);
+	}
+	mailimap_fetch_list_free(res);
+	return rc;
+}
+
+/* Bodies of metas[0..n) in batches of at most BODY_BATCH messages and
+ * BODY_BYTES bytes; those past --max_message_size (and every one for
+ * --format metadata) by their header only. */
+static int
+fetch_batch(struct sink *k, const char *folder, struct meta *metas,
+    size_t n, struct mv_err *err)
+{
+	uint32_t uids[BODY_BATCH];
+	struct meta sel[BODY_BATCH];
+	size_t i = 0, j, bytes;
+	int meta_only = strcmp(k->s->o->format, "metadata") == 0, big;
+
+	while (i < n) {
+		if (metas[i].uid == 0) {
+			i++;
+			continue;
+		}
+		big = meta_only || metas[i].size > k->s->o->max_message_size;
+		for (j = 0, bytes = 0; i < n && j < BODY_BATCH; i++) {
+			if (metas[i].uid == 0)
+				continue;
+			if ((meta_only || metas[i].size >
+			    k->s->o->max_message_size) != big)
+				break;
+			if (j > 0 && !big && bytes + metas[i].size > BODY_BYTES)
+				break;
+			bytes += metas[i].size;
+			sel[j] = metas[i];
+			uids[j++] = metas[i].uid;
+		}
+		if (fetch_bodies(k, folder, sel, uids, j, big, err) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+static void
+metas_free(struct meta *metas, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		json_decref(metas[i].labels);
+}
+
+/* META_BATCH UIDs at a time. */
+int
+fetch_uids(struct sink *k, const char *folder, const uint32_t *uids,
+    size_t n, struct mv_err *err)
+{
+	struct meta metas[META_BATCH];
+	size_t off, m;
+	int rc = 0;
+
+	for (off = 0; rc == 0 && off < n; off += m) {
+		m = n - off < META_BATCH ? n - off : META_BATCH;
+		memset(metas, 0, sizeof(metas));
+		rc = fetch_meta(k->s, folder, uids + off, m, metas, err);
+		if (rc == 0)
+			rc = fetch_batch(k, folder, metas, m, err);
+		metas_free(metas, m);
+	}
+	return rc;
+}
+
+/* UID SEARCH SINCE the day --days_back days ago (UTC), or ALL. New
+ * array, newest (highest UID) first, in *uids. */
+static int
+search_since(struct session *s, uint32_t **uids, size_t *n,
+    struct mv_err *err)
+{
+	struct mailimap_search_key *key;
+	clist *res = NULL;
+	clistiter *it;
+	time_t t = time(NULL) - s->o->days_back * 86400;
+	struct tm tm;
+	size_t i;
+	int r;
+
+	gmtime_r(&t, &tm);
+	key = s->o->days_back == 0 ? mailimap_search_key_new_all() :
+	    mailimap_search_key_new_since(mailimap_date_new(tm.tm_mday,
+	    tm.tm_mon + 1, tm.tm_year + 1900));
+	conn_set_budget(&s->conn, SESSION_BUDGET * 4);
+	r = mailimap_uid_search(s->m, NULL, key, &res);
+	mailimap_search_key_free(key);
+	if (r != MAILIMAP_NO_ERROR)
+		return session_fail(s, r, "UID SEARCH", err);
+	*n = clist_count(res);
+	*uids = calloc(*n + 1, sizeof(**uids));
+	if (*uids == NULL) {
+		mailimap_search_result_free(res);
+		return mv_err_set(err, MV_E_INTERNAL, "out of memory");
+	}
+	i = *n;
+	for (it = clist_begin(res); it; it = clist_next(it))
+		(*uids)[--i] = *(uint32_t *)clist_content(it);
+	mailimap_search_result_free(res);
+	return 0;
+}
+
+static int
+uid_desc(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* One folder of fetch_emails. */
+static int
+fetch_folder(struct sink *k, const char *folder, struct mv_err *err)
+{
+	uint32_t *uids = NULL;
+	size_t n = 0;
+	int rc;
+
+	if (session_examine(k->s, folder, err) == -1)
+		return -1;
+	if (k->s->exists == 0)
+		return 0;
+	if (search_since(k->s, &uids, &n, err) == -1)
+		return -1;
+	qsort(uids, n, sizeof(*uids), uid_desc);
+	if (k->max > 0 && n > (size_t)k->max - k->count)
+		n = (size_t)k->max - k->count;
+	log_info("%s: %zu messages to fetch", folder, n);
+	rc = fetch_uids(k, folder, uids, n, err);
+	free(uids);
+	return rc;
+}
+
+/* The folders to read: --label, else every default one. */
+static int
+fetch_folders(struct session *s, struct folders *f, struct mv_err *err)
+{
+	struct folders all;
+	size_t i;
+
+	memset(f, 0, sizeof(*f));
+	if (s->o->label.n > 0) {
+		f->v = calloc(s->o->label.n, sizeof(*f->v));
+		if (f->v == NULL)
+			return mv_err_set(err, MV_E_INTERNAL, "out of memory");
+		for (i = 0; i < s->o->label.n; i++)
+			if ((f->v[f->n++].name = strdup(s->o->label.v[i])) ==
+			    NULL)
+				return mv_err_set(err, MV_E_INTERNAL, "out of "
+				    "memory");
+		return 0;
+	}
+	if (folders_list(s, &all, err) == -1)
+		return -1;
+	*f = all;
+	for (i = 0; i < all.n; i++)
+		if (!folders_default(&all.v[i], s->o->include_spam_trash)) {
+			free(all.v[i].name);
+			all.v[i].name = NULL;
+		}
+	return 0;
+}
+
+int
+act_fetch_emails(struct session *s)
+{
+	struct mv_err err = MV_ERR_INIT;
+	struct sink k = { s, NULL, 0, s->o->max_results };
+	struct folders f;
+	json_t *env;
+	size_t i;
+	int rc = 0;
+
+	if (!s->ndjson)
+		k.emails = json_array();
+	if (fetch_folders(s, &f, &err) == -1)
+		rc = -1;
+	for (i = 0; rc == 0 && i < f.n; i++)
+		if (f.v[i].name != NULL && (k.max == 0 ||
+		    k.count < (size_t)k.max))
+			rc = fetch_folder(&k, f.v[i].name, &err);
+	folders_free(&f);
+	if (rc == -1) {
+		json_decref(k.emails);
+		return action_fail(s, &err);
+	}
+	env = action_success(s);
+	json_object_set_new(env, "count", json_integer((json_int_t)k.count));
+	json_object_set_new(env, "history_id", json_null());
+	if (k.emails != NULL)
+		json_object_set_new(env, "emails", k.emails);
+	return action_finish(s, env, NULL);
+}
+
+int
+act_get_email(struct session *s)
+{
+	struct mv_err err = MV_ERR_INIT;
+	struct sink k = { s, json_array(), 0, 0 };
+	struct msgid id;
+	json_t *env;
+
+	if (s->o->id.n != 1) {
+		json_decref(k.emails);
+		mv_err_set(&err, MV_E_INVALID_ARGUMENT, "get_email: give one "
+		    "--id FOLDER/UIDVALIDITY/UID");
+		return action_fail(s, &err);
+	}
+	if (msgid_parse(s->o->id.v[0], &id) == -1) {
+		json_decref(k.emails);
+		mv_err_set(&err, MV_E_INVALID_ARGUMENT, "--id: not "
+		    "FOLDER/UIDVALIDITY/UID");
+		return action_fail(s, &err);
+	}
+	if (session_examine(s, id.folder, &err) == 0 &&
+	    s->uidvalidity != id.uidvalidity)
+		mv_err_set(&err, MV_E_NOT_FOUND, "message %.300s: the folder's"
+		    " UIDVALIDITY is now %u: its ids changed", s->o->id.v[0],
+		    s->uidvalidity);
+	else if (err.type == MV_OK &&
+	    fetch_uids(&k, id.folder, &id.uid, 1, &err) == 0 && k.count == 0)
+		mv_err_set(&err, MV_E_NOT_FOUND, "message %.300s: not found",
+		    s->o->id.v[0]);
+	msgid_free(&id);
+	if (err.type != MV_OK) {
+		json_decref(k.emails);
+		return action_fail(s, &err);
+	}
+	env = action_success(s);
+	json_object_set(env, "email", json_array_get(k.emails, 0));
+	json_decref(k.emails);
+	return action_finish(s, env, NULL);
+}

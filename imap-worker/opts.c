@@ -1,0 +1,108 @@
+/* Option table, parsing and --help of imap-worker. */
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "imap-worker/opts.h"
+#include "shared/opt.h"
+
+#define O(f) offsetof(struct opts, f)
+
+/* Sorted by name. */
+static const struct mv_opt opt_table[] = {
+	{ "action", 'a', MV_OPT_STR, O(action), 0, 0, "ACTION",
+	  "what to do (see ACTIONS)" },
+	{ "allow_plaintext", 0, MV_OPT_FLAG, O(allow_plaintext), 0, 0, NULL,
+	  "accept \"security\": \"none\" (password in clear on the wire)" },
+	{ "ca_file", 0, MV_OPT_STR, O(ca_file), 0, 0, "FILE",
+	  "trust the CA certificates in FILE (PEM) besides the system's" },
+	{ "credentials", 'c', MV_OPT_STR, O(credentials), 0, 0, "@FILE|-",
+	  "credentials JSON from FILE or stdin (env IMAP_WORKER_CREDENTIALS)" },
+	{ "days_back", 0, MV_OPT_LONG, O(days_back), 0, 36500, "N",
+	  "fetch_emails: messages of the last N days, 0 = any age (default 1)" },
+	{ "format", 0, MV_OPT_STR, O(format), 0, 0, "FMT",
+	  "full, metadata or raw (default full)" },
+	{ "help", 'h', MV_OPT_FLAG, O(help), 0, 0, NULL, "show this help" },
+	{ "id", 0, MV_OPT_LIST, O(id), 0, 0, "ID",
+	  "message id FOLDER/UIDVALIDITY/UID (repeatable)" },
+	{ "include_spam_trash", 0, MV_OPT_FLAG, O(include_spam_trash), 0, 0,
+	  NULL, "fetch_emails: include the Junk and Trash folders" },
+	{ "label", 0, MV_OPT_LIST, O(label), 0, 0, "FOLDER",
+	  "fetch_emails: this folder only (repeatable; default every folder "
+	  "but Junk, Trash and All)" },
+	{ "max_message_size", 0, MV_OPT_LONG, O(max_message_size), 1024,
+	  1L << 30, "BYTES", "larger messages give their headers only "
+	  "(default 52428800)" },
+	{ "max_results", 0, MV_OPT_LONG, O(max_results), 0, 10000000, "N",
+	  "fetch_emails: at most N messages, newest first, 0 = no cap "
+	  "(default 0)" },
+	{ "output", 'o', MV_OPT_STR, O(output), 0, 0, "MODE",
+	  "json (one document) or ndjson (one line per item) (default json)" },
+	{ "quiet", 0, MV_OPT_FLAG, O(quiet), 0, 0, NULL, "errors only on stderr" },
+	{ "timeout", 0, MV_OPT_LONG, O(timeout), 1, 3600, "SECONDS",
+	  "limit for connecting and for each read or write (default 30)" },
+	{ "token_uri", 0, MV_OPT_STR, O(token_uri), 0, 0, "URL",
+	  "OAuth2 token endpoint (env IMAP_WORKER_TOKEN_URI; else the "
+	  "credentials' token_uri, else Google's)" },
+	{ "verbose", 'v', MV_OPT_COUNT, O(verbose), 0, 0, NULL,
+	  "on stderr: -v steps and totals, -vv each command" },
+	{ "version", 'V', MV_OPT_FLAG, O(version), 0, 0, NULL, "show the version" },
+};
+
+#define NOPTS (sizeof(opt_table) / sizeof(opt_table[0]))
+
+static void
+opts_defaults(struct opts *o)
+{
+	const char *env;
+
+	memset(o, 0, sizeof(*o));
+	if ((env = getenv("IMAP_WORKER_TOKEN_URI")) != NULL && *env)
+		o->token_uri = env;
+	o->timeout = 30;
+	o->max_message_size = 50L << 20;
+	o->days_back = 1;
+	o->format = "full";
+	o->output = "json";
+}
+
+static const struct mv_opt_table opts_table = { opt_table, NOPTS };
+
+int
+opts_parse(struct opts *o, int argc, char **argv, struct mv_err *err)
+{
+	opts_defaults(o);
+	return mv_opt_parse(&opts_table, o, argc, argv, err);
+}
+
+void
+opts_free(struct opts *o)
+{
+	mv_opt_free_lists(&opts_table, o);
+}
+
+void
+opts_usage(void)
+{
+	printf("usage: imap-worker --action ACTION [--credentials @FILE | "
+	    "--credentials -]\n"
+	    "                   [options]\n\n"
+	    "Runs one action on an IMAP mailbox and prints one JSON result on "
+	    "stdout.\n\n"
+	    "ACTIONS\n"
+	    "  fetch_emails    messages of --days_back in --label folders\n"
+	    "  get_email       one message (--id FOLDER/UIDVALIDITY/UID)\n"
+	    "  list_labels     folders with their counts and special-use "
+	    "roles\n"
+	    "  get_profile     address and totals\n"
+	    "  ping            check the credentials\n\n"
+	    "OPTIONS (each accepts '_' or '-': --days_back = --days-back)\n");
+	mv_opt_help(&opts_table);
+	printf("\nEXIT STATUS\n"
+	    "  0 success; 64 invalid_argument; 65 not_found; 66 no_input; "
+	    "69 api;\n"
+	    "  70 internal; 75 timeout, network; 77 auth, permission; "
+	    "78 bad_credentials.\n\n"
+	    "See imap-worker(1).\n");
+}

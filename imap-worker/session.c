@@ -1,0 +1,250 @@
+/* The IMAP session: connection, TLS or STARTTLS, login (password or
+ * XOAUTH2), EXAMINE, and libetpan's return codes as the contract's
+ * errors. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/http.h"
+#include "common/oauth.h"
+#include "imap-worker/session.h"
+#include "shared/log.h"
+#include "shared/str.h"
+
+/* Text of the server's last tagged answer, cleaned for a message. */
+static const char *
+session_said(struct session *s, char *buf, size_t len)
+{
+	if (s->m == NULL || s->m->imap_response == NULL)
+		return "no reason given";
+	mv_quote_clean(buf, len, s->m->imap_response, 200);
+	return buf;
+}
+
+int
+session_fail(struct session *s, int r, const char *what, struct mv_err *err)
+{
+	char said[256];
+
+	if (r == MAILIMAP_ERROR_STREAM || s->conn.fail != CONN_OK)
+		return conn_error(&s->conn, what, err);
+	if (r == MAILIMAP_ERROR_PARSE)
+		return mv_err_set(err, MV_E_API, "%s: the answer of %.200s does "
+		    "not parse", what, s->conn.host);
+	if (r == MAILIMAP_ERROR_MEMORY)
+		return mv_err_set(err, MV_E_INTERNAL, "%s: out of memory",
+		    what);
+	if (r == MAILIMAP_ERROR_LOGIN)
+		return mv_err_set(err, MV_E_AUTH, "%s refused: %s", what,
+		    session_said(s, said, sizeof(said)));
+	return mv_err_set(err, MV_E_API, "%s: %.200s answered: %s", what,
+	    s->conn.host, session_said(s, said, sizeof(said)));
+}
+
+/* CAPABILITY: libetpan keeps what the server says for
+ * mailimap_has_extension(). */
+static int
+session_capability(struct session *s)
+{
+	struct mailimap_capability_data *cap = NULL;
+	int r;
+
+	conn_set_budget(&s->conn, SESSION_BUDGET);
+	r = mailimap_capability(s->m, &cap);
+	if (cap != NULL)
+		mailimap_capability_data_free(cap);
+	return r;
+}
+
+/* The greeting, read through our stream. */
+static int
+session_greet(struct session *s, struct mv_err *err)
+{
+	mailstream *st;
+	int r;
+
+	if ((s->m = mailimap_new(0, NULL)) == NULL ||
+	    (st = conn_stream(&s->conn)) == NULL)
+		return mv_err_set(err, MV_E_INTERNAL, "out of memory");
+	conn_set_budget(&s->conn, SESSION_BUDGET);
+	r = mailimap_connect(s->m, st);
+	if (r != MAILIMAP_NO_ERROR_NON_AUTHENTICATED &&
+	    r != MAILIMAP_NO_ERROR_AUTHENTICATED)
+		return session_fail(s, r, "greeting", err);
+	return 0;
+}
+
+/* STARTTLS, required: a server that does not offer it is refused before
+ * the password is sent. */
+static int
+session_starttls(struct session *s, struct mv_err *err)
+{
+	int r;
+
+	if ((r = session_capability(s)) != MAILIMAP_NO_ERROR)
+		return session_fail(s, r, "CAPABILITY", err);
+	if (!mailimap_has_extension(s->m, "STARTTLS")) {
+		mv_err_set(err, MV_E_NETWORK, "%.200s offers no STARTTLS, which"
+		    " the credentials require", s->conn.host);
+		err->retryable = 0;
+		return -1;
+	}
+	if ((r = mailimap_starttls(s->m)) != MAILIMAP_NO_ERROR)
+		return session_fail(s, r, "STARTTLS", err);
+	return conn_tls(&s->conn, s->o->ca_file, err);
+}
+
+/* The OAuth2 access token: as given, or from the refresh-token grant. New
+ * string (caller wipes and frees), or NULL with err. */
+static char *
+session_token(struct session *s, struct mv_err *err)
+{
+	struct http_opts ho = { 0 };
+	struct http_engine *eng;
+	struct http_req *r;
+	const char *uri;
+	char *body, *tok = NULL;
+
+	if (s->acct.oauth.type == CREDS_ACCESS_TOKEN) {
+		tok = strdup(s->acct.oauth.access_token);
+		return tok ? tok : (mv_err_set(err, MV_E_INTERNAL, "out of "
+		    "memory"), NULL);
+	}
+	uri = oauth_token_uri(&s->acct.oauth, s->o->token_uri);
+	if ((body = oauth_token_body(&s->acct.oauth, uri, NULL, NULL,
+	    time(NULL), err)) == NULL)
+		return NULL;
+	ho.timeout_s = s->o->timeout;
+	ho.max_wait_s = 60;
+	ho.max_in_flight = 1;
+	ho.max_response = 1u << 20;
+	ho.verbose = s->o->verbose;
+	ho.user_agent = "imap-worker";
+	if ((eng = http_engine_new(&ho)) == NULL) {
+		free(body);
+		mv_err_set(err, MV_E_INTERNAL, "cannot start libcurl");
+		return NULL;
+	}
+	r = http_req_new("POST", uri, body, strlen(body),
+	    "application/x-www-form-urlencoded", 0, 0, "token request");
+	explicit_bzero(body, strlen(body));
+	free(body);
+	if (http_call(eng, r) == -1 && r->status == 0)
+		*err = r->err;
+	else
+		oauth_token_parse(r->status, r->resp.data, r->resp.len, &tok,
+		    &s->token_expires_in, err);
+	if (r->resp.data != NULL)
+		explicit_bzero(r->resp.data, r->resp.len);
+	http_req_free(r);
+	http_engine_free(eng);
+	return tok;
+}
+
+static int
+session_login(struct session *s, struct mv_err *err)
+{
+	char *tok;
+	int r;
+
+	conn_set_budget(&s->conn, SESSION_BUDGET);
+	if (!s->acct.has_oauth)
+		r = mailimap_login(s->m, s->acct.username, s->acct.password);
+	else {
+		if ((tok = session_token(s, err)) == NULL)
+			return -1;
+		r = mailimap_oauth2_authenticate(s->m, s->acct.username, tok);
+		explicit_bzero(tok, strlen(tok));
+		free(tok);
+	}
+	if (r != MAILIMAP_NO_ERROR)
+		return session_fail(s, r == MAILIMAP_ERROR_STREAM ||
+		    r == MAILIMAP_ERROR_PARSE ? r : MAILIMAP_ERROR_LOGIN,
+		    s->acct.has_oauth ? "AUTHENTICATE XOAUTH2" : "LOGIN", err);
+	/* The capabilities after login are the ones that count. */
+	if ((r = session_capability(s)) != MAILIMAP_NO_ERROR)
+		return session_fail(s, r, "CAPABILITY", err);
+	return 0;
+}
+
+int
+session_open(struct session *s, const struct opts *o, struct mv_err *err)
+{
+	memset(s, 0, sizeof(*s));
+	s->conn.fd = -1;
+	s->o = o;
+	s->out = stdout;
+	s->ndjson = strcmp(o->output, "ndjson") == 0;
+	s->token_expires_in = -1;
+	if (account_load(o->credentials, &s->acct, err) == -1)
+		return -1;
+	if (s->acct.in.security == SEC_NONE && !o->allow_plaintext)
+		return mv_err_set(err, MV_E_INVALID_ARGUMENT, "the credentials "
+		    "say \"security\": \"none\": the password would cross the "
+		    "network in clear; add --allow_plaintext to accept that");
+	log_info("connecting to %s port %d (%s)", s->acct.in.host,
+	    s->acct.in.port, account_sec_name(s->acct.in.security));
+	if (conn_open(&s->conn, s->acct.in.host, s->acct.in.port,
+	    (int)o->timeout, err) == -1)
+		return -1;
+	if (s->acct.in.security == SEC_TLS &&
+	    conn_tls(&s->conn, o->ca_file, err) == -1)
+		return -1;
+	if (session_greet(s, err) == -1)
+		return -1;
+	if (s->acct.in.security == SEC_STARTTLS &&
+	    session_starttls(s, err) == -1)
+		return -1;
+	return session_login(s, err);
+}
+
+int
+session_has(struct session *s, const char *cap)
+{
+	return s->m != NULL && mailimap_has_extension(s->m, cap);
+}
+
+int
+session_examine(struct session *s, const char *folder, struct mv_err *err)
+{
+	int r;
+
+	if (s->examined != NULL && strcmp(s->examined, folder) == 0)
+		return 0;
+	free(s->examined);
+	s->examined = NULL;
+	conn_set_budget(&s->conn, SESSION_BUDGET);
+	r = mailimap_examine(s->m, folder);
+	if (r == MAILIMAP_ERROR_EXAMINE)
+		return mv_err_set(err, MV_E_NOT_FOUND, "folder '%.200s' cannot "
+		    "be opened: %s", folder, s->m->imap_response ?
+		    s->m->imap_response : "no such folder");
+	if (r != MAILIMAP_NO_ERROR)
+		return session_fail(s, r, "EXAMINE", err);
+	if ((s->examined = strdup(folder)) == NULL)
+		return mv_err_set(err, MV_E_INTERNAL, "out of memory");
+	s->uidvalidity = s->m->imap_selection_info->sel_uidvalidity;
+	s->uidnext = s->m->imap_selection_info->sel_uidnext;
+	s->exists = s->m->imap_selection_info->sel_exists;
+	return 0;
+}
+
+void
+session_close(struct session *s)
+{
+	if (s == NULL)
+		return;
+	if (s->m != NULL) {
+		if (s->conn.fail == CONN_OK && s->m->imap_state !=
+		    MAILIMAP_STATE_DISCONNECTED) {
+			conn_set_budget(&s->conn, 1u << 16);
+			mailimap_logout(s->m);
+		}
+		mailimap_free(s->m);
+	}
+	s->m = NULL;
+	conn_close(&s->conn);
+	free(s->examined);
+	s->examined = NULL;
+	account_free(&s->acct);
+}

@@ -1,0 +1,60 @@
+/* One IMAP session: connected, secured, logged in; the folder examined;
+ * libetpan's answers turned into the contract's errors. */
+#ifndef IW_SESSION_H
+#define IW_SESSION_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include <libetpan/libetpan.h>
+
+#include "imap-worker/account.h"
+#include "imap-worker/conn.h"
+#include "imap-worker/opts.h"
+#include "shared/err.h"
+
+/* What one ordinary command may read; a FETCH of bodies sets its own. */
+#define SESSION_BUDGET	(16u << 20)
+
+struct session {
+	struct conn	 conn;
+	mailimap	*m;
+	struct account	 acct;
+	const struct opts *o;
+	FILE		*out;
+	int		 ndjson;
+	long		 token_expires_in;	/* -1: no OAuth token */
+	char		*examined;	/* the folder EXAMINEd, or NULL */
+	uint32_t	 uidvalidity, uidnext, exists;
+	int		 commands;	/* sent, for -v */
+};
+
+/*
+ * Loads the credentials, connects (TLS, or STARTTLS required when the
+ * document says so; plaintext only with --allow_plaintext), then logs in
+ * (LOGIN with the password, or AUTHENTICATE XOAUTH2 with an OAuth2 access
+ * token, refreshed first for an authorized_user document). A certificate
+ * that fails verification stops before anything is sent. Returns 0, or -1
+ * with err (the session then needs session_close() all the same).
+ */
+int session_open(struct session *s, const struct opts *o, struct mv_err *err);
+
+/* Logs out (when logged in) and frees everything. NULL-safe. */
+void session_close(struct session *s);
+
+/* Sets err from libetpan's answer r to the command what: the connection's
+ * failure (timeout, network, too large), the server's NO or BAD (api,
+ * quoting its text), or a parse error. Returns -1. */
+int session_fail(struct session *s, int r, const char *what,
+    struct mv_err *err);
+
+/* EXAMINEs folder (read-only: nothing a later FETCH does changes a flag),
+ * unless it is the one examined already. A folder that does not exist is
+ * not_found. Returns 0, or -1 with err. */
+int session_examine(struct session *s, const char *folder,
+    struct mv_err *err);
+
+/* 1 when the server announced the capability (after login). */
+int session_has(struct session *s, const char *cap);
+
+#endif
