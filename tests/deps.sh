@@ -24,7 +24,7 @@ libjansson-dev libssl-dev libbsd-dev libhiredis-dev libevent-dev libinih-dev red
 python3 python3-cryptography jq curl tzdata"
 check="$demo check python3-prometheus-client mandoc chromium nodejs
 build-essential dpkg-dev debhelper lintian dovecot-imapd dovecot-pop3d
-python3-aiosmtpd isync openssl libetpan-dev"
+python3-aiosmtpd isync openssl"
 
 case ${1:-check} in
 demo) pkgs=$demo ;;

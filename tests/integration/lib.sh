@@ -99,6 +99,18 @@ gw() {
 	    --quota_units_per_sec 0 "$@" >"$TMP/out" 2>"$TMP/err" || RC=$?
 }
 
+# iw CREDFILE ARGS...: imap-worker with that credentials document (a path)
+# and the test CA of tests/mailsrv.sh; stdout in $TMP/out, stderr in
+# $TMP/err, exit code in $RC. Never fails itself.
+IMAPW=$MV_BUILD/imap-worker
+iw() {
+	cred=$1
+	shift
+	RC=0
+	"$IMAPW" --credentials "@$cred" --ca_file "$MAILSRV_CA" "$@" \
+	    >"$TMP/out" 2>"$TMP/err" || RC=$?
+}
+
 # gw_as CREDFILE ARGS...: the same with other credentials.
 gw_as() {
 	cred=$1
