@@ -868,7 +868,25 @@ part_text(const struct mime_tree *t, const struct mime_part *p,
 	return text;
 }
 
-/* Sets body_text and body_html; null where there is none. */
+/* Folds CRLF line ends into LF in place: a message read from IMAP or
+ * POP3 has CRLF (RFC 5322's canonical form), Gmail's API may give either;
+ * the same message gives the same bodies. A lone CR stays. */
+static void
+text_lf(char *s, size_t *len)
+{
+	size_t i, o = 0;
+
+	if (s == NULL)
+		return;
+	for (i = 0; i < *len; i++)
+		if (!(s[i] == '\r' && i + 1 < *len && s[i + 1] == '\n'))
+			s[o++] = s[i];
+	s[o] = '\0';
+	*len = o;
+}
+
+/* Sets body_text and body_html (LF line ends); null where there is
+ * none. */
 static void
 email_bodies(json_t *email, const struct mime_tree *t)
 {
@@ -880,6 +898,8 @@ email_bodies(json_t *email, const struct mime_tree *t)
 		tree_bodies(t, &pp, &hp);
 		plain = part_text(t, pp, &pl);
 		html = part_text(t, hp, &hl);
+		text_lf(plain, &pl);
+		text_lf(html, &hl);
 	}
 	if (plain == NULL && html != NULL &&
 	    (rendered = html_to_text(html, hl, &pl)) != NULL)
