@@ -286,6 +286,7 @@ fetch_bodies(struct sink *k, const char *folder, const struct meta *metas,
 	    mailimap_section_new_header() : mailimap_section_new(NULL);
 	struct mailimap_fetch_type *ft = mailimap_fetch_type_new_fetch_att_list_empty();
 	size_t budget = PER_MSG_SLACK, i;
+	json_t *out[BODY_BATCH];
 	clist *res;
 	clistiter *it;
 	int rc = 0;
@@ -302,25 +303,29 @@ fetch_bodies(struct sink *k, const char *folder, const struct meta *metas,
 		return -1;
 	}
 	mailimap_fetch_type_free(ft);
+	memset(out, 0, sizeof(out));
 	for (it = clist_begin(res); rc == 0 && it; it = clist_next(it)) {
 		struct meta m = { 0, 0, -1, NULL, 0 };
 		const char *body = NULL;
 		size_t blen = 0;
-		json_t *e;
 
 		meta_take(&m, clist_content(it), &body, &blen);
 		for (i = 0; i < n && uids[i] != m.uid; i++)
 			;
-		if (i == n || body == NULL)
+		if (i == n || body == NULL || out[i] != NULL)
 			continue;
-		if ((e = email_build(s, folder, &metas[i], body, blen,
+		if ((out[i] = email_build(s, folder, &metas[i], body, blen,
 		    headers && strcmp(s->o->format, "metadata") != 0,
 		    err)) == NULL)
 			rc = -1;
-		else
-			rc = sink_put(k, e, err);
 	}
 	mailimap_fetch_list_free(res);
+	/* In the order asked (newest first), not the server's. */
+	for (i = 0; i < n; i++)
+		if (out[i] != NULL && rc == 0)
+			rc = sink_put(k, out[i], err);
+		else
+			json_decref(out[i]);
 	return rc;
 }
 
