@@ -1,4 +1,4 @@
-# Mailvisor: gmail-worker, ai-worker, mailvisord, mailvisorctl.
+# Mailvisor: gmail-worker, imap-worker, ai-worker, mailvisord, mailvisorctl.
 #
 #   make              build everything
 #   make check        install missing Debian packages (as root), build, run
@@ -303,10 +303,12 @@ $(BUILD)/runstat $(BUILD)/spawnloop: $(BUILD)/%: bench/%.c
 install: all
 	$(INSTALL) -D -m 0755 $(BUILD)/gmail-worker $(DESTDIR)$(BINDIR)/gmail-worker
 	$(INSTALL) -D -m 0755 $(BUILD)/ai-worker $(DESTDIR)$(BINDIR)/ai-worker
+	$(INSTALL) -D -m 0755 $(BUILD)/imap-worker $(DESTDIR)$(BINDIR)/imap-worker
 	$(INSTALL) -D -m 0755 $(BUILD)/mailvisord $(DESTDIR)$(SBINDIR)/mailvisord
 	$(INSTALL) -D -m 0755 $(BUILD)/mailvisorctl $(DESTDIR)$(BINDIR)/mailvisorctl
 	$(INSTALL) -D -m 0644 man/gmail-worker.1 $(DESTDIR)$(MANDIR)/man1/gmail-worker.1
 	$(INSTALL) -D -m 0644 man/ai-worker.1 $(DESTDIR)$(MANDIR)/man1/ai-worker.1
+	$(INSTALL) -D -m 0644 man/imap-worker.1 $(DESTDIR)$(MANDIR)/man1/imap-worker.1
 	$(INSTALL) -D -m 0644 man/mailvisorctl.1 $(DESTDIR)$(MANDIR)/man1/mailvisorctl.1
 	$(INSTALL) -D -m 0644 man/mailvisord.8 $(DESTDIR)$(MANDIR)/man8/mailvisord.8
 	$(INSTALL) -D -m 0644 man/mailvisord.conf.5 $(DESTDIR)$(MANDIR)/man5/mailvisord.conf.5
@@ -314,7 +316,9 @@ install: all
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/gmail-worker $(DESTDIR)$(SBINDIR)/mailvisord
 	rm -f $(DESTDIR)$(BINDIR)/mailvisorctl $(DESTDIR)$(BINDIR)/ai-worker
+	rm -f $(DESTDIR)$(BINDIR)/imap-worker
 	rm -f $(DESTDIR)$(MANDIR)/man1/ai-worker.1
+	rm -f $(DESTDIR)$(MANDIR)/man1/imap-worker.1
 	rm -f $(DESTDIR)$(MANDIR)/man1/gmail-worker.1
 	rm -f $(DESTDIR)$(MANDIR)/man1/mailvisorctl.1
 	rm -f $(DESTDIR)$(MANDIR)/man8/mailvisord.8

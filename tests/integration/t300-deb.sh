@@ -21,8 +21,10 @@ expect_eq "$(dpkg-deb -f "$deb" Package)" mailvisor Package
 expect_eq "$(dpkg-deb -f "$deb" Architecture)" "$(dpkg --print-architecture)" \
     Architecture
 version=$(dpkg-deb -f "$deb" Version)
-dpkg-deb -f "$deb" Depends | grep -q 'libcurl4' ||
-    fail "Depends lacks the shared libraries: $(dpkg-deb -f "$deb" Depends)"
+for lib in libcurl3-gnutls libetpan20 libssl3 libjansson4; do
+	dpkg-deb -f "$deb" Depends | grep -q "$lib" ||
+	    fail "Depends lacks $lib: $(dpkg-deb -f "$deb" Depends)"
+done
 mkdir "$TMP/ctrl"
 dpkg-deb -e "$deb" "$TMP/ctrl"
 expect_eq "$(cat "$TMP/ctrl/conffiles")" /etc/mailvisor/mailvisord.conf conffiles
@@ -35,14 +37,16 @@ grep -q 'dpkg-statoverride --update --add mailvisor mailvisor 0700 ' \
 R=$TMP/root
 mkdir "$R"
 dpkg-deb -x "$deb" "$R"
-for p in usr/bin/gmail-worker usr/bin/ai-worker usr/sbin/mailvisord \
+for p in usr/bin/gmail-worker usr/bin/imap-worker usr/bin/ai-worker \
+    usr/sbin/mailvisord \
     usr/bin/mailvisorctl; do
 	[ -f "$R/$p" ] && [ -x "$R/$p" ] || fail "/$p: missing or not executable"
 	name=$(basename "$p")
 	"$R/$p" --version >"$TMP/version" 2>&1 || fail "/$p --version failed"
 	expect_eq "$(cat "$TMP/version")" "$name $version" "/$p --version"
 done
-for m in man1/gmail-worker.1 man1/ai-worker.1 man1/mailvisorctl.1 \
+for m in man1/gmail-worker.1 man1/imap-worker.1 man1/ai-worker.1 \
+    man1/mailvisorctl.1 \
     man5/mailvisord.conf.5 man8/mailvisord.8; do
 	f=$R/usr/share/man/$m.gz
 	[ -f "$f" ] || fail "/usr/share/man/$m.gz missing"
