@@ -13,6 +13,7 @@ static const struct action actions[] = {
 	{ "get_profile", act_get_profile },
 	{ "list_labels", act_list_labels },
 	{ "ping", act_ping },
+	{ "sync", act_sync },
 };
 
 const struct action *

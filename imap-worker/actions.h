@@ -26,5 +26,6 @@ int act_get_profile(struct session *);
 int act_list_labels(struct session *);
 int act_fetch_emails(struct session *);
 int act_get_email(struct session *);
+int act_sync(struct session *);
 
 #endif

@@ -156,6 +156,20 @@ uid_fetch(struct session *s, const uint32_t *uids, size_t n,
 	return 0;
 }
 
+json_t *
+fetch_label_ids(const char *folder, const struct mailimap_msg_att *att,
+    uint32_t *uid)
+{
+	struct meta m = { 0, 0, -1, json_array(), 0 };
+
+	json_array_append_new(m.labels, mv_json_str(folder));
+	meta_take(&m, att, NULL, NULL);
+	if (!m.seen)
+		json_array_insert_new(m.labels, 1, json_string("UNREAD"));
+	*uid = m.uid;
+	return m.labels;
+}
+
 /* The first FETCH: flags, size and arrival of uids[0..n). metas[i] for
  * uids[i]; a UID the server no longer has keeps size 0 and uid 0. */
 static int
@@ -176,19 +190,17 @@ fetch_meta(struct session *s, const char *folder, const uint32_t *uids,
 	}
 	mailimap_fetch_type_free(ft);
 	for (it = clist_begin(res); it; it = clist_next(it)) {
-		struct meta m = { 0, 0, -1, json_array(), 0 };
+		struct meta m = { 0, 0, -1, NULL, 0 };
 		size_t i;
 
-		json_array_append_new(m.labels, mv_json_str(folder));
 		meta_take(&m, clist_content(it), NULL, NULL);
+		m.labels = fetch_label_ids(folder, clist_content(it), &m.uid);
 		for (i = 0; i < n && uids[i] != m.uid; i++)
 			;
 		if (i == n || metas[i].uid != 0) {
 			json_decref(m.labels);
 			continue;
 		}
-		if (!m.seen)
-			json_array_insert_new(m.labels, 1, json_string("UNREAD"));
 		metas[i] = m;
 	}
 	mailimap_fetch_list_free(res);
@@ -260,20 +272,35 @@ email_build(struct session *s, const char *folder, const struct meta *m,
 	return e;
 }
 
-/* Hands one email to the sink (stolen). Returns 0, or -1 with err. */
+int
+sink_emit(struct sink *k, json_t *obj, struct mv_err *err)
+{
+	if (k->emails != NULL)
+		return json_array_append_new(k->emails, obj) == 0 ? 0 :
+		    mv_err_set(err, MV_E_INTERNAL, "out of memory");
+	if (output_line(k->s->out, obj) == -1) {
+		json_decref(obj);
+		return mv_err_set(err, MV_E_INTERNAL, "stdout: write failed");
+	}
+	json_decref(obj);
+	return 0;
+}
+
+/* Hands one email to the sink (stolen), as a change line for sync.
+ * Returns 0, or -1 with err. */
 static int
 sink_put(struct sink *k, json_t *e, struct mv_err *err)
 {
+	json_t *c;
+
 	k->count++;
-	if (k->emails != NULL)
-		return json_array_append_new(k->emails, e) == 0 ? 0 :
-		    mv_err_set(err, MV_E_INTERNAL, "out of memory");
-	if (output_line(k->s->out, e) == -1) {
-		json_decref(e);
-		return mv_err_set(err, MV_E_INTERNAL, "stdout: write failed");
-	}
-	json_decref(e);
-	return 0;
+	if (k->change == NULL)
+		return sink_emit(k, e, err);
+	c = json_object();
+	json_object_set_new(c, "change", json_string(k->change));
+	json_object_set(c, "id", json_object_get(e, "id"));
+	json_object_set_new(c, "email", e);
+	return sink_emit(k, c, err);
 }
 
 /* BODY.PEEK[] (or [HEADER]) of uids[0..n), each decoded and sunk. */
@@ -392,22 +419,22 @@ fetch_uids(struct sink *k, const char *folder, const uint32_t *uids,
 	return rc;
 }
 
-/* UID SEARCH SINCE the day --days_back days ago (UTC), or ALL. New
- * array, newest (highest UID) first, in *uids. */
-static int
-search_since(struct session *s, uint32_t **uids, size_t *n,
+static int uid_desc(const void *, const void *);
+
+int
+fetch_search(struct session *s, long days, uint32_t **uids, size_t *n,
     struct mv_err *err)
 {
 	struct mailimap_search_key *key;
 	clist *res = NULL;
 	clistiter *it;
-	time_t t = time(NULL) - s->o->days_back * 86400;
+	time_t t = time(NULL) - days * 86400;
 	struct tm tm;
 	size_t i;
 	int r;
 
 	gmtime_r(&t, &tm);
-	key = s->o->days_back == 0 ? mailimap_search_key_new_all() :
+	key = days == 0 ? mailimap_search_key_new_all() :
 	    mailimap_search_key_new_since(mailimap_date_new(tm.tm_mday,
 	    tm.tm_mon + 1, tm.tm_year + 1900));
 	conn_set_budget(&s->conn, SESSION_BUDGET * 4);
@@ -425,6 +452,7 @@ search_since(struct session *s, uint32_t **uids, size_t *n,
 	for (it = clist_begin(res); it; it = clist_next(it))
 		(*uids)[--i] = *(uint32_t *)clist_content(it);
 	mailimap_search_result_free(res);
+	qsort(*uids, *n, sizeof(**uids), uid_desc);
 	return 0;
 }
 
@@ -448,9 +476,8 @@ fetch_folder(struct sink *k, const char *folder, struct mv_err *err)
 		return -1;
 	if (k->s->exists == 0)
 		return 0;
-	if (search_since(k->s, &uids, &n, err) == -1)
+	if (fetch_search(k->s, k->s->o->days_back, &uids, &n, err) == -1)
 		return -1;
-	qsort(uids, n, sizeof(*uids), uid_desc);
 	if (k->max > 0 && n > (size_t)k->max - k->count)
 		n = (size_t)k->max - k->count;
 	log_info("%s: %zu messages to fetch", folder, n);
@@ -493,7 +520,7 @@ int
 act_fetch_emails(struct session *s)
 {
 	struct mv_err err = MV_ERR_INIT;
-	struct sink k = { s, NULL, 0, s->o->max_results };
+	struct sink k = { s, NULL, 0, s->o->max_results, NULL };
 	struct folders f;
 	json_t *env;
 	size_t i;
@@ -524,7 +551,7 @@ int
 act_get_email(struct session *s)
 {
 	struct mv_err err = MV_ERR_INIT;
-	struct sink k = { s, json_array(), 0, 0 };
+	struct sink k = { s, json_array(), 0, 0, NULL };
 	struct msgid id;
 	json_t *env;
 

@@ -14,9 +14,26 @@
 struct sink {
 	struct session	*s;
 	json_t		*emails;
-	size_t		 count;
+	size_t		 count;		/* emails sunk */
 	long		 max;		/* 0: no cap */
+	const char	*change;	/* sync: each email as a change line
+					   {"change": change, "id", "email"} */
 };
+
+/* Hands one JSON object (stolen) to the sink as it is: printed as a line
+ * or gathered. Returns 0, or -1 with err. */
+int sink_emit(struct sink *k, json_t *obj, struct mv_err *err);
+
+/* The label_ids of one FETCH answer holding UID and FLAGS (the folder,
+ * UNREAD, STARRED, DRAFT, keywords); *uid its UID (0: none). New
+ * reference. */
+json_t *fetch_label_ids(const char *folder,
+    const struct mailimap_msg_att *att, uint32_t *uid);
+
+/* UID SEARCH SINCE days ago (UTC), or ALL when days is 0; *uids a new
+ * array (caller frees), highest UID first. Returns 0, or -1 with err. */
+int fetch_search(struct session *s, long days, uint32_t **uids, size_t *n,
+    struct mv_err *err);
 
 /* Fetches uids[0..n) of the folder examined (named folder) into k: their
  * flags, sizes and arrival first, then their bodies (BODY.PEEK, in

@@ -19,6 +19,8 @@ static const struct mv_opt opt_table[] = {
 	  "trust the CA certificates in FILE (PEM) besides the system's" },
 	{ "credentials", 'c', MV_OPT_STR, O(credentials), 0, 0, "@FILE|-",
 	  "credentials JSON from FILE or stdin (env IMAP_WORKER_CREDENTIALS)" },
+	{ "cursor", 0, MV_OPT_STR, O(cursor), 0, 0, "CURSOR",
+	  "sync: changes since this cursor (a summary's); none = full sync" },
 	{ "days_back", 0, MV_OPT_LONG, O(days_back), 0, 36500, "N",
 	  "fetch_emails: messages of the last N days, 0 = any age (default 1)" },
 	{ "format", 0, MV_OPT_STR, O(format), 0, 0, "FMT",
@@ -31,6 +33,8 @@ static const struct mv_opt opt_table[] = {
 	{ "label", 0, MV_OPT_LIST, O(label), 0, 0, "FOLDER",
 	  "fetch_emails: this folder only (repeatable; default every folder "
 	  "but Junk, Trash and All)" },
+	{ "lookback_days", 0, MV_OPT_LONG, O(lookback_days), 0, 36500, "N",
+	  "sync: a full sync takes the last N days, 0 = any age (default 90)" },
 	{ "max_message_size", 0, MV_OPT_LONG, O(max_message_size), 1024,
 	  1L << 30, "BYTES", "larger messages give their headers only "
 	  "(default 52428800)" },
@@ -64,7 +68,7 @@ opts_defaults(struct opts *o)
 	o->max_message_size = 50L << 20;
 	o->days_back = 1;
 	o->format = "full";
-	o->output = "json";
+	o->lookback_days = 90;
 }
 
 static const struct mv_opt_table opts_table = { opt_table, NOPTS };
@@ -73,7 +77,13 @@ int
 opts_parse(struct opts *o, int argc, char **argv, struct mv_err *err)
 {
 	opts_defaults(o);
-	return mv_opt_parse(&opts_table, o, argc, argv, err);
+	if (mv_opt_parse(&opts_table, o, argc, argv, err) == -1)
+		return -1;
+	/* A sync's changes stream (contract §5). */
+	if (o->output == NULL)
+		o->output = o->action && strcmp(o->action, "sync") == 0 ?
+		    "ndjson" : "json";
+	return 0;
 }
 
 void
@@ -96,7 +106,9 @@ opts_usage(void)
 	    "  list_labels     folders with their counts and special-use "
 	    "roles\n"
 	    "  get_profile     address and totals\n"
-	    "  ping            check the credentials\n\n"
+	    "  ping            check the credentials\n"
+	    "  sync            changes since --cursor, else a full sync of "
+	    "--lookback_days\n\n"
 	    "OPTIONS (each accepts '_' or '-': --days_back = --days-back)\n");
 	mv_opt_help(&opts_table);
 	printf("\nEXIT STATUS\n"

@@ -23,6 +23,8 @@ struct opts {
 	int		 include_spam_trash;
 	const char	*format;		/* full | metadata | raw */
 	struct strlist	 id;
+	const char	*cursor;		/* sync */
+	long		 lookback_days;		/* sync */
 	int		 verbose;
 	int		 quiet;
 	int		 help;
@@ -30,7 +32,8 @@ struct opts {
 };
 
 /* Parses argv into o (defaults first, then options; IMAP_WORKER_TOKEN_URI
- * is --token_uri's fallback). Returns 0, or -1 with err
+ * is --token_uri's fallback; the default --output is ndjson for sync, json
+ * for the other actions). Returns 0, or -1 with err
  * (invalid_argument) naming the option. Strings borrow from argv. */
 int opts_parse(struct opts *o, int argc, char **argv, struct mv_err *err);
 /* Frees the lists. */

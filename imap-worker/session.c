@@ -204,21 +204,26 @@ session_has(struct session *s, const char *cap)
 	return s->m != NULL && mailimap_has_extension(s->m, cap);
 }
 
-int
-session_examine(struct session *s, const char *folder, struct mv_err *err)
+/* EXAMINE, with CONDSTORE's HIGHESTMODSEQ when modseq is not NULL. */
+static int
+session_examine1(struct session *s, const char *folder,
+    unsigned long long *modseq, struct mv_err *err)
 {
+	char said[256];
+	uint64_t ms = 0;
 	int r;
 
-	if (s->examined != NULL && strcmp(s->examined, folder) == 0)
-		return 0;
 	free(s->examined);
 	s->examined = NULL;
 	conn_set_budget(&s->conn, SESSION_BUDGET);
-	r = mailimap_examine(s->m, folder);
-	if (r == MAILIMAP_ERROR_EXAMINE)
+	s->commands++;
+	r = modseq ? mailimap_examine_condstore(s->m, folder, &ms) :
+	    mailimap_examine(s->m, folder);
+	if (r == MAILIMAP_ERROR_EXAMINE ||
+	    (r == MAILIMAP_ERROR_EXTENSION && s->conn.fail == CONN_OK))
 		return mv_err_set(err, MV_E_NOT_FOUND, "folder '%.200s' cannot "
-		    "be opened: %s", folder, s->m->imap_response ?
-		    s->m->imap_response : "no such folder");
+		    "be opened: %s", folder, session_said(s, said,
+		    sizeof(said)));
 	if (r != MAILIMAP_NO_ERROR)
 		return session_fail(s, r, "EXAMINE", err);
 	if ((s->examined = strdup(folder)) == NULL)
@@ -226,7 +231,52 @@ session_examine(struct session *s, const char *folder, struct mv_err *err)
 	s->uidvalidity = s->m->imap_selection_info->sel_uidvalidity;
 	s->uidnext = s->m->imap_selection_info->sel_uidnext;
 	s->exists = s->m->imap_selection_info->sel_exists;
+	if (modseq != NULL)
+		*modseq = ms;
 	return 0;
+}
+
+int
+session_examine(struct session *s, const char *folder, struct mv_err *err)
+{
+	if (s->examined != NULL && strcmp(s->examined, folder) == 0)
+		return 0;
+	return session_examine1(s, folder, NULL, err);
+}
+
+int
+session_examine_modseq(struct session *s, const char *folder,
+    unsigned long long *modseq, struct mv_err *err)
+{
+	*modseq = 0;
+	if (!session_has(s, "CONDSTORE"))
+		return session_examine1(s, folder, NULL, err);
+	return session_examine1(s, folder, modseq, err);
+}
+
+int
+session_enable_qresync(struct session *s)
+{
+	struct mailimap_capability_data *want, *got = NULL;
+	struct mailimap_capability *cap;
+	clist *l;
+	char *name;
+	int r;
+
+	if (!session_has(s, "QRESYNC") || !session_has(s, "CONDSTORE") ||
+	    !session_has(s, "ENABLE"))
+		return 0;
+	if ((l = clist_new()) == NULL || (name = strdup("QRESYNC")) == NULL ||
+	    (cap = mailimap_capability_new(MAILIMAP_CAPABILITY_NAME, NULL,
+	    name)) == NULL || clist_append(l, cap) < 0 ||
+	    (want = mailimap_capability_data_new(l)) == NULL)
+		return 0;	/* out of memory: sync without it */
+	conn_set_budget(&s->conn, SESSION_BUDGET);
+	r = mailimap_enable(s->m, want, &got);
+	mailimap_capability_data_free(want);
+	if (got != NULL)
+		mailimap_capability_data_free(got);
+	return r == MAILIMAP_NO_ERROR;
 }
 
 void

@@ -54,6 +54,15 @@ int session_fail(struct session *s, int r, const char *what,
 int session_examine(struct session *s, const char *folder,
     struct mv_err *err);
 
+/* session_examine(), and *modseq the folder's HIGHESTMODSEQ (0 when the
+ * server has no CONDSTORE). */
+int session_examine_modseq(struct session *s, const char *folder,
+    unsigned long long *modseq, struct mv_err *err);
+
+/* ENABLE QRESYNC when the server offers QRESYNC and CONDSTORE. Returns 1
+ * when enabled, else 0. */
+int session_enable_qresync(struct session *s);
+
 /* 1 when the server announced the capability (after login). */
 int session_has(struct session *s, const char *cap);
 
