@@ -8,12 +8,19 @@
 
 /* Sorted by name. */
 static const struct action actions[] = {
+	{ "archive", act_archive },
+	{ "delete", act_delete },
 	{ "fetch_emails", act_fetch_emails },
 	{ "get_email", act_get_email },
 	{ "get_profile", act_get_profile },
 	{ "list_labels", act_list_labels },
+	{ "mark_read", act_mark_read },
+	{ "mark_unread", act_mark_unread },
+	{ "modify_labels", act_modify_labels },
 	{ "ping", act_ping },
 	{ "sync", act_sync },
+	{ "trash", act_trash },
+	{ "untrash", act_untrash },
 };
 
 const struct action *

@@ -27,5 +27,12 @@ int act_list_labels(struct session *);
 int act_fetch_emails(struct session *);
 int act_get_email(struct session *);
 int act_sync(struct session *);
+int act_modify_labels(struct session *);
+int act_mark_read(struct session *);
+int act_mark_unread(struct session *);
+int act_archive(struct session *);
+int act_trash(struct session *);
+int act_untrash(struct session *);
+int act_delete(struct session *);
 
 #endif

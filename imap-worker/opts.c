@@ -13,10 +13,15 @@
 static const struct mv_opt opt_table[] = {
 	{ "action", 'a', MV_OPT_STR, O(action), 0, 0, "ACTION",
 	  "what to do (see ACTIONS)" },
+	{ "add_label", 0, MV_OPT_LIST, O(add_label), 0, 0, "LABEL",
+	  "modify_labels: UNREAD, STARRED, DRAFT or a keyword to add "
+	  "(repeatable)" },
 	{ "allow_plaintext", 0, MV_OPT_FLAG, O(allow_plaintext), 0, 0, NULL,
 	  "accept \"security\": \"none\" (password in clear on the wire)" },
 	{ "ca_file", 0, MV_OPT_STR, O(ca_file), 0, 0, "FILE",
 	  "trust the CA certificates in FILE (PEM) besides the system's" },
+	{ "confirm", 0, MV_OPT_FLAG, O(confirm), 0, 0, NULL,
+	  "delete: required, deletion is permanent" },
 	{ "credentials", 'c', MV_OPT_STR, O(credentials), 0, 0, "@FILE|-",
 	  "credentials JSON from FILE or stdin (env IMAP_WORKER_CREDENTIALS)" },
 	{ "cursor", 0, MV_OPT_STR, O(cursor), 0, 0, "CURSOR",
@@ -44,6 +49,9 @@ static const struct mv_opt opt_table[] = {
 	{ "output", 'o', MV_OPT_STR, O(output), 0, 0, "MODE",
 	  "json (one document) or ndjson (one line per item) (default json)" },
 	{ "quiet", 0, MV_OPT_FLAG, O(quiet), 0, 0, NULL, "errors only on stderr" },
+	{ "remove_label", 0, MV_OPT_LIST, O(remove_label), 0, 0, "LABEL",
+	  "modify_labels: UNREAD, STARRED, DRAFT or a keyword to remove "
+	  "(repeatable)" },
 	{ "timeout", 0, MV_OPT_LONG, O(timeout), 1, 3600, "SECONDS",
 	  "limit for connecting and for each read or write (default 30)" },
 	{ "token_uri", 0, MV_OPT_STR, O(token_uri), 0, 0, "URL",
@@ -106,6 +114,9 @@ opts_usage(void)
 	    "  list_labels     folders with their counts and special-use "
 	    "roles\n"
 	    "  get_profile     address and totals\n"
+	    "  modify_labels   --add_label/--remove_label on --id\n"
+	    "  mark_read, mark_unread, archive, trash, untrash   on --id\n"
+	    "  delete          delete --id permanently (needs --confirm)\n"
 	    "  ping            check the credentials\n"
 	    "  sync            changes since --cursor, else a full sync of "
 	    "--lookback_days\n\n"

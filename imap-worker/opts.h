@@ -23,6 +23,8 @@ struct opts {
 	int		 include_spam_trash;
 	const char	*format;		/* full | metadata | raw */
 	struct strlist	 id;
+	struct strlist	 add_label, remove_label;
+	int		 confirm;
 	const char	*cursor;		/* sync */
 	long		 lookback_days;		/* sync */
 	int		 verbose;

@@ -204,10 +204,11 @@ session_has(struct session *s, const char *cap)
 	return s->m != NULL && mailimap_has_extension(s->m, cap);
 }
 
-/* EXAMINE, with CONDSTORE's HIGHESTMODSEQ when modseq is not NULL. */
+/* EXAMINE, with CONDSTORE's HIGHESTMODSEQ when modseq is not NULL; or
+ * SELECT when rw. */
 static int
 session_examine1(struct session *s, const char *folder,
-    unsigned long long *modseq, struct mv_err *err)
+    unsigned long long *modseq, int rw, struct mv_err *err)
 {
 	char said[256];
 	uint64_t ms = 0;
@@ -215,11 +216,15 @@ session_examine1(struct session *s, const char *folder,
 
 	free(s->examined);
 	s->examined = NULL;
+	s->rw = rw;
 	conn_set_budget(&s->conn, SESSION_BUDGET);
 	s->commands++;
-	r = modseq ? mailimap_examine_condstore(s->m, folder, &ms) :
-	    mailimap_examine(s->m, folder);
-	if (r == MAILIMAP_ERROR_EXAMINE ||
+	if (rw)
+		r = mailimap_select(s->m, folder);
+	else
+		r = modseq ? mailimap_examine_condstore(s->m, folder, &ms) :
+		    mailimap_examine(s->m, folder);
+	if (r == MAILIMAP_ERROR_EXAMINE || r == MAILIMAP_ERROR_SELECT ||
 	    (r == MAILIMAP_ERROR_EXTENSION && s->conn.fail == CONN_OK))
 		return mv_err_set(err, MV_E_NOT_FOUND, "folder '%.200s' cannot "
 		    "be opened: %s", folder, session_said(s, said,
@@ -241,7 +246,15 @@ session_examine(struct session *s, const char *folder, struct mv_err *err)
 {
 	if (s->examined != NULL && strcmp(s->examined, folder) == 0)
 		return 0;
-	return session_examine1(s, folder, NULL, err);
+	return session_examine1(s, folder, NULL, 0, err);
+}
+
+int
+session_select(struct session *s, const char *folder, struct mv_err *err)
+{
+	if (s->examined != NULL && s->rw && strcmp(s->examined, folder) == 0)
+		return 0;
+	return session_examine1(s, folder, NULL, 1, err);
 }
 
 int
@@ -250,8 +263,8 @@ session_examine_modseq(struct session *s, const char *folder,
 {
 	*modseq = 0;
 	if (!session_has(s, "CONDSTORE"))
-		return session_examine1(s, folder, NULL, err);
-	return session_examine1(s, folder, modseq, err);
+		return session_examine1(s, folder, NULL, 0, err);
+	return session_examine1(s, folder, modseq, 0, err);
 }
 
 int

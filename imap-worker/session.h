@@ -25,6 +25,7 @@ struct session {
 	int		 ndjson;
 	long		 token_expires_in;	/* -1: no OAuth token */
 	char		*examined;	/* the folder EXAMINEd, or NULL */
+	int		 rw;		/* examined is SELECTed read-write */
 	uint32_t	 uidvalidity, uidnext, exists;
 	int		 commands;	/* sent, for -v */
 };
@@ -62,6 +63,11 @@ int session_examine_modseq(struct session *s, const char *folder,
 /* ENABLE QRESYNC when the server offers QRESYNC and CONDSTORE. Returns 1
  * when enabled, else 0. */
 int session_enable_qresync(struct session *s);
+
+/* SELECTs folder read-write (for STORE, MOVE, EXPUNGE), unless it is
+ * selected so already. Errors as session_examine()'s. */
+int session_select(struct session *s, const char *folder,
+    struct mv_err *err);
 
 /* 1 when the server announced the capability (after login). */
 int session_has(struct session *s, const char *cap);
