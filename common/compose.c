@@ -1414,3 +1414,75 @@ done:
 	mv_buf_free(&o.b);
 	return msg;
 }
+
+char *
+compose_request(const struct compose_req *o, size_t *len,
+    struct mv_err *err)
+{
+	struct compose m;
+	char *text = NULL, *html = NULL, *msg;
+	size_t tlen = 0, hlen = 0;
+
+	if (o->raw_file) {
+		if (o->nto || o->ncc || o->nbcc || o->subject || o->body ||
+		    o->body_file || o->html_file || o->nattach ||
+		    o->in_reply_to) {
+			mv_err_set(err, MV_E_INVALID_ARGUMENT, "--raw_file "
+			    "sends a whole message: it excludes --to, --cc, "
+			    "--bcc, --subject, --body, --body_file, --html_file, "
+			    "--attach and --in_reply_to");
+			return NULL;
+		}
+		if ((msg = mv_read_file(o->raw_file, COMPOSE_MAX_MESSAGE, len)) == NULL)
+			mv_err_set(err, errno == EMSGSIZE ?
+			    MV_E_INVALID_ARGUMENT : MV_E_NO_INPUT,
+			    "--raw_file %.200s: %s", o->raw_file,
+			    errno == EMSGSIZE ? "larger than 35 MiB" :
+			    strerror(errno));
+		return msg;
+	}
+	if (o->nto + o->ncc + o->nbcc == 0) {
+		mv_err_set(err, MV_E_INVALID_ARGUMENT, "send_email needs a "
+		    "recipient: --to, --cc or --bcc (or --raw_file)");
+		return NULL;
+	}
+	if (o->body && o->body_file) {
+		mv_err_set(err, MV_E_INVALID_ARGUMENT, "--body and --body_file "
+		    "exclude each other");
+		return NULL;
+	}
+	if (o->body_file && (text = mv_read_file(o->body_file, COMPOSE_MAX_MESSAGE,
+	    &tlen)) == NULL) {
+		mv_err_set(err, MV_E_NO_INPUT, "--body_file %.200s: %s",
+		    o->body_file, strerror(errno));
+		return NULL;
+	}
+	if (o->html_file && (html = mv_read_file(o->html_file, COMPOSE_MAX_MESSAGE,
+	    &hlen)) == NULL) {
+		mv_err_set(err, MV_E_NO_INPUT, "--html_file %.200s: %s",
+		    o->html_file, strerror(errno));
+		free(text);
+		return NULL;
+	}
+	memset(&m, 0, sizeof(m));
+	m.from = o->from;
+	m.to = o->to;
+	m.nto = o->nto;
+	m.cc = o->cc;
+	m.ncc = o->ncc;
+	m.bcc = o->bcc;
+	m.nbcc = o->nbcc;
+	m.subject = o->subject;
+	m.body_text = text ? text : o->body;
+	m.body_text_len = text ? tlen : o->body ? strlen(o->body) : 0;
+	m.body_html = html;
+	m.body_html_len = hlen;
+	m.attach = o->attach;
+	m.nattach = o->nattach;
+	m.in_reply_to = o->in_reply_to;
+	m.date = time(NULL);
+	msg = compose_message(&m, len, err);
+	free(text);
+	free(html);
+	return msg;
+}

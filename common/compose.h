@@ -53,4 +53,24 @@ struct compose {
 char *compose_message(const struct compose *m, size_t *lenp,
     struct mv_err *err);
 
+/* What send_email's options ask for (gmail-worker's and imap-worker's). */
+struct compose_req {
+	const char	 *from;		/* may be NULL */
+	const char	 *raw_file;	/* a whole message, or NULL */
+	const char	**to, **cc, **bcc, **attach;
+	size_t		  nto, ncc, nbcc, nattach;
+	const char	 *subject, *body, *body_file, *html_file;
+	const char	 *in_reply_to;
+};
+
+/*
+ * The message to send: --raw_file as it is (at most COMPOSE_MAX_MESSAGE
+ * bytes; it excludes every other option), or compose_message() of the
+ * options (--body and --body_file exclude each other; a recipient is
+ * needed). Errors: invalid_argument, no_input (a file that cannot be
+ * read). Returns a new buffer (caller frees) and *lenp, or NULL with err.
+ */
+char *compose_request(const struct compose_req *r, size_t *lenp,
+    struct mv_err *err);
+
 #endif
