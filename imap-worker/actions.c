@@ -18,6 +18,7 @@ static const struct action actions[] = {
 	{ "mark_unread", act_mark_unread },
 	{ "modify_labels", act_modify_labels },
 	{ "ping", act_ping },
+	{ "send_email", act_send_email },
 	{ "sync", act_sync },
 	{ "trash", act_trash },
 	{ "untrash", act_untrash },

@@ -34,5 +34,6 @@ int act_archive(struct session *);
 int act_trash(struct session *);
 int act_untrash(struct session *);
 int act_delete(struct session *);
+int act_send_email(struct session *);
 
 #endif

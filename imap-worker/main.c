@@ -17,6 +17,23 @@
 #define MV_VERSION "0.1.0"
 #endif
 
+static int
+is_stdin(const char *s)
+{
+	return s != NULL && strcmp(s, "-") == 0;
+}
+
+/* How many options want to read stdin. */
+static int
+stdin_readers(const struct opts *o)
+{
+	const char *creds = o->credentials ? o->credentials :
+	    getenv("IMAP_WORKER_CREDENTIALS");
+
+	return is_stdin(creds) + is_stdin(o->body_file) +
+	    is_stdin(o->html_file) + is_stdin(o->raw_file);
+}
+
 /* Checks what every action needs. Returns 0 or -1 with err. */
 static int
 check_common(const struct opts *o, const struct action **a,
@@ -35,6 +52,10 @@ check_common(const struct opts *o, const struct action **a,
 	if ((*a = action_find(o->action)) == NULL)
 		return mv_err_set(err, MV_E_INVALID_ARGUMENT, "unknown action "
 		    "'%.64s' (see --help)", o->action);
+	if (stdin_readers(o) > 1)
+		return mv_err_set(err, MV_E_INVALID_ARGUMENT, "only one of "
+		    "--credentials, --body_file, --html_file and --raw_file "
+		    "can read stdin (-)");
 	return 0;
 }
 
@@ -83,7 +104,8 @@ main(int argc, char **argv)
 		return output_error(stdout, ndjson, o.action, &err);
 	}
 	OPENSSL_init_ssl(0, NULL);
-	if (session_open(&s, &o, &err) == -1)
+	if (session_open(&s, &o, strcmp(a->name, "send_email") != 0 ||
+	    o.save_sent, &err) == -1)
 		rc = output_error(stdout, ndjson, o.action, &err);
 	else
 		rc = a->run(&s);

@@ -18,8 +18,15 @@ static const struct mv_opt opt_table[] = {
 	  "(repeatable)" },
 	{ "allow_plaintext", 0, MV_OPT_FLAG, O(allow_plaintext), 0, 0, NULL,
 	  "accept \"security\": \"none\" (password in clear on the wire)" },
+	{ "attach", 0, MV_OPT_LIST, O(attach), 0, 0, "FILE",
+	  "send_email: attach a file (repeatable)" },
+	{ "bcc", 0, MV_OPT_LIST, O(bcc), 0, 0, "ADDR", "send_email: Bcc (repeatable)" },
+	{ "body", 0, MV_OPT_STR, O(body), 0, 0, "TEXT", "send_email: plain-text body" },
+	{ "body_file", 0, MV_OPT_STR, O(body_file), 0, 0, "FILE",
+	  "send_email: plain-text body from FILE (- for stdin)" },
 	{ "ca_file", 0, MV_OPT_STR, O(ca_file), 0, 0, "FILE",
 	  "trust the CA certificates in FILE (PEM) besides the system's" },
+	{ "cc", 0, MV_OPT_LIST, O(cc), 0, 0, "ADDR", "send_email: Cc (repeatable)" },
 	{ "confirm", 0, MV_OPT_FLAG, O(confirm), 0, 0, NULL,
 	  "delete: required, deletion is permanent" },
 	{ "credentials", 'c', MV_OPT_STR, O(credentials), 0, 0, "@FILE|-",
@@ -31,8 +38,12 @@ static const struct mv_opt opt_table[] = {
 	{ "format", 0, MV_OPT_STR, O(format), 0, 0, "FMT",
 	  "full, metadata or raw (default full)" },
 	{ "help", 'h', MV_OPT_FLAG, O(help), 0, 0, NULL, "show this help" },
+	{ "html_file", 0, MV_OPT_STR, O(html_file), 0, 0, "FILE",
+	  "send_email: HTML body from FILE (- for stdin)" },
 	{ "id", 0, MV_OPT_LIST, O(id), 0, 0, "ID",
 	  "message id FOLDER/UIDVALIDITY/UID (repeatable)" },
+	{ "in_reply_to", 0, MV_OPT_STR, O(in_reply_to), 0, 0, "MSGID",
+	  "send_email: Message-ID replied to" },
 	{ "include_spam_trash", 0, MV_OPT_FLAG, O(include_spam_trash), 0, 0,
 	  NULL, "fetch_emails: include the Junk and Trash folders" },
 	{ "label", 0, MV_OPT_LIST, O(label), 0, 0, "FOLDER",
@@ -49,11 +60,17 @@ static const struct mv_opt opt_table[] = {
 	{ "output", 'o', MV_OPT_STR, O(output), 0, 0, "MODE",
 	  "json (one document) or ndjson (one line per item) (default json)" },
 	{ "quiet", 0, MV_OPT_FLAG, O(quiet), 0, 0, NULL, "errors only on stderr" },
+	{ "raw_file", 0, MV_OPT_STR, O(raw_file), 0, 0, "FILE|-",
+	  "send_email: send this RFC 5322 message as it is" },
 	{ "remove_label", 0, MV_OPT_LIST, O(remove_label), 0, 0, "LABEL",
 	  "modify_labels: UNREAD, STARRED, DRAFT or a keyword to remove "
 	  "(repeatable)" },
+	{ "save_sent", 0, MV_OPT_FLAG, O(save_sent), 0, 0, NULL,
+	  "send_email: also APPEND the message to the Sent folder" },
+	{ "subject", 0, MV_OPT_STR, O(subject), 0, 0, "TEXT", "send_email: Subject" },
 	{ "timeout", 0, MV_OPT_LONG, O(timeout), 1, 3600, "SECONDS",
 	  "limit for connecting and for each read or write (default 30)" },
+	{ "to", 0, MV_OPT_LIST, O(to), 0, 0, "ADDR", "send_email: To (repeatable)" },
 	{ "token_uri", 0, MV_OPT_STR, O(token_uri), 0, 0, "URL",
 	  "OAuth2 token endpoint (env IMAP_WORKER_TOKEN_URI; else the "
 	  "credentials' token_uri, else Google's)" },
@@ -114,6 +131,8 @@ opts_usage(void)
 	    "  list_labels     folders with their counts and special-use "
 	    "roles\n"
 	    "  get_profile     address and totals\n"
+	    "  send_email      send a message over SMTP (--to, --subject, "
+	    "--body...)\n"
 	    "  modify_labels   --add_label/--remove_label on --id\n"
 	    "  mark_read, mark_unread, archive, trash, untrash   on --id\n"
 	    "  delete          delete --id permanently (needs --confirm)\n"

@@ -25,6 +25,14 @@ struct opts {
 	struct strlist	 id;
 	struct strlist	 add_label, remove_label;
 	int		 confirm;
+	struct strlist	 to, cc, bcc, attach;	/* send_email */
+	const char	*subject;
+	const char	*body;
+	const char	*body_file;
+	const char	*html_file;
+	const char	*in_reply_to;
+	const char	*raw_file;
+	int		 save_sent;
 	const char	*cursor;		/* sync */
 	long		 lookback_days;		/* sync */
 	int		 verbose;

@@ -154,8 +154,7 @@ session_login(struct session *s, struct mv_err *err)
 		if ((tok = session_token(s, err)) == NULL)
 			return -1;
 		r = mailimap_oauth2_authenticate(s->m, s->acct.username, tok);
-		explicit_bzero(tok, strlen(tok));
-		free(tok);
+		s->token = tok;		/* SMTP may need it too */
 	}
 	if (r != MAILIMAP_NO_ERROR)
 		return session_fail(s, r == MAILIMAP_ERROR_STREAM ||
@@ -168,7 +167,8 @@ session_login(struct session *s, struct mv_err *err)
 }
 
 int
-session_open(struct session *s, const struct opts *o, struct mv_err *err)
+session_open(struct session *s, const struct opts *o, int connect,
+    struct mv_err *err)
 {
 	memset(s, 0, sizeof(*s));
 	s->conn.fd = -1;
@@ -178,6 +178,13 @@ session_open(struct session *s, const struct opts *o, struct mv_err *err)
 	s->token_expires_in = -1;
 	if (account_load(o->credentials, &s->acct, err) == -1)
 		return -1;
+	if (!connect) {
+		/* SMTP alone: the OAuth2 token is all it needs of IMAP's. */
+		if (s->acct.has_oauth && (s->token = session_token(s,
+		    err)) == NULL)
+			return -1;
+		return 0;
+	}
 	if (s->acct.in.security == SEC_NONE && !o->allow_plaintext)
 		return mv_err_set(err, MV_E_INVALID_ARGUMENT, "the credentials "
 		    "say \"security\": \"none\": the password would cross the "
@@ -309,5 +316,6 @@ session_close(struct session *s)
 	conn_close(&s->conn);
 	free(s->examined);
 	s->examined = NULL;
+	creds_wipe_str(&s->token);
 	account_free(&s->acct);
 }

@@ -24,6 +24,7 @@ struct session {
 	FILE		*out;
 	int		 ndjson;
 	long		 token_expires_in;	/* -1: no OAuth token */
+	char		*token;		/* the OAuth2 access token, or NULL */
 	char		*examined;	/* the folder EXAMINEd, or NULL */
 	int		 rw;		/* examined is SELECTed read-write */
 	uint32_t	 uidvalidity, uidnext, exists;
@@ -37,8 +38,11 @@ struct session {
  * token, refreshed first for an authorized_user document). A certificate
  * that fails verification stops before anything is sent. Returns 0, or -1
  * with err (the session then needs session_close() all the same).
+ * Without connect, only the credentials (and an OAuth2 token) are got:
+ * for an action that needs no IMAP (send_email without --save_sent).
  */
-int session_open(struct session *s, const struct opts *o, struct mv_err *err);
+int session_open(struct session *s, const struct opts *o, int connect,
+    struct mv_err *err);
 
 /* Logs out (when logged in) and frees everything. NULL-safe. */
 void session_close(struct session *s);
