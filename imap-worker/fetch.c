@@ -207,9 +207,8 @@ fetch_meta(struct session *s, const char *folder, const uint32_t *uids,
 	return 0;
 }
 
-/* A snippet of body_text: its first 200 characters, white space folded. */
-static json_t *
-email_snippet(json_t *email)
+json_t *
+fetch_snippet(json_t *email)
 {
 	const char *t = json_string_value(json_object_get(email, "body_text"));
 	char buf[1024];
@@ -260,7 +259,7 @@ email_build(struct session *s, const char *folder, const struct meta *m,
 	json_object_set_new(e, "thread_id", json_null());
 	json_object_set_new(e, "history_id", json_null());
 	if (fmt != MIME_METADATA)
-		json_object_set_new(e, "snippet", email_snippet(e));
+		json_object_set_new(e, "snippet", fetch_snippet(e));
 	if (headers_only)
 		json_object_set_new(e, "too_large", json_true());
 	if (strcmp(s->o->format, "raw") == 0 && !headers_only) {

@@ -30,6 +30,10 @@ int sink_emit(struct sink *k, json_t *obj, struct mv_err *err);
 json_t *fetch_label_ids(const char *folder,
     const struct mailimap_msg_att *att, uint32_t *uid);
 
+/* A snippet of an EMAIL's body_text: its first 200 characters, white
+ * space folded. New reference. */
+json_t *fetch_snippet(json_t *email);
+
 /* UID SEARCH SINCE days ago (UTC), or ALL when days is 0; *uids a new
  * array (caller frees), highest UID first. Returns 0, or -1 with err. */
 int fetch_search(struct session *s, long days, uint32_t **uids, size_t *n,

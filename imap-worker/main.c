@@ -9,6 +9,7 @@
 #include "common/output.h"
 #include "imap-worker/actions.h"
 #include "imap-worker/opts.h"
+#include "imap-worker/pop3.h"
 #include "imap-worker/session.h"
 #include "shared/log.h"
 #include "shared/mvtime.h"
@@ -107,6 +108,8 @@ main(int argc, char **argv)
 	if (session_open(&s, &o, strcmp(a->name, "send_email") != 0 ||
 	    o.save_sent, &err) == -1)
 		rc = output_error(stdout, ndjson, o.action, &err);
+	else if (s.acct.pop3)
+		rc = pop3_run(&s, a->name);
 	else
 		rc = a->run(&s);
 	log_totals(&s, started);

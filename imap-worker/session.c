@@ -7,6 +7,7 @@
 
 #include "common/http.h"
 #include "common/oauth.h"
+#include "imap-worker/pop3.h"
 #include "imap-worker/session.h"
 #include "shared/log.h"
 #include "shared/str.h"
@@ -197,6 +198,8 @@ session_open(struct session *s, const struct opts *o, int connect,
 	if (s->acct.in.security == SEC_TLS &&
 	    conn_tls(&s->conn, o->ca_file, err) == -1)
 		return -1;
+	if (s->acct.pop3)
+		return pop3_open(s, err);
 	if (session_greet(s, err) == -1)
 		return -1;
 	if (s->acct.in.security == SEC_STARTTLS &&
@@ -304,6 +307,7 @@ session_close(struct session *s)
 {
 	if (s == NULL)
 		return;
+	pop3_close(s);
 	if (s->m != NULL) {
 		if (s->conn.fail == CONN_OK && s->m->imap_state !=
 		    MAILIMAP_STATE_DISCONNECTED) {

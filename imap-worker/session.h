@@ -19,6 +19,7 @@
 struct session {
 	struct conn	 conn;
 	mailimap	*m;
+	mailpop3	*p3;		/* a pop3 document's, instead of m */
 	struct account	 acct;
 	const struct opts *o;
 	FILE		*out;
