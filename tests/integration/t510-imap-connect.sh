@@ -97,4 +97,33 @@ iw "$MAILSRV_CREDS_IMAPS" --action get_profile && expect_ok
 expect_eq "$(jout .email_address)" "$MAILSRV_USER" email_address
 [ "$(jout .messages_total)" -gt 26 ] || fail "messages_total $(jout .messages_total)"
 nopw
+
+# oauth2: an authorized_user document refreshed at the stand-in's token
+# endpoint, then AUTHENTICATE XOAUTH2, which this Dovecot (no OAuth2
+# passdb) refuses: auth. An access token goes straight to XOAUTH2. No
+# secret shows.
+start_standin
+jq --slurpfile a "$TMP/creds/alice-authorized-user.json" \
+    'del(.password) | .oauth2 = $a[0]' "$MAILSRV_CREDS_IMAPS" >"$TMP/oauth.json"
+chmod 600 "$TMP/oauth.json"
+secret=$(jq -r .client_secret "$TMP/creds/alice-authorized-user.json")
+RC=0
+"$IMAPW" --credentials "@$TMP/oauth.json" --ca_file "$MAILSRV_CA" \
+    --token_uri "$STANDIN_URL/token" --action ping >"$TMP/out" \
+    2>"$TMP/err" || RC=$?
+expect_error auth 77
+jout .error.message | grep -q 'AUTHENTICATE XOAUTH2' || fail "$(jout .error.message)"
+expect_eq "$(jq -s '[.[] | select(.path == "/token")] | length' "$STANDIN_LOG")" 1 \
+    "token requests"
+! grep -qF "$secret" "$TMP/out" "$TMP/err" || fail "client secret printed"
+jq 'del(.password) | .oauth2 = {"access_token": "ya29.not-a-real-token"}' \
+    "$MAILSRV_CREDS_IMAPS" >"$TMP/token.json"
+chmod 600 "$TMP/token.json"
+iw "$TMP/token.json" --action ping
+expect_error auth 77
+! grep -q 'ya29.not-a-real-token' "$TMP/out" "$TMP/err" || fail "token printed"
+# password and oauth2 together: bad_credentials.
+jq '.oauth2 = {"access_token": "x"}' "$MAILSRV_CREDS_IMAPS" >"$TMP/both.json"
+chmod 600 "$TMP/both.json"
+iw "$TMP/both.json" --action ping && expect_error bad_credentials 78
 echo "t510 ok"
