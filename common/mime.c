@@ -1214,6 +1214,30 @@ mime_email_bytes(const char *bytes, size_t len, json_t *res,
 	return e;
 }
 
+unsigned char *
+mime_attachment_bytes(const char *bytes, size_t len, size_t n, size_t *lenp)
+{
+	struct mime_tree t;
+	struct mime_part *p;
+	char *out = NULL;
+	size_t i = 0;
+
+	memset(&t, 0, sizeof(t));
+	t.fmt = MIME_RAW;
+	t.msgid = "(attachment)";
+	t.raw = (char *)(uintptr_t)bytes;
+	t.rawlen = len;
+	t.raw_borrowed = 1;
+	if (n > 0 && tree_parse_raw(&t) == 0)
+		for (p = t.root; p != NULL && out == NULL; p = part_next(p))
+			if (part_is_attachment(p) && ++i == n &&
+			    (out = raw_decode(p, lenp)) == NULL &&
+			    (out = malloc(1)) != NULL)
+				*lenp = 0;	/* an empty body */
+	tree_free(&t);
+	return (unsigned char *)out;
+}
+
 /* Stores p's body in bodies[] when it is held as an attachment without
  * data; counts it in *n either way. */
 static void

@@ -58,6 +58,15 @@ json_t *mime_email_bytes(const char *bytes, size_t len, json_t *res,
     enum mime_format fmt, struct mv_err *err);
 
 /*
+ * The bytes (transfer encoding removed) of the n-th attachment (from 1, in
+ * the order of the EMAIL's attachments) of the RFC 5322 message in bytes.
+ * Returns a new buffer (caller frees) and *lenp, or NULL when there is no
+ * such attachment (or no memory).
+ */
+unsigned char *mime_attachment_bytes(const char *bytes, size_t len, size_t n,
+    size_t *lenp);
+
+/*
  * The text parts mime_email() would read whose body holds an attachmentId
  * and no data (Gmail does that for large bodies). Stores up to max
  * borrowed references to those MessagePartBody objects in bodies[] and

@@ -1,5 +1,9 @@
-/* json and ndjson output. */
+/* json and ndjson output; bytes into a file or stdout. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 #include <jansson.h>
 
 #include "common/output.h"
@@ -53,4 +57,35 @@ output_error(FILE *f, int ndjson, const char *action, const struct mv_err *err)
 	output_line(f, env);
 	json_decref(env);
 	return mv_err_exit(err->type);
+}
+
+int
+output_write_file(const char *path, const void *bytes, size_t n,
+    struct mv_err *err)
+{
+	const unsigned char *p = bytes;
+	int fd = STDOUT_FILENO;
+	ssize_t w;
+
+	if (strcmp(path, "-") != 0 && (fd = open(path, O_WRONLY | O_CREAT |
+	    O_TRUNC | O_CLOEXEC, 0600)) == -1)
+		return mv_err_set(err, MV_E_NO_INPUT, "--output_file %.200s: %s",
+		    path, strerror(errno));
+	while (n > 0) {
+		if ((w = write(fd, p, n)) == -1 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			mv_err_set(err, MV_E_INTERNAL, "writing %.200s: %s",
+			    path, strerror(errno));
+			if (fd != STDOUT_FILENO)
+				close(fd);
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	if (fd != STDOUT_FILENO && close(fd) == -1)
+		return mv_err_set(err, MV_E_INTERNAL, "closing %.200s: %s",
+		    path, strerror(errno));
+	return 0;
 }

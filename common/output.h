@@ -23,4 +23,9 @@ int output_result(FILE *, int ndjson, json_t *envelope, const char *items);
 int output_error(FILE *, int ndjson, const char *action,
     const struct mv_err *err);
 
+/* Writes n bytes to path ("-": stdout), creating it 0600. Returns 0, or
+ * -1 with err (no_input: it cannot be opened; internal: a write fails). */
+int output_write_file(const char *path, const void *bytes, size_t n,
+    struct mv_err *err);
+
 #endif

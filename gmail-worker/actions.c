@@ -619,37 +619,6 @@ act_delete(struct gm *g)
 	return multi_finish(g, &j, "deleted");
 }
 
-/* Writes n bytes to path ("-": stdout), creating it 0600. */
-static int
-write_out(const char *path, const unsigned char *p, size_t n,
-    struct mv_err *err)
-{
-	int fd = STDOUT_FILENO;
-	ssize_t w;
-
-	if (strcmp(path, "-") != 0 && (fd = open(path, O_WRONLY | O_CREAT |
-	    O_TRUNC | O_CLOEXEC, 0600)) == -1)
-		return mv_err_set(err, MV_E_NO_INPUT, "--output_file %.200s: %s",
-		    path, strerror(errno));
-	while (n > 0) {
-		if ((w = write(fd, p, n)) == -1 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			mv_err_set(err, MV_E_INTERNAL, "writing %.200s: %s",
-			    path, strerror(errno));
-			if (fd != STDOUT_FILENO)
-				close(fd);
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	if (fd != STDOUT_FILENO && close(fd) == -1)
-		return mv_err_set(err, MV_E_INTERNAL, "closing %.200s: %s",
-		    path, strerror(errno));
-	return 0;
-}
-
 int
 act_get_attachment(struct gm *g)
 {
@@ -688,7 +657,7 @@ act_get_attachment(struct gm *g)
 		return fail(g, &err);
 	}
 	json_decref(res);
-	if (write_out(o->output_file, bytes, n, &err) == -1) {
+	if (output_write_file(o->output_file, bytes, n, &err) == -1) {
 		free(bytes);
 		return fail(g, &err);
 	}

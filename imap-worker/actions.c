@@ -11,6 +11,7 @@ static const struct action actions[] = {
 	{ "archive", act_archive },
 	{ "delete", act_delete },
 	{ "fetch_emails", act_fetch_emails },
+	{ "get_attachment", act_get_attachment },
 	{ "get_email", act_get_email },
 	{ "get_profile", act_get_profile },
 	{ "list_labels", act_list_labels },

@@ -35,5 +35,6 @@ int act_trash(struct session *);
 int act_untrash(struct session *);
 int act_delete(struct session *);
 int act_send_email(struct session *);
+int act_get_attachment(struct session *);
 
 #endif

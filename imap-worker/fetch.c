@@ -234,6 +234,18 @@ fetch_snippet(json_t *email)
 	return mv_json_strn(buf, o);
 }
 
+/* Each attachment's id: its place in the list, from 1 (get_attachment). */
+static void
+attachment_ids(json_t *e)
+{
+	json_t *a;
+	size_t i;
+
+	json_array_foreach(json_object_get(e, "attachments"), i, a)
+		json_object_set_new(a, "attachment_id", json_sprintf("%zu",
+		    i + 1));
+}
+
 /* The EMAIL object of one message from its bytes and its meta. New
  * reference or NULL with err. */
 static json_t *
@@ -262,6 +274,7 @@ email_build(struct session *s, const char *folder, const struct meta *m,
 		json_object_set_new(e, "snippet", fetch_snippet(e));
 	if (headers_only)
 		json_object_set_new(e, "too_large", json_true());
+	attachment_ids(e);
 	if (strcmp(s->o->format, "raw") == 0 && !headers_only) {
 		raw = mv_b64_encode(bytes, len, 1, 0);
 		json_object_set_new(e, "raw", raw ? json_string(raw) :
@@ -583,5 +596,96 @@ act_get_email(struct session *s)
 	env = action_success(s);
 	json_object_set(env, "email", json_array_get(k.emails, 0));
 	json_decref(k.emails);
+	return action_finish(s, env, NULL);
+}
+
+/* The whole message of uid in the folder examined, within
+ * --max_message_size. New buffer (caller frees), or NULL with err. */
+static char *
+fetch_raw(struct session *s, uint32_t uid, size_t *len, struct mv_err *err)
+{
+	struct meta m[1];
+	struct mailimap_fetch_type *ft;
+	clist *res;
+	const char *body = NULL;
+	char *out = NULL;
+
+	memset(m, 0, sizeof(m));
+	if (fetch_meta(s, "", &uid, 1, m, err) == -1)
+		return NULL;
+	json_decref(m[0].labels);
+	if (m[0].uid == 0) {
+		mv_err_set(err, MV_E_NOT_FOUND, "message %.300s: not found",
+		    s->o->id.v[0]);
+		return NULL;
+	}
+	if (m[0].size > s->o->max_message_size) {
+		mv_err_set(err, MV_E_INVALID_ARGUMENT, "message %.300s: %u "
+		    "bytes, past --max_message_size", s->o->id.v[0],
+		    m[0].size);
+		return NULL;
+	}
+	ft = mailimap_fetch_type_new_fetch_att_list_empty();
+	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_uid());
+	mailimap_fetch_type_new_fetch_att_list_add(ft,
+	    mailimap_fetch_att_new_body_peek_section(mailimap_section_new(NULL)));
+	if (uid_fetch(s, &uid, 1, ft, m[0].size + 2 * PER_MSG_SLACK, &res,
+	    err) == -1) {
+		mailimap_fetch_type_free(ft);
+		return NULL;
+	}
+	mailimap_fetch_type_free(ft);
+	if (clist_begin(res) != NULL)
+		meta_take(&m[0], clist_content(clist_begin(res)), &body, len);
+	if (body != NULL && (out = malloc(*len + 1)) != NULL)
+		memcpy(out, body, *len);
+	else
+		mv_err_set(err, MV_E_NOT_FOUND, "message %.300s: not found",
+		    s->o->id.v[0]);
+	mailimap_fetch_list_free(res);
+	return out;
+}
+
+int
+act_get_attachment(struct session *s)
+{
+	struct mv_err err = MV_ERR_INIT;
+	const struct opts *o = s->o;
+	unsigned char *bytes = NULL;
+	char *raw = NULL, *end;
+	size_t len = 0, n = 0, nth;
+	struct msgid id = { NULL, 0, 0 };
+	json_t *env;
+
+	nth = o->attachment_id ? strtoul(o->attachment_id, &end, 10) : 0;
+	if (o->id.n != 1 || !o->attachment_id || !o->output_file ||
+	    nth == 0 || *end != '\0')
+		mv_err_set(&err, MV_E_INVALID_ARGUMENT, "get_attachment needs "
+		    "one --id, --attachment_id N (from 1) and --output_file "
+		    "(FILE or -)");
+	else if (msgid_parse(o->id.v[0], &id) == -1)
+		mv_err_set(&err, MV_E_INVALID_ARGUMENT, "--id: not "
+		    "FOLDER/UIDVALIDITY/UID");
+	else if (session_examine(s, id.folder, &err) == 0 &&
+	    s->uidvalidity != id.uidvalidity)
+		mv_err_set(&err, MV_E_NOT_FOUND, "message %.300s: the folder's"
+		    " UIDVALIDITY is now %u", o->id.v[0], s->uidvalidity);
+	else if (err.type == MV_OK &&
+	    (raw = fetch_raw(s, id.uid, &len, &err)) != NULL &&
+	    (bytes = mime_attachment_bytes(raw, len, nth, &n)) == NULL)
+		mv_err_set(&err, MV_E_NOT_FOUND, "message %.300s: no "
+		    "attachment %zu", o->id.v[0], nth);
+	msgid_free(&id);
+	free(raw);
+	if (err.type == MV_OK)
+		output_write_file(o->output_file, bytes, n, &err);
+	free(bytes);
+	if (err.type != MV_OK)
+		return action_fail(s, &err);
+	env = action_success(s);
+	json_object_set_new(env, "size", json_integer((json_int_t)n));
+	json_object_set_new(env, "path", mv_json_str(o->output_file));
+	if (strcmp(o->output_file, "-") == 0)
+		s->out = stderr;	/* stdout holds the bytes */
 	return action_finish(s, env, NULL);
 }

@@ -20,6 +20,9 @@ static const struct mv_opt opt_table[] = {
 	  "accept \"security\": \"none\" (password in clear on the wire)" },
 	{ "attach", 0, MV_OPT_LIST, O(attach), 0, 0, "FILE",
 	  "send_email: attach a file (repeatable)" },
+	{ "attachment_id", 0, MV_OPT_STR, O(attachment_id), 0, 0, "N",
+	  "get_attachment: the attachment's id (its place in attachments, "
+	  "from 1)" },
 	{ "bcc", 0, MV_OPT_LIST, O(bcc), 0, 0, "ADDR", "send_email: Bcc (repeatable)" },
 	{ "body", 0, MV_OPT_STR, O(body), 0, 0, "TEXT", "send_email: plain-text body" },
 	{ "body_file", 0, MV_OPT_STR, O(body_file), 0, 0, "FILE",
@@ -59,6 +62,8 @@ static const struct mv_opt opt_table[] = {
 	  "(default 0)" },
 	{ "output", 'o', MV_OPT_STR, O(output), 0, 0, "MODE",
 	  "json (one document) or ndjson (one line per item) (default json)" },
+	{ "output_file", 0, MV_OPT_STR, O(output_file), 0, 0, "FILE|-",
+	  "get_attachment: where to write the bytes" },
 	{ "quiet", 0, MV_OPT_FLAG, O(quiet), 0, 0, NULL, "errors only on stderr" },
 	{ "raw_file", 0, MV_OPT_STR, O(raw_file), 0, 0, "FILE|-",
 	  "send_email: send this RFC 5322 message as it is" },
@@ -136,6 +141,7 @@ opts_usage(void)
 	    "  modify_labels   --add_label/--remove_label on --id\n"
 	    "  mark_read, mark_unread, archive, trash, untrash   on --id\n"
 	    "  delete          delete --id permanently (needs --confirm)\n"
+	    "  get_attachment  --id --attachment_id --output_file\n"
 	    "  ping            check the credentials\n"
 	    "  sync            changes since --cursor, else a full sync of "
 	    "--lookback_days\n\n"

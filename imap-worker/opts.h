@@ -33,6 +33,8 @@ struct opts {
 	const char	*in_reply_to;
 	const char	*raw_file;
 	int		 save_sent;
+	const char	*attachment_id;		/* get_attachment */
+	const char	*output_file;
 	const char	*cursor;		/* sync */
 	long		 lookback_days;		/* sync */
 	int		 verbose;

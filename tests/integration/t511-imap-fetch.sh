@@ -97,6 +97,43 @@ iw "$C" --action get_email --id "Work/$uv/1" && expect_error not_found 65
 iw "$C" --action get_email --id "Work/1/1/x" && expect_error invalid_argument 64
 iw "$C" --action get_email --id "No%2FSuch/1/1" && expect_error not_found 65
 
+# get_attachment: the same bytes as gmail-worker gets from the stand-in
+# for the same attachment.
+iw "$C" --action fetch_emails --days_back 0 --label INBOX
+expect_ok
+jout '[.emails[] | select(.attachments | map(select(.mime_type |
+    test("^(text|message)/") | not)) | length > 0)][0]' >"$TMP/withatt.json"
+mid=$(jq -r .message_id "$TMP/withatt.json")
+iid=$(jq -r .id "$TMP/withatt.json")
+aid=$(jq -r '[.attachments[] | select(.mime_type | test("^(text|message)/") |
+    not)][0].attachment_id' "$TMP/withatt.json")
+apos=$(jq -r "[.attachments[].attachment_id] | index(\"$aid\")" "$TMP/withatt.json")
+iw "$C" --action get_attachment --id "$iid" --attachment_id "$aid" \
+    --output_file "$TMP/imap.bin"
+expect_ok
+expect_eq "$(jout .size)" "$(stat -c %s "$TMP/imap.bin")" size
+gw --action fetch_emails --days_back 0 --include_spam_trash --max_results 500
+gid=$(jq -r ".emails[] | select(.message_id == \"$mid\") | .id" "$TMP/out")
+gaid=$(jq -r ".emails[] | select(.message_id == \"$mid\") |
+    .attachments[$apos].attachment_id" "$TMP/out")
+gw --action get_attachment --id "$gid" --attachment_id "$gaid" \
+    --output_file "$TMP/gmail.bin"
+expect_ok
+cmp -s "$TMP/imap.bin" "$TMP/gmail.bin" ||
+    fail "attachment $aid of $mid differs between the workers"
+RC=0
+"$IMAPW" --credentials "@$C" --ca_file "$MAILSRV_CA" --action get_attachment \
+    --id "$iid" --attachment_id "$aid" --output_file - >"$TMP/stdout.bin" \
+    2>"$TMP/err" || RC=$?
+expect_rc 0
+cmp -s "$TMP/stdout.bin" "$TMP/imap.bin" || fail "--output_file - differs"
+iw "$C" --action get_attachment --id "$iid" --attachment_id 99 \
+    --output_file "$TMP/x.bin"
+expect_error not_found 65
+iw "$C" --action get_attachment --id "$iid" --attachment_id x \
+    --output_file "$TMP/x.bin"
+expect_error invalid_argument 64
+
 # --max_message_size: a larger message gives its header only.
 big=$(jq -r '[.emails[] | select(.size_estimate > 50000)][0].id' \
     "$TMP/out" 2>/dev/null || true)
