@@ -5,6 +5,7 @@
 #include "common/output.h"
 #include "imap-worker/actions.h"
 #include "imap-worker/folders.h"
+#include "shared/utf8.h"
 
 /* Sorted by name. */
 static const struct action actions[] = {
@@ -73,8 +74,8 @@ label_of(struct session *s, const struct folder *fo, struct mv_err *err)
 	struct folder_status st;
 	json_t *l = json_object();
 
-	json_object_set_new(l, "id", json_string(fo->name));
-	json_object_set_new(l, "name", json_string(fo->name));
+	json_object_set_new(l, "id", mv_json_str(fo->name));
+	json_object_set_new(l, "name", mv_json_str(fo->name));
 	json_object_set_new(l, "type", json_string(fo->role ? "system" :
 	    "user"));
 	json_object_set_new(l, "role", fo->role ? json_string(fo->role) :

@@ -234,9 +234,8 @@ fetch_snippet(json_t *email)
 	return mv_json_strn(buf, o);
 }
 
-/* Each attachment's id: its place in the list, from 1 (get_attachment). */
-static void
-attachment_ids(json_t *e)
+void
+fetch_attachment_ids(json_t *e)
 {
 	json_t *a;
 	size_t i;
@@ -274,7 +273,7 @@ email_build(struct session *s, const char *folder, const struct meta *m,
 		json_object_set_new(e, "snippet", fetch_snippet(e));
 	if (headers_only)
 		json_object_set_new(e, "too_large", json_true());
-	attachment_ids(e);
+	fetch_attachment_ids(e);
 	if (strcmp(s->o->format, "raw") == 0 && !headers_only) {
 		raw = mv_b64_encode(bytes, len, 1, 0);
 		json_object_set_new(e, "raw", raw ? json_string(raw) :

@@ -34,6 +34,10 @@ json_t *fetch_label_ids(const char *folder,
  * space folded. New reference. */
 json_t *fetch_snippet(json_t *email);
 
+/* Sets each attachment's attachment_id of an EMAIL: its place in the
+ * list, from 1 (what get_attachment takes). */
+void fetch_attachment_ids(json_t *email);
+
 /* UID SEARCH SINCE days ago (UTC), or ALL when days is 0; *uids a new
  * array (caller frees), highest UID first. Returns 0, or -1 with err. */
 int fetch_search(struct session *s, long days, uint32_t **uids, size_t *n,

@@ -4,6 +4,7 @@
 #include <strings.h>
 
 #include "imap-worker/folders.h"
+#include "imap-worker/mutf7.h"
 
 /* The special-use flags and the roles they give. */
 static const struct {
@@ -62,7 +63,11 @@ folders_take(struct folders *f, clist *list, struct mv_err *err)
 		struct mailimap_mailbox_list *mb = clist_content(it);
 		struct folder *fo = &f->v[n];
 
-		if ((fo->name = strdup(mb->mb_name)) == NULL)
+		/* UTF-8 from here on; a name that is not modified UTF-7
+		 * stays as it came. */
+		if ((fo->name = mutf7_decode(mb->mb_name)) == NULL)
+			fo->name = strdup(mb->mb_name);
+		if (fo->name == NULL)
 			return mv_err_set(err, MV_E_INTERNAL, "out of memory");
 		folder_flags(fo, mb->mb_flag);
 		if (strcasecmp(fo->name, "INBOX") == 0)
@@ -158,6 +163,7 @@ folders_status(struct session *s, const char *name,
 	    MAILIMAP_STATUS_ATT_UIDVALIDITY };
 	struct mailimap_status_att_list *al;
 	struct mailimap_mailbox_data_status *d = NULL;
+	char *wire;
 	size_t i;
 	int r;
 
@@ -166,8 +172,13 @@ folders_status(struct session *s, const char *name,
 		return mv_err_set(err, MV_E_INTERNAL, "out of memory");
 	for (i = 0; i < sizeof(atts) / sizeof(atts[0]); i++)
 		mailimap_status_att_list_add(al, atts[i]);
+	if ((wire = mutf7_encode(name)) == NULL) {
+		mailimap_status_att_list_free(al);
+		return mv_err_set(err, MV_E_INTERNAL, "out of memory");
+	}
 	conn_set_budget(&s->conn, SESSION_BUDGET);
-	r = mailimap_status(s->m, name, al, &d);
+	r = mailimap_status(s->m, wire, al, &d);
+	free(wire);
 	mailimap_status_att_list_free(al);
 	if (r == MAILIMAP_ERROR_STATUS)
 		return mv_err_set(err, MV_E_NOT_FOUND, "folder '%.200s': no "

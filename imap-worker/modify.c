@@ -10,6 +10,7 @@
 #include "imap-worker/actions.h"
 #include "imap-worker/folders.h"
 #include "imap-worker/msgid.h"
+#include "imap-worker/mutf7.h"
 
 /* What to do to one folder's messages (set), the folder SELECTed. */
 typedef int (*modify_fn)(struct session *, struct mailimap_set *set,
@@ -250,19 +251,20 @@ do_move(struct session *s, struct mailimap_set *set, void *arg,
     struct mv_err *err)
 {
 	const char *to = arg;
-	int r;
+	char *wire;
+	int r, move = session_has(s, "MOVE");
 
 	if (strcmp(s->examined, to) == 0)
 		return 0;
+	if ((wire = mutf7_encode(to)) == NULL)
+		return mv_err_set(err, MV_E_INTERNAL, "out of memory");
 	conn_set_budget(&s->conn, SESSION_BUDGET);
-	if (session_has(s, "MOVE")) {
-		if ((r = mailimap_uid_move(s->m, set, to)) != MAILIMAP_NO_ERROR)
-			return session_fail(s, r, "UID MOVE", err);
-		return 0;
-	}
-	if ((r = mailimap_uid_copy(s->m, set, to)) != MAILIMAP_NO_ERROR)
-		return session_fail(s, r, "UID COPY", err);
-	return expunge(s, set, err);
+	r = move ? mailimap_uid_move(s->m, set, wire) :
+	    mailimap_uid_copy(s->m, set, wire);
+	free(wire);
+	if (r != MAILIMAP_NO_ERROR)
+		return session_fail(s, r, move ? "UID MOVE" : "UID COPY", err);
+	return move ? 0 : expunge(s, set, err);
 }
 
 /* Moves --id to the folder of role. */

@@ -176,6 +176,7 @@ pop3_email(struct session *s, const struct mailpop3_msg_info *mi,
 			json_object_set_new(e, "too_large", json_true());
 		if (!big && !meta)
 			json_object_set_new(e, "snippet", fetch_snippet(e));
+		fetch_attachment_ids(e);
 		if (strcmp(s->o->format, "raw") == 0 && !big &&
 		    (raw = mv_b64_encode(data, len, 1, 0)) != NULL) {
 			json_object_set_new(e, "raw", json_string(raw));

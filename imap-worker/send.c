@@ -15,6 +15,7 @@
 #include "imap-worker/actions.h"
 #include "imap-worker/folders.h"
 #include "imap-worker/msgid.h"
+#include "imap-worker/mutf7.h"
 #include "shared/log.h"
 
 /* Where the system's CAs are, beside --ca_file. */
@@ -197,6 +198,7 @@ save_sent(struct session *s, const char *msg, size_t len, char **id,
 	const struct folder *fo;
 	struct folders f;
 	uint32_t uv = 0, uid = 0;
+	char *wire;
 	int r;
 
 	*id = NULL;
@@ -208,11 +210,14 @@ save_sent(struct session *s, const char *msg, size_t len, char **id,
 	if (*folder == NULL)
 		return mv_err_set(err, MV_E_NOT_FOUND, "sent, but the mailbox "
 		    "has no Sent folder (special-use) to keep a copy in");
+	if ((wire = mutf7_encode(*folder)) == NULL)
+		return mv_err_set(err, MV_E_INTERNAL, "out of memory");
 	fl = mailimap_flag_list_new_empty();
 	mailimap_flag_list_add(fl, mailimap_flag_new_seen());
 	conn_set_budget(&s->conn, SESSION_BUDGET);
-	r = mailimap_uidplus_append(s->m, *folder, fl, NULL, msg, len, &uv,
+	r = mailimap_uidplus_append(s->m, wire, fl, NULL, msg, len, &uv,
 	    &uid);
+	free(wire);
 	mailimap_flag_list_free(fl);
 	if (r != MAILIMAP_NO_ERROR)
 		return session_fail(s, r, "APPEND", err);

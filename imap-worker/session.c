@@ -7,6 +7,7 @@
 
 #include "common/http.h"
 #include "common/oauth.h"
+#include "imap-worker/mutf7.h"
 #include "imap-worker/pop3.h"
 #include "imap-worker/session.h"
 #include "shared/log.h"
@@ -220,20 +221,23 @@ static int
 session_examine1(struct session *s, const char *folder,
     unsigned long long *modseq, int rw, struct mv_err *err)
 {
-	char said[256];
+	char said[256], *wire;
 	uint64_t ms = 0;
 	int r;
 
+	if ((wire = mutf7_encode(folder)) == NULL)
+		return mv_err_set(err, MV_E_INTERNAL, "out of memory");
 	free(s->examined);
 	s->examined = NULL;
 	s->rw = rw;
 	conn_set_budget(&s->conn, SESSION_BUDGET);
 	s->commands++;
 	if (rw)
-		r = mailimap_select(s->m, folder);
+		r = mailimap_select(s->m, wire);
 	else
-		r = modseq ? mailimap_examine_condstore(s->m, folder, &ms) :
-		    mailimap_examine(s->m, folder);
+		r = modseq ? mailimap_examine_condstore(s->m, wire, &ms) :
+		    mailimap_examine(s->m, wire);
+	free(wire);
 	if (r == MAILIMAP_ERROR_EXAMINE || r == MAILIMAP_ERROR_SELECT ||
 	    (r == MAILIMAP_ERROR_EXTENSION && s->conn.fail == CONN_OK))
 		return mv_err_set(err, MV_E_NOT_FOUND, "folder '%.200s' cannot "

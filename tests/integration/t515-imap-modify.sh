@@ -81,6 +81,21 @@ expect_eq "$(count INBOX)" $((n_inbox - 1)) "INBOX after delete"
 uids INBOX | grep -qx "$c" || fail "another \\Deleted message was expunged"
 uids INBOX | grep -qx "$d" && fail "the message was not deleted"
 
+# A folder named in UTF-8 (modified UTF-7 on the wire): listed, fetched,
+# its ids percent-encoded UTF-8, its messages moved out.
+F='Entwürfe/Ärger'
+mailsrv_deliver "$MV_TOP/tests/standin/mailbox/alice@example.com/01-plain-ascii.eml" "$F"
+iw "$C" --action list_labels && expect_ok
+expect_eq "$(jout ".labels[] | select(.name == \"$F\") | .messages_total")" 1 \
+    "the UTF-8 folder listed"
+iw "$C" --action fetch_emails --days_back 0 --label "$F" && expect_ok
+fid=$(jout '.emails[0].id')
+case $fid in Entw%C3%BCrfe%2F%C3%84rger/*) ;; *) fail "id $fid" ;; esac
+expect_eq "$(jout '.emails[0].label_ids[0]')" "$F" "label of the UTF-8 folder"
+iw "$C" --action get_email --id "$fid" && expect_ok
+iw "$C" --action trash --id "$fid" && expect_ok
+expect_eq "$(count "$F")" 0 "the UTF-8 folder after trash"
+
 # Stale or bad ids.
 iw "$C" --action mark_read --id "INBOX/$((I + 1))/$c"
 expect_error not_found 65
