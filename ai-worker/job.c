@@ -404,7 +404,9 @@ run_init(struct run *run, const struct ai_opts *o, struct http_engine *e,
 	mv_err_clear(&run->first_err);
 	while (n > 0 && base[n - 1] == '/')
 		n--;
-	if (asprintf(&run->url, "%.*s/chat/completions", (int)n, base) == -1)
+	if (asprintf(&run->url, "%.*s/chat/completions%s%s", (int)n, base,
+	    o->api_version ? "?api-version=" : "",
+	    o->api_version ? o->api_version : "") == -1)
 		return -1;
 	if (getrandom(r, sizeof(r), 0) != sizeof(r))
 		return -1;
