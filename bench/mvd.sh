@@ -1,8 +1,10 @@
 #!/bin/sh
 # mailvisord benchmarks: dispatch rate with a trivial worker and records
 # in Redis against a bare fork/exec/wait loop at the same parallelism; the
-# overhead the daemon adds to one run; its RSS idle with 1 000 jobs.
-# Prints figures; never fails on time.   bench/mvd.sh [BUILD]
+# overhead the daemon adds to one run; its RSS idle with 1 000 jobs; the
+# queue path (MVD_BENCH=queue alone); emitting into a stream
+# (MVD_BENCH=emit alone). Prints figures; never fails on time.
+#   bench/mvd.sh [BUILD]
 set -eu
 build=$(cd "${1:-build}" && pwd)
 T=$(mktemp -d)
