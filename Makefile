@@ -285,6 +285,7 @@ $(BUILD)/runstat $(BUILD)/spawnloop: $(BUILD)/%: bench/%.c
 install: all
 	$(INSTALL) -D -m 0755 $(BUILD)/gmail-worker $(DESTDIR)$(BINDIR)/gmail-worker
 	$(INSTALL) -D -m 0755 $(BUILD)/ai-worker $(DESTDIR)$(BINDIR)/ai-worker
+	$(INSTALL) -D -m 0755 ai-worker/mailvisor-ai $(DESTDIR)$(BINDIR)/mailvisor-ai
 	$(INSTALL) -D -m 0755 $(BUILD)/mailvisord $(DESTDIR)$(SBINDIR)/mailvisord
 	$(INSTALL) -D -m 0755 $(BUILD)/mailvisorctl $(DESTDIR)$(BINDIR)/mailvisorctl
 	$(INSTALL) -D -m 0644 man/gmail-worker.1 $(DESTDIR)$(MANDIR)/man1/gmail-worker.1
@@ -296,6 +297,7 @@ install: all
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/gmail-worker $(DESTDIR)$(SBINDIR)/mailvisord
 	rm -f $(DESTDIR)$(BINDIR)/mailvisorctl $(DESTDIR)$(BINDIR)/ai-worker
+	rm -f $(DESTDIR)$(BINDIR)/mailvisor-ai
 	rm -f $(DESTDIR)$(MANDIR)/man1/ai-worker.1
 	rm -f $(DESTDIR)$(MANDIR)/man1/gmail-worker.1
 	rm -f $(DESTDIR)$(MANDIR)/man1/mailvisorctl.1

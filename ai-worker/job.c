@@ -335,13 +335,18 @@ run_line(struct run *run, const char *text, size_t len)
 {
 	struct ai_thread t;
 	struct mv_err err = MV_ERR_INIT;
-	size_t line = ++run->next;
+	size_t line;
 	struct job fake;
+	int rc = -1;
 
 	if (len > AI_INPUT_MAX)
 		mv_err_set(&err, MV_E_INVALID_ARGUMENT, "input line larger "
 		    "than %u bytes", AI_INPUT_MAX);
-	else if (ai_input_parse(text, len, &t, &err) == 0) {
+	else if ((rc = ai_input_parse(text, len, &t, &err)) ==
+	    AI_INPUT_SUMMARY)
+		return;		/* the stage before's summary: no mail */
+	line = ++run->next;
+	if (rc == 0) {
 		job_start(run, line, &t);
 		return;
 	}
@@ -444,6 +449,7 @@ run_single(struct run *run)
 			    path, strerror(errno));
 	} else if (ai_input_parse(text, len, &t, &err) == 0) {
 		free(text);
+		text = NULL;
 		job_start(run, 0, &t);
 		if (http_run(run->e) == -1)
 			mv_err_set(&err, MV_E_INTERNAL, "curl multi failed");
