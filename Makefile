@@ -290,6 +290,7 @@ install: all
 	$(INSTALL) -D -m 0755 $(BUILD)/mailvisorctl $(DESTDIR)$(BINDIR)/mailvisorctl
 	$(INSTALL) -D -m 0644 man/gmail-worker.1 $(DESTDIR)$(MANDIR)/man1/gmail-worker.1
 	$(INSTALL) -D -m 0644 man/ai-worker.1 $(DESTDIR)$(MANDIR)/man1/ai-worker.1
+	$(INSTALL) -D -m 0644 man/mailvisor-ai.1 $(DESTDIR)$(MANDIR)/man1/mailvisor-ai.1
 	$(INSTALL) -D -m 0644 man/mailvisorctl.1 $(DESTDIR)$(MANDIR)/man1/mailvisorctl.1
 	$(INSTALL) -D -m 0644 man/mailvisord.8 $(DESTDIR)$(MANDIR)/man8/mailvisord.8
 	$(INSTALL) -D -m 0644 man/mailvisord.conf.5 $(DESTDIR)$(MANDIR)/man5/mailvisord.conf.5
@@ -299,6 +300,7 @@ uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/mailvisorctl $(DESTDIR)$(BINDIR)/ai-worker
 	rm -f $(DESTDIR)$(BINDIR)/mailvisor-ai
 	rm -f $(DESTDIR)$(MANDIR)/man1/ai-worker.1
+	rm -f $(DESTDIR)$(MANDIR)/man1/mailvisor-ai.1
 	rm -f $(DESTDIR)$(MANDIR)/man1/gmail-worker.1
 	rm -f $(DESTDIR)$(MANDIR)/man1/mailvisorctl.1
 	rm -f $(DESTDIR)$(MANDIR)/man8/mailvisord.8

@@ -85,7 +85,8 @@ thread_from_object(json_t *o, struct ai_thread *t, struct mv_err *err)
 	json_t *e, *a;
 
 	if (status != NULL && strcmp(status, "error") == 0 &&
-	    json_is_object(json_object_get(o, "error")))
+	    json_is_string(json_object_get(json_object_get(o, "error"),
+	    "type")))
 		return upstream_error(o, err);
 	if (status != NULL && json_is_true(json_object_get(o, "summary")) &&
 	    json_object_get(o, "emails") == NULL)

@@ -21,7 +21,7 @@ expect_eq "$(dpkg-deb -f "$deb" Package)" mailvisor Package
 expect_eq "$(dpkg-deb -f "$deb" Architecture)" "$(dpkg --print-architecture)" \
     Architecture
 version=$(dpkg-deb -f "$deb" Version)
-dpkg-deb -f "$deb" Depends | grep -q 'libcurl4' ||
+dpkg-deb -f "$deb" Depends | grep -q 'libcurl[34]' ||
     fail "Depends lacks the shared libraries: $(dpkg-deb -f "$deb" Depends)"
 mkdir "$TMP/ctrl"
 dpkg-deb -e "$deb" "$TMP/ctrl"
@@ -45,7 +45,7 @@ done
 [ -x "$R/usr/bin/mailvisor-ai" ] || fail "/usr/bin/mailvisor-ai: missing or not executable"
 "$R/usr/bin/mailvisor-ai" --help | grep -q 'gmail-worker' ||
     fail "/usr/bin/mailvisor-ai --help"
-for m in man1/gmail-worker.1 man1/ai-worker.1 man1/mailvisorctl.1 \
+for m in man1/gmail-worker.1 man1/ai-worker.1 man1/mailvisor-ai.1 man1/mailvisorctl.1 \
     man5/mailvisord.conf.5 man8/mailvisord.8; do
 	f=$R/usr/share/man/$m.gz
 	[ -f "$f" ] || fail "/usr/share/man/$m.gz missing"
