@@ -275,6 +275,7 @@ bench: all checks $(BENCH_BIN)
 	@bench/sync.sh $(BUILD)
 	@bench/mvd.sh $(BUILD)
 	@bench/ai.sh $(BUILD)
+	@bench/imap.sh $(BUILD)
 
 bench-bin: all checks $(BENCH_BIN)
 
