@@ -12,6 +12,12 @@
 #   mailsrv_deliver_samples
 #   imap-worker --credentials "@$MAILSRV_CREDS_IMAPS" --ca_file "$MAILSRV_CA" ...
 #
+# Functions: mailsrv_start DIR, mailsrv_smtp_start DIR, mailsrv_stop,
+# mailsrv_down and mailsrv_up (Dovecot alone), mailsrv_deliver FILE
+# [FOLDER], mailsrv_deliver_samples, mailsrv_generate N [FOLDER [FIRST]],
+# mailsrv_doveadm ARGS..., mailsrv_log_tail; each is described where it
+# is defined.
+#
 # mailsrv_start DIR exports:
 #   MAILSRV_HOST                 127.0.0.1 (set it before to use another)
 #   MAILSRV_IMAP_PORT            IMAP, STARTTLS offered, LOGIN allowed without
@@ -413,6 +419,24 @@ mailsrv_stop() {
 	done
 	MAILSRV_SMTP_PID=
 	MAILSRV_PID=
+}
+
+# mailsrv_down: stops Dovecot alone (its ports then refuse connections);
+# mailsrv_up starts it again on the same ports, with the same mailbox.
+mailsrv_down() {
+	[ -n "$MAILSRV_PID" ] || return 0
+	kill "$MAILSRV_PID" 2>/dev/null || true
+	wait "$MAILSRV_PID" 2>/dev/null || true
+	MAILSRV_PID=
+}
+
+mailsrv_up() {
+	[ -z "$MAILSRV_PID" ] || return 0
+	if ! mailsrv_dovecot; then
+		mailsrv_log_tail >&2
+		mailsrv_fail "mailsrv: Dovecot did not start again"
+	fi
+	export MAILSRV_PID
 }
 
 # mailsrv_doveadm ARGS...: doveadm against this Dovecot, e.g.

@@ -218,6 +218,17 @@ expect_eq "$(st messages Generated)" 3 "Generated made again"
 [ "$(st uidvalidity Generated)" != "$uidvalidity" ] ||
     fail "UIDVALIDITY unchanged: $uidvalidity"
 
+# Down, the ports refuse connections; up again, the same mailbox.
+mailsrv_down
+rc=0
+c "imaps://$MAILSRV_HOST:$MAILSRV_IMAPS_PORT/" >/dev/null 2>"$TMP/err" || rc=$?
+expect_eq "$rc" 7 "curl to Dovecot down (connection refused)"
+mailsrv_up
+c "imaps://$MAILSRV_HOST:$MAILSRV_IMAPS_PORT/Check;UID=1" >"$TMP/fetched" ||
+    fail "curl imaps fetch after mailsrv_up"
+cmp -s "$TMP/fetched" "$SAMPLES/14-mixed-attachments.eml" ||
+    fail "after mailsrv_up: Check UID 1 differs from the file"
+
 # Nothing printed the password; stopping leaves no server behind.
 for f in "$TMP"/py.out "$TMP"/err "$TMP"/examine "$TMP"/pop3 \
     "$MAILSRV_LOG" "$MAILSRV_DIR"/smtpd.log "$MAILSRV_DIR"/dovecot.out; do
