@@ -15,8 +15,8 @@
 # Functions: mailsrv_start DIR, mailsrv_smtp_start DIR, mailsrv_stop,
 # mailsrv_down and mailsrv_up (Dovecot alone), mailsrv_deliver FILE
 # [FOLDER], mailsrv_deliver_samples, mailsrv_generate N [FOLDER [FIRST]],
-# mailsrv_doveadm ARGS..., mailsrv_log_tail; each is described where it
-# is defined.
+# mailsrv_doveadm ARGS..., mailsrv_creds_oauth2 FILE [NAME],
+# mailsrv_log_tail; each is described where it is defined.
 #
 # mailsrv_start DIR exports:
 #   MAILSRV_HOST                 127.0.0.1 (set it before to use another)
@@ -44,6 +44,11 @@
 #                                localhost: fails chain verification
 #   MAILSRV_CONF, MAILSRV_LOG    Dovecot's configuration and log
 #   MAILSRV_PID                  Dovecot's master process
+# With MAILSRV_TOKENINFO_URL set before mailsrv_start (the Gmail API
+# stand-in's "$STANDIN_URL/tokeninfo?access_token="), Dovecot also takes
+# XOAUTH2 and OAUTHBEARER, the token checked there (see
+# mailsrv_creds_oauth2). A failed login is answered at once, without the
+# growing delay Dovecot gives an address that failed before.
 # Special-use folders Sent, Drafts, Junk, Trash and Archive exist from the
 # first login. Plaintext authentication is allowed on the plain ports:
 # Dovecot counts loopback connections as secure anyway.
@@ -143,6 +148,17 @@ mailsrv_users() {
 	fi
 }
 
+# mailsrv_conf_oauth2: with MAILSRV_TOKENINFO_URL, a passdb taking XOAUTH2
+# and OAUTHBEARER whose tokens that URL (Google's tokeninfo, the token
+# appended) vouches for: the Gmail API stand-in's /tokeninfo?access_token=.
+mailsrv_conf_oauth2() {
+	[ -n "${MAILSRV_TOKENINFO_URL:-}" ] || return 0
+	printf 'tokeninfo_url = %s\nusername_attribute = email\n' \
+	    "$MAILSRV_TOKENINFO_URL" >"$MAILSRV_DIR/oauth2.conf.ext"
+	printf 'passdb {\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n  args = %s\n}\n' \
+	    "$MAILSRV_DIR/oauth2.conf.ext"
+}
+
 # mailsrv_conf: writes $MAILSRV_CONF for the current ports.
 mailsrv_conf() {
 	d=$MAILSRV_DIR
@@ -167,17 +183,23 @@ ssl_key = <$d/tls/server.key
 ssl_dh = </usr/share/dovecot/dh.pem
 ssl_min_protocol = TLSv1.2
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login${MAILSRV_TOKENINFO_URL:+ xoauth2 oauthbearer}
+# A failed login answers at once, and none delays the next (anvil's auth
+# penalty, up to 15 s, is off: its socket is not made): tests try wrong
+# logins on purpose.
+auth_failure_delay = 0
 mail_location = maildir:$MAILSRV_MAILDIR
 mail_home = $d/home
 mail_fsync = never
 passdb {
   driver = passwd-file
+  mechanisms = plain login
   args = scheme=PLAIN username_format=%u $d/passwd
 }
+$(mailsrv_conf_oauth2)
 userdb {
-  driver = static
-  args = uid=$MAILSRV_UID gid=$MAILSRV_GID home=$d/home allow_all_users=yes
+  driver = passwd-file
+  args = username_format=%u $d/passwd
 }
 namespace inbox {
   inbox = yes
@@ -217,6 +239,9 @@ local $MAILSRV_SELFSIGNED_HOST {
 # No chroot: a user other than root cannot, and the tests need none.
 service anvil {
   chroot =
+  unix_listener anvil-auth-penalty {
+    mode = 0
+  }
 }
 service imap-login {
   chroot =
@@ -257,6 +282,18 @@ mailsrv_creds() {
 	    '{type: $type, host: $host, port: $port, security: $sec,
 	      username: $user, password: $pw,
 	      smtp: {host: $shost, port: $sport, security: $ssec}}' >"$f") ||
+	    mailsrv_fail "mailsrv: cannot write $f"
+	echo "$f"
+}
+
+# mailsrv_creds_oauth2 FILE [NAME]: prints the path of a credentials
+# document (IMAPS, mode 600) whose "oauth2" is the JSON document in FILE
+# (an authorized_user document, or {"access_token": ...}); for a Dovecot
+# started with MAILSRV_TOKENINFO_URL.
+mailsrv_creds_oauth2() {
+	f=$MAILSRV_DIR/creds-oauth2-${2:-1}.json
+	(umask 077 && jq --slurpfile o "$1" '{type, host, port, security,
+	    username, smtp} + {oauth2: $o[0]}' "$MAILSRV_CREDS_IMAPS" >"$f") ||
 	    mailsrv_fail "mailsrv: cannot write $f"
 	echo "$f"
 }
@@ -356,8 +393,10 @@ mailsrv_start() {
 	(
 	umask 077
 	od -An -N12 -tx1 /dev/urandom | tr -d ' \n' >"$MAILSRV_PASSWORD_FILE"
-	printf '%s:{PLAIN}%s\n' "$MAILSRV_USER" \
-	    "$(cat "$MAILSRV_PASSWORD_FILE")" >"$MAILSRV_DIR/passwd"
+	# The only user: another one vouched for by tokeninfo has no mail.
+	printf '%s:{PLAIN}%s:%s:%s::%s::\n' "$MAILSRV_USER" \
+	    "$(cat "$MAILSRV_PASSWORD_FILE")" "$MAILSRV_UID" "$MAILSRV_GID" \
+	    "$MAILSRV_DIR/home" >"$MAILSRV_DIR/passwd"
 	)
 	# Dovecot's auth process runs as its internal user.
 	chgrp "$MAILSRV_INTERNAL_GROUP" "$MAILSRV_DIR/passwd"
