@@ -105,14 +105,16 @@ iw() {
 	"$IW" --credentials "@$MAILSRV_CREDS_IMAPS" --ca_file "$MAILSRV_CA" "$@"
 }
 nothing() { :; }
-# totals FILE: "bytes-read bytes-written commands" from a -v run's stderr
-# ("done: R bytes read, W written[, C commands], S s"); "-" when absent.
+# totals FILE: "bytes-read bytes-written commands seconds" from a -v
+# run's stderr ("done: R bytes read, W written[, C commands], S s"); "-"
+# for what it does not say.
 totals() {
 	line=$(grep 'done:' "$1" | tail -n 1)
 	r=$(echo "$line" | sed -n 's/.* \([0-9]*\) bytes read.*/\1/p')
 	w=$(echo "$line" | sed -n 's/.* \([0-9]*\) written.*/\1/p')
 	c=$(echo "$line" | sed -n 's/.* \([0-9]*\) commands.*/\1/p')
-	echo "${r:--} ${w:--} ${c:--}"
+	t=$(echo "$line" | sed -n 's/.* \([0-9.]*\) s$/\1/p')
+	echo "${r:--} ${w:--} ${c:--} ${t:--}"
 }
 set -- $(rounds fetch nothing "$IW" --credentials "@$MAILSRV_CREDS_IMAPS" \
     --ca_file "$MAILSRV_CA" --action fetch_emails --days_back 0 \
@@ -141,7 +143,7 @@ if [ -z "$cursor" ]; then
 	exit 0
 fi
 set -- $(totals "$T/full.v")
-echo "imap-worker sync, full: bytes read $1, written $2, commands $3"
+echo "imap-worker sync, full: bytes read $1, written $2, commands $3, $4 s"
 full_read=$1
 
 # 10 changes behind the clients' backs: 4 new, 3 flagged, 3 expunged.
@@ -157,7 +159,7 @@ mailsrv_doveadm expunge -u "$MAILSRV_USER" mailbox INBOX uid 4:6
 iw -v --action sync --cursor "$cursor" --output ndjson >"$T/inc.out" \
     2>"$T/inc.v" || true
 set -- $(totals "$T/inc.v")
-echo "imap-worker sync, incremental, 10 changes: $(tail -n 1 "$T/inc.out" | jq -c '[.added, .deleted, .labels]' 2>/dev/null) (added, deleted, labels), bytes read $1, written $2, commands $3"
+echo "imap-worker sync, incremental, 10 changes: $(tail -n 1 "$T/inc.out" | jq -c '[.added, .deleted, .labels]' 2>/dev/null) (added, deleted, labels), bytes read $1, written $2, commands $3, $4 s"
 case $1$full_read in
 *-*) ;;
 *) echo "ratio incremental/full: bytes read $(awk "BEGIN { printf \"%.3g\", $1 / $full_read }")" ;;
