@@ -19,7 +19,8 @@
 # mailsrv_log_tail; each is described where it is defined.
 #
 # mailsrv_start DIR exports:
-#   MAILSRV_HOST                 127.0.0.1 (set it before to use another)
+#   MAILSRV_HOST                 127.0.0.1 (set it before to use another:
+#                                localhost, say; the certificate names both)
 #   MAILSRV_IMAP_PORT            IMAP, STARTTLS offered, LOGIN allowed without
 #   MAILSRV_IMAPS_PORT           IMAP over implicit TLS
 #   MAILSRV_POP3_PORT            POP3, STLS offered, USER/PASS allowed without
@@ -44,6 +45,8 @@
 #                                localhost: fails chain verification
 #   MAILSRV_CONF, MAILSRV_LOG    Dovecot's configuration and log
 #   MAILSRV_PID                  Dovecot's master process
+# mailsrv_smtp_start DIR exports MAILSRV_SMTP_OUT (DIR/smtp-out: N.eml and
+# N.json a message) and MAILSRV_SMTP_PID.
 # With MAILSRV_TOKENINFO_URL set before mailsrv_start (the Gmail API
 # stand-in's "$STANDIN_URL/tokeninfo?access_token="), Dovecot also takes
 # XOAUTH2 and OAUTHBEARER, the token checked there (see
@@ -163,7 +166,15 @@ mailsrv_conf_oauth2() {
 mailsrv_conf() {
 	d=$MAILSRV_DIR
 	addrs="127.0.0.1, $MAILSRV_WRONGNAME_HOST, $MAILSRV_SELFSIGNED_HOST"
-	[ "$MAILSRV_HOST" = 127.0.0.1 ] || addrs="$MAILSRV_HOST, $addrs"
+	case $MAILSRV_HOST in
+	127.0.0.1) ;;
+	localhost)
+		# A client may try ::1 first.
+		! /usr/bin/python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' \
+		    2>/dev/null || addrs="$addrs, ::1"
+		;;
+	*) addrs="$MAILSRV_HOST, $addrs" ;;
+	esac
 	cat >"$MAILSRV_CONF" <<EOF
 # Made by tests/mailsrv.sh: nothing outside $d is written.
 base_dir = $d/run
