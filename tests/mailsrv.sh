@@ -65,9 +65,11 @@ MAILSRV_PID=
 MAILSRV_SMTP_PID=
 MAILSRV_TOP=${MV_TOP:-$(pwd)}
 
-# lib.sh's cleanup removes $TMP: stop the servers first.
+# lib.sh's cleanup removes $TMP: stop the servers first, after showing
+# the end of their logs if the test failed.
 if command -v cleanup >/dev/null 2>&1; then
-	trap 'mailsrv_stop; cleanup' EXIT
+	trap 'mailsrv_rc=$?; [ "$mailsrv_rc" -eq 0 ] || mailsrv_log_tail >&2
+	    mailsrv_stop; cleanup' EXIT
 fi
 
 mailsrv_fail() {
