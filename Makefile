@@ -12,7 +12,8 @@
 #                     daemon, fds, zombies and memory checked
 #   make demo         install missing Debian packages (as root), build, run
 #                     mailvisord syncing the Gmail API stand-in's mailboxes
-#   make bench        benchmarks (print figures, never fail on time)
+#   make bench        benchmarks (print figures, never fail on time;
+#                     bench/imap.sh needs the packages of tests/deps.sh check)
 #   make deb          the Debian package in $(BUILD)/deb/, checked by lintian
 #   make install      PREFIX=/usr/local DESTDIR= BINDIR SBINDIR MANDIR
 
@@ -275,6 +276,7 @@ bench: all checks $(BENCH_BIN)
 	@bench/sync.sh $(BUILD)
 	@bench/mvd.sh $(BUILD)
 	@bench/ai.sh $(BUILD)
+	@bench/imap.sh $(BUILD)
 
 bench-bin: all checks $(BENCH_BIN)
 

@@ -6,7 +6,9 @@
 #
 # demo: building the programs and running make demo (redis-server, the
 # stand-in, curl and jq); check (the default): also every test, the
-# sanitizers, the dashboard's browser test and the Debian package; fuzz:
+# sanitizers, the dashboard's browser test, the Debian package and the
+# local mail servers of tests/mailsrv.sh (Dovecot, aiosmtpd, mbsync for
+# make bench); fuzz:
 # make fuzz's, clang with libclang-rt-14-dev, which holds libFuzzer
 # (libclang_rt.fuzzer*.a) and which clang on Debian 12 only recommends
 # (--no-install-recommends leaves it out).
@@ -21,7 +23,8 @@ demo="make gcc pkg-config libc6-dev libcurl4-gnutls-dev libetpan-dev
 libjansson-dev libssl-dev libbsd-dev libhiredis-dev libevent-dev libinih-dev redis-server
 python3 python3-cryptography jq curl tzdata"
 check="$demo check python3-prometheus-client mandoc chromium nodejs
-build-essential dpkg-dev debhelper lintian"
+build-essential dpkg-dev debhelper lintian dovecot-imapd dovecot-pop3d
+python3-aiosmtpd isync openssl libetpan-dev"
 
 case ${1:-check} in
 demo) pkgs=$demo ;;
