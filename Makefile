@@ -12,7 +12,8 @@
 #                     daemon, fds, zombies and memory checked
 #   make demo         install missing Debian packages (as root), build, run
 #                     mailvisord syncing the Gmail API stand-in's mailboxes
-#   make bench        benchmarks (print figures, never fail on time)
+#   make bench        benchmarks (print figures, never fail on time;
+#                     bench/imap.sh needs the packages of tests/deps.sh check)
 #   make deb          the Debian package in $(BUILD)/deb/, checked by lintian
 #   make install      PREFIX=/usr/local DESTDIR= BINDIR SBINDIR MANDIR
 
@@ -296,6 +297,7 @@ bench: all checks $(BENCH_BIN)
 	@bench/sync.sh $(BUILD)
 	@bench/mvd.sh $(BUILD)
 	@bench/ai.sh $(BUILD)
+	@bench/imap.sh $(BUILD)
 
 bench-bin: all checks $(BENCH_BIN)
 
@@ -307,11 +309,13 @@ install: all
 	$(INSTALL) -D -m 0755 $(BUILD)/gmail-worker $(DESTDIR)$(BINDIR)/gmail-worker
 	$(INSTALL) -D -m 0755 $(BUILD)/ai-worker $(DESTDIR)$(BINDIR)/ai-worker
 	$(INSTALL) -D -m 0755 $(BUILD)/imap-worker $(DESTDIR)$(BINDIR)/imap-worker
+	$(INSTALL) -D -m 0755 ai-worker/mailvisor-ai $(DESTDIR)$(BINDIR)/mailvisor-ai
 	$(INSTALL) -D -m 0755 $(BUILD)/mailvisord $(DESTDIR)$(SBINDIR)/mailvisord
 	$(INSTALL) -D -m 0755 $(BUILD)/mailvisorctl $(DESTDIR)$(BINDIR)/mailvisorctl
 	$(INSTALL) -D -m 0644 man/gmail-worker.1 $(DESTDIR)$(MANDIR)/man1/gmail-worker.1
 	$(INSTALL) -D -m 0644 man/ai-worker.1 $(DESTDIR)$(MANDIR)/man1/ai-worker.1
 	$(INSTALL) -D -m 0644 man/imap-worker.1 $(DESTDIR)$(MANDIR)/man1/imap-worker.1
+	$(INSTALL) -D -m 0644 man/mailvisor-ai.1 $(DESTDIR)$(MANDIR)/man1/mailvisor-ai.1
 	$(INSTALL) -D -m 0644 man/mailvisorctl.1 $(DESTDIR)$(MANDIR)/man1/mailvisorctl.1
 	$(INSTALL) -D -m 0644 man/mailvisord.8 $(DESTDIR)$(MANDIR)/man8/mailvisord.8
 	$(INSTALL) -D -m 0644 man/mailvisord.conf.5 $(DESTDIR)$(MANDIR)/man5/mailvisord.conf.5
@@ -319,9 +323,10 @@ install: all
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/gmail-worker $(DESTDIR)$(SBINDIR)/mailvisord
 	rm -f $(DESTDIR)$(BINDIR)/mailvisorctl $(DESTDIR)$(BINDIR)/ai-worker
-	rm -f $(DESTDIR)$(BINDIR)/imap-worker
+	rm -f $(DESTDIR)$(BINDIR)/imap-worker $(DESTDIR)$(BINDIR)/mailvisor-ai
 	rm -f $(DESTDIR)$(MANDIR)/man1/ai-worker.1
 	rm -f $(DESTDIR)$(MANDIR)/man1/imap-worker.1
+	rm -f $(DESTDIR)$(MANDIR)/man1/mailvisor-ai.1
 	rm -f $(DESTDIR)$(MANDIR)/man1/gmail-worker.1
 	rm -f $(DESTDIR)$(MANDIR)/man1/mailvisorctl.1
 	rm -f $(DESTDIR)$(MANDIR)/man8/mailvisord.8

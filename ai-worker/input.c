@@ -44,12 +44,53 @@ thread_from_array(json_t *a, struct ai_thread *t, struct mv_err *err)
 	return 0;
 }
 
-/* The shape of one object: change line, get_thread result or EMAIL. */
+/*
+ * The error envelope of the stage before (gmail-worker --action get_thread
+ * | ai-worker): its error becomes this run's, type, retryability and
+ * Retry-After kept, so that a pipeline fails as its first stage did. A
+ * type this worker does not know is api.
+ */
+static int
+upstream_error(const json_t *o, struct mv_err *err)
+{
+	const json_t *e = json_object_get(o, "error");
+	const char *type = json_string_value(json_object_get(e, "type"));
+	const char *msg = json_string_value(json_object_get(e, "message"));
+	const char *action = json_string_value(json_object_get(o, "action"));
+	const json_t *v;
+	enum mv_errtype k = MV_E_API;
+
+	for (int i = MV_E_INVALID_ARGUMENT; i < MV_E__COUNT && type; i++)
+		if (strcmp(type, mv_err_name((enum mv_errtype)i)) == 0)
+			k = (enum mv_errtype)i;
+	mv_err_set(err, k, "input: %.40s failed: %.400s", action ? action :
+	    "the stage before", msg ? msg : type ? type : "no message");
+	if (json_is_integer(v = json_object_get(e, "http_status")))
+		err->http_status = (int)json_integer_value(v);
+	if (json_is_integer(v = json_object_get(e, "retry_after")) &&
+	    json_integer_value(v) >= 0 && json_integer_value(v) <= 86400)
+		err->retry_after = (int)json_integer_value(v);
+	if (json_is_boolean(v = json_object_get(e, "retryable")))
+		err->retryable = json_is_true(v);
+	return -1;
+}
+
+/* The shape of one object: change line, get_thread result, EMAIL, or a
+ * worker's envelope without mail (an error, an ndjson summary). */
 static int
 thread_from_object(json_t *o, struct ai_thread *t, struct mv_err *err)
 {
 	const json_t *change = json_object_get(o, "change");
+	const char *status = json_string_value(json_object_get(o, "status"));
 	json_t *e, *a;
+
+	if (status != NULL && strcmp(status, "error") == 0 &&
+	    json_is_string(json_object_get(json_object_get(o, "error"),
+	    "type")))
+		return upstream_error(o, err);
+	if (status != NULL && json_is_true(json_object_get(o, "summary")) &&
+	    json_object_get(o, "emails") == NULL)
+		return AI_INPUT_SUMMARY;
 
 	if (change) {
 		e = json_object_get(o, "email");
@@ -108,7 +149,10 @@ ai_input_parse(const char *text, size_t len, struct ai_thread *t,
 		rc = mv_err_set(err, MV_E_INVALID_ARGUMENT, "input: a JSON %s;"
 		    " expected " SHAPES, json_is_string(doc) ? "string" :
 		    "scalar");
-	if (rc == 0)
+	if (rc == AI_INPUT_SUMMARY)
+		mv_err_set(err, MV_E_INVALID_ARGUMENT, "input: a summary line, "
+		    "which holds no mail; expected " SHAPES);
+	else if (rc == 0)
 		thread_id(doc, t);
 	json_decref(doc);
 	return rc;

@@ -17,11 +17,18 @@ struct ai_thread {
 	char	*thread_id;	/* owned; NULL when the mail names none */
 };
 
+/* ai_input_parse(): a worker's ndjson summary line, which holds no
+ * mail (gmail-worker --output ndjson | ai-worker --output ndjson). */
+#define AI_INPUT_SUMMARY	1
+
 /*
  * Takes one input document (len bytes of JSON text): an EMAIL, an array
  * of EMAILs, a get_thread result ({"emails": [...]}) or a sync change
  * line ({"change": "added", "email": EMAIL}). Returns 0 with t filled, or
- * -1 with err (invalid_argument, saying which shapes are accepted).
+ * -1 with err (invalid_argument, saying which shapes are accepted; or
+ * the error of a worker's error envelope given as input, as it says), or
+ * AI_INPUT_SUMMARY for a successful summary line (err set too, for a
+ * caller that wants mail).
  */
 int ai_input_parse(const char *text, size_t len, struct ai_thread *t,
     struct mv_err *err);

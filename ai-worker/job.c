@@ -335,13 +335,18 @@ run_line(struct run *run, const char *text, size_t len)
 {
 	struct ai_thread t;
 	struct mv_err err = MV_ERR_INIT;
-	size_t line = ++run->next;
+	size_t line;
 	struct job fake;
+	int rc = -1;
 
 	if (len > AI_INPUT_MAX)
 		mv_err_set(&err, MV_E_INVALID_ARGUMENT, "input line larger "
 		    "than %u bytes", AI_INPUT_MAX);
-	else if (ai_input_parse(text, len, &t, &err) == 0) {
+	else if ((rc = ai_input_parse(text, len, &t, &err)) ==
+	    AI_INPUT_SUMMARY)
+		return;		/* the stage before's summary: no mail */
+	line = ++run->next;
+	if (rc == 0) {
 		job_start(run, line, &t);
 		return;
 	}
@@ -404,7 +409,9 @@ run_init(struct run *run, const struct ai_opts *o, struct http_engine *e,
 	mv_err_clear(&run->first_err);
 	while (n > 0 && base[n - 1] == '/')
 		n--;
-	if (asprintf(&run->url, "%.*s/chat/completions", (int)n, base) == -1)
+	if (asprintf(&run->url, "%.*s/chat/completions%s%s", (int)n, base,
+	    o->api_version ? "?api-version=" : "",
+	    o->api_version ? o->api_version : "") == -1)
 		return -1;
 	if (getrandom(r, sizeof(r), 0) != sizeof(r))
 		return -1;
@@ -442,6 +449,7 @@ run_single(struct run *run)
 			    path, strerror(errno));
 	} else if (ai_input_parse(text, len, &t, &err) == 0) {
 		free(text);
+		text = NULL;
 		job_start(run, 0, &t);
 		if (http_run(run->e) == -1)
 			mv_err_set(&err, MV_E_INTERNAL, "curl multi failed");

@@ -93,6 +93,7 @@ engine_new(const struct ai_opts *o, const char *key, struct mv_err *err)
 	ho.max_response = RESPONSE_MAX;
 	ho.verbose = o->verbose;
 	ho.user_agent = "mailvisor-ai-worker/" MV_VERSION;
+	ho.key_header = o->api_key_header;
 	if ((e = http_engine_new(&ho)) == NULL) {
 		mv_err_set(err, MV_E_INTERNAL, "libcurl failed to start");
 		return NULL;

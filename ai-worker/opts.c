@@ -20,6 +20,11 @@ static const struct mv_opt opt_table[] = {
 	{ "api_key_file", 0, MV_OPT_STR, O(api_key_file), 0, 0, "FILE",
 	  "the API key, from FILE (else env AI_WORKER_API_KEY; none: no "
 	  "Authorization header)" },
+	{ "api_key_header", 0, MV_OPT_STR, O(api_key_header), 0, 0, "NAME",
+	  "authorization (the key as a bearer token), api-key (Azure "
+	  "OpenAI) or x-api-key (default authorization)" },
+	{ "api_version", 0, MV_OPT_STR, O(api_version), 0, 0, "VERSION",
+	  "sent as ?api-version=VERSION (Azure OpenAI; default none)" },
 	{ "categories", 0, MV_OPT_STR, O(categories_arg), 0, 0, "A,B,...",
 	  "the classification set (default work,personal,finance,newsletter,"
 	  "notification,spam,other)" },
@@ -250,6 +255,22 @@ ai_opts_check(struct ai_opts *o, struct mv_err *err)
 	    strncmp(o->api_base, "https://", 8) != 0)
 		return mv_err_set(err, MV_E_INVALID_ARGUMENT, "--api_base: "
 		    "'%.64s' is not an http or https URL", o->api_base);
+	if (o->api_key_header != NULL) {
+		if (strcmp(o->api_key_header, "authorization") == 0)
+			o->api_key_header = NULL;
+		else if (strcmp(o->api_key_header, "api-key") != 0 &&
+		    strcmp(o->api_key_header, "x-api-key") != 0)
+			return mv_err_set(err, MV_E_INVALID_ARGUMENT,
+			    "--api_key_header: '%.32s' is not authorization, "
+			    "api-key or x-api-key", o->api_key_header);
+	}
+	if (o->api_version != NULL && (*o->api_version == '\0' ||
+	    strlen(o->api_version) > 64 || o->api_version[strspn(o->api_version,
+	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_")]
+	    != '\0'))
+		return mv_err_set(err, MV_E_INVALID_ARGUMENT, "--api_version: "
+		    "'%.64s' is not a version (letters, digits, '.', '-', "
+		    "'_')", o->api_version);
 	return parse_categories(o, err);
 }
 

@@ -31,6 +31,8 @@ struct ai_opts {
 	const char	*api_base;
 	const char	*model;
 	const char	*api_key_file;
+	const char	*api_key_header;	/* NULL: Authorization: Bearer */
+	const char	*api_version;	/* NULL: none */
 	const char	*categories_arg;
 	const char	*output;	/* json | ndjson */
 	const char	*response_format;

@@ -1,8 +1,10 @@
 #!/bin/sh
 # mailvisord benchmarks: dispatch rate with a trivial worker and records
 # in Redis against a bare fork/exec/wait loop at the same parallelism; the
-# overhead the daemon adds to one run; its RSS idle with 1 000 jobs.
-# Prints figures; never fails on time.   bench/mvd.sh [BUILD]
+# overhead the daemon adds to one run; its RSS idle with 1 000 jobs; the
+# queue path (MVD_BENCH=queue alone); emitting into a stream
+# (MVD_BENCH=emit alone). Prints figures; never fails on time.
+#   bench/mvd.sh [BUILD]
 set -eu
 build=$(cd "${1:-build}" && pwd)
 T=$(mktemp -d)
@@ -119,8 +121,74 @@ queue_vs_baseline() {
 	echo "jobs/s, median of $rounds: bare loop $loop ($(tr '\n' ' ' <"$T/loop")), --run $run ($(tr '\n' ' ' <"$T/run")), queue $queue ($(tr '\n' ' ' <"$T/queue"))"
 	echo "ratios: --run/loop $(awk "BEGIN { printf \"%.2f\", $run / $loop }"), queue/loop $(awk "BEGIN { printf \"%.2f\", $queue / $loop }")"
 }
+# Emit: one run printing ELINES (100 000) change lines of about 300 bytes
+# into a stream, through mailvisord --run, against the same lines sent
+# by redis-cli --pipe as pipelined XADDs (Redis's own ceiling here) and
+# the worker alone into /dev/null; the daemon's peak RSS against its RSS
+# for a run of 10 lines. Median of EROUNDS (3).
+emit_vs_baseline() {
+	n=${ELINES:-100000}
+	rounds=${EROUNDS:-3}
+	echo "== emit: one run of $n change lines (~300 bytes each) into a stream, $rounds rounds"
+	{
+		printf '[mailvisord]\nlog_level = warn\n[redis]\nsocket = %s\n' "$T/r.sock"
+		printf '[stream:bulk]\nmaxlen = %s\n' $((n * 2))
+		printf '[job:big]\ncommand = %s sync --cursor={cursor} %s 240 ok\n' "$W" "$n"
+		printf 'cursor = yes\nemit = bulk\nfor_each_account = true\nmemory_limit = 0\n'
+		printf '[job:small]\ncommand = %s sync --cursor={cursor} 10 240 ok\n' "$W"
+		printf 'cursor = yes\nemit = bulk\nfor_each_account = true\n'
+		printf '[account:a0]\ntenant_id = t\nuser_id = u0\ncredentials = /dev/null\n'
+	} >"$T/emit.conf"
+	# The same entries, with the daemon's fields and trimming, as RESP
+	# commands for redis-cli --pipe.
+	"$W" sync --cursor= "$n" 240 ok | sed '$d' | LC_ALL=C awk -v m=$((n * 2)) '
+	    function b(s) { return "$" length(s) "\r\n" s "\r\n" }
+	    { printf "*20\r\n%s%s%s%s%s", b("XADD"), b("mailvisor:stream:pipe"),
+		b("MAXLEN"), b("~"), b(m)
+	      printf "%s%s%s%s%s%s", b("*"), b("data"), b($0), b("job"), b("big"),
+		b("job_id")
+	      printf "%s%s%s%s%s%s", b("0f8e5c1a-3b7d-4c2e-9a61-5d2f7b8c9e01"),
+		b("account"), b("a0"), b("tenant_id"), b("t"), b("user_id")
+	      printf "%s%s%s", b("u0"), b("key"), b("a0:added:m" NR ":" NR) }' \
+	    >"$T/emit.resp"
+	: >"$T/e.mvd" ; : >"$T/e.pipe" ; : >"$T/e.gen" ; : >"$T/e.rss"
+	r=0
+	while [ $r -lt "$rounds" ]; do
+		redis-cli -s "$T/r.sock" FLUSHALL >/dev/null
+		a=$(now)
+		"$W" sync --cursor= "$n" 240 ok >/dev/null
+		b=$(now)
+		awk "BEGIN { printf \"%.0f\\n\", $n / ($b - $a) }" >>"$T/e.gen"
+		a=$(now)
+		"$build/runstat" -n 1 -q -- "$build/mailvisord" -c "$T/emit.conf" \
+		    --run big 2>"$T/emit.log" >"$T/emit.rs" ||
+		    { tail "$T/emit.log"; exit 1; }
+		b=$(now)
+		got=$(redis-cli -s "$T/r.sock" XLEN mailvisor:stream:bulk)
+		[ "$got" -eq "$n" ] || { echo "emit: $got entries, not $n"; exit 1; }
+		awk "BEGIN { printf \"%.0f\\n\", $n / ($b - $a) }" >>"$T/e.mvd"
+		sed -n 's/.*max_rss_kb=\([0-9]*\).*/\1/p' "$T/emit.rs" >>"$T/e.rss"
+		a=$(now)
+		LC_ALL=C redis-cli -s "$T/r.sock" --pipe <"$T/emit.resp" >/dev/null
+		b=$(now)
+		awk "BEGIN { printf \"%.0f\\n\", $n / ($b - $a) }" >>"$T/e.pipe"
+		r=$((r + 1))
+	done
+	"$build/runstat" -n 3 -q -- "$build/mailvisord" -c "$T/emit.conf" \
+	    --run small 2>"$T/emit.log" >"$T/small.rs"
+	small=$(sed -n 's/.*max_rss_kb=\([0-9]*\).*/\1/p' "$T/small.rs")
+	mvd=$(median <"$T/e.mvd")
+	pipe=$(median <"$T/e.pipe")
+	echo "lines/s, median of $rounds: mailvisord $mvd ($(tr '\n' ' ' <"$T/e.mvd")), redis-cli --pipe $pipe, worker alone $(median <"$T/e.gen")"
+	echo "ratio mailvisord/redis-cli --pipe: $(awk "BEGIN { printf \"%.2f\", $mvd / $pipe }")"
+	echo "daemon peak RSS: $(sort -n "$T/e.rss" | tail -1) kB for $n lines, $small kB for 10 lines"
+}
 if [ "${MVD_BENCH:-all}" = queue ]; then
 	queue_vs_baseline
+	exit 0
+fi
+if [ "${MVD_BENCH:-all}" = emit ]; then
+	emit_vs_baseline
 	exit 0
 fi
 
@@ -172,6 +240,9 @@ MPID=
 
 echo
 queue_vs_baseline
+
+echo
+emit_vs_baseline
 
 echo
 echo "== queues: end to end (XADD to record), $N trivial jobs, 4 slots a daemon"

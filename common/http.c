@@ -298,8 +298,10 @@ req_headers(struct http_engine *e, struct http_req *r)
 		l = t;
 	}
 	if ((r->flags & HTTP_AUTH) && e->token) {
-		if ((size_t)snprintf(line, sizeof(line),
-		    "Authorization: Bearer %s", e->token) >= sizeof(line))
+		if ((e->o.key_header ? (size_t)snprintf(line, sizeof(line),
+		    "%s: %s", e->o.key_header, e->token) :
+		    (size_t)snprintf(line, sizeof(line),
+		    "Authorization: Bearer %s", e->token)) >= sizeof(line))
 			goto fail;
 		t = curl_slist_append(l, line);
 		explicit_bzero(line, sizeof(line));

@@ -67,6 +67,9 @@ struct http_opts {
 	int	 verbose;		/* 2: a line per request; 3: and
 					   libcurl's trace, redacted */
 	const char *user_agent;	/* NULL: gmail-worker's */
+	const char *key_header;	/* NULL: the token goes as "Authorization:
+				   Bearer TOKEN"; else in this header, bare
+				   (one common/redact.c knows) */
 };
 
 /* Token minting: build the token request, then read its answer. */

@@ -12,7 +12,7 @@ static const char *const secret_names[] = {
 	"id_token",
 };
 static const char *const secret_headers[] = {
-	"authorization:", "proxy-authorization:",
+	"authorization:", "proxy-authorization:", "api-key:", "x-api-key:",
 };
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))

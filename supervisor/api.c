@@ -65,6 +65,8 @@ struct api {
 	size_t			 tokenlen;		/* 0: none */
 	size_t			 max_body;
 	char			 sync_job[CONF_NAME_MAX + 1];
+	char			 ai_thread_job[CONF_NAME_MAX + 1];
+	char			 ai_bulk_job[CONF_NAME_MAX + 1];
 	char			*hosts;		/* " a b ": Host names
 						 * taken, lower case */
 	TAILQ_HEAD(, areq)	 reqs;			/* waiting */
@@ -1185,6 +1187,54 @@ h_sync_trigger(struct areq *r)
 		json_object_set(args, passed[i], v);
 	}
 	trigger(r, r->api->sync_job, body_str(r, "account"), args, full);
+	json_decref(args);
+}
+
+/*
+ * The seeds' AI trigger: with thread_id, ai_thread_job for that thread of
+ * account (required: a thread id means something in one mailbox only);
+ * without, ai_bulk_job, for account or as the job says. thread_id, limit
+ * and tasks go as the job's arguments; one it does not declare is
+ * refused (400), not dropped.
+ */
+static void
+h_ai_trigger(struct areq *r)
+{
+	static const char *const passed[] = { "thread_id", "limit", "tasks" };
+	const char *thread = body_str(r, "thread_id");
+	const char *account = body_str(r, "account");
+	const char *name = thread != NULL ? r->api->ai_thread_job :
+	    r->api->ai_bulk_job;
+	const struct job_conf *j = conf_job(mvd_conf(r->api->d), name);
+	json_t *args;
+
+	if (thread != NULL && account == NULL) {
+		areq_fail(r, 400, "field 'account' is required with "
+		    "'thread_id'");
+		return;
+	}
+	if (j == NULL) {
+		areq_fail(r, 404, "%s '%s' is not configured", thread != NULL ?
+		    "ai_thread_job" : "ai_bulk_job", name);
+		return;
+	}
+	if ((args = json_object()) == NULL) {
+		areq_fail(r, 500, "out of memory");
+		return;
+	}
+	for (size_t i = 0; i < sizeof(passed) / sizeof(passed[0]); i++) {
+		json_t *v = json_object_get(r->body, passed[i]);
+
+		if (v == NULL)
+			continue;
+		if (!job_declares(j, passed[i])) {
+			json_decref(args);
+			undeclared(r, j, passed[i]);
+			return;
+		}
+		json_object_set(args, passed[i], v);
+	}
+	trigger(r, name, account, args, 0);
 	json_decref(args);
 }
 
@@ -2363,6 +2413,7 @@ static const handler_fn handlers[R_COUNT] = {
 	[R_METRICS] = h_metrics,
 	[R_DAEMON] = h_daemon,
 	[R_SYNC_TRIGGER] = h_sync_trigger,
+	[R_AI_TRIGGER] = h_ai_trigger,
 	[R_SCHED_STATUS] = h_sched_status,
 	[R_SCHED_PAUSE] = h_sched_set,
 	[R_SCHED_RESUME] = h_sched_set,
@@ -2615,6 +2666,10 @@ api_new(struct event_base *base, struct mvd *d, const struct conf_http *h,
 	TAILQ_INIT(&a->reqs);
 	strlcpy(a->sync_job, h->sync_job != NULL ? h->sync_job : "email_sync",
 	    sizeof(a->sync_job));
+	strlcpy(a->ai_thread_job, h->ai_thread_job != NULL ?
+	    h->ai_thread_job : "ai_thread", sizeof(a->ai_thread_job));
+	strlcpy(a->ai_bulk_job, h->ai_bulk_job != NULL ? h->ai_bulk_job :
+	    "ai_bulk", sizeof(a->ai_bulk_job));
 	if (h->token != NULL) {
 		a->tokenlen = strlen(h->token);
 		if (a->tokenlen > sizeof(a->token))

@@ -222,6 +222,14 @@ static const struct directive dirs[] = {
 	{ SEC_HTTP, "sync_job", CT_STRING, 1, CONF_NAME_MAX, "email_sync",
 	  OH(sync_job), 0, chk_name, "name", NULL,
 	  "Job that POST /api/v1/workers/sync/trigger runs." },
+	{ SEC_HTTP, "ai_thread_job", CT_STRING, 1, CONF_NAME_MAX, "ai_thread",
+	  OH(ai_thread_job), 0, chk_name, "name", NULL,
+	  "Job that POST /api/v1/workers/ai/process/trigger runs for one "
+	  "thread (thread_id given), with the argument thread_id." },
+	{ SEC_HTTP, "ai_bulk_job", CT_STRING, 1, CONF_NAME_MAX, "ai_bulk",
+	  OH(ai_bulk_job), 0, chk_name, "name", NULL,
+	  "Job that POST /api/v1/workers/ai/process/trigger runs without a "
+	  "thread_id, with the argument limit when one is given." },
 
 	{ SEC_JOB, "command", CT_COMMAND, 0, 0, NULL,
 	  OJ(command), D_REQ | D_MULTI, NULL, "words",
@@ -2007,6 +2015,8 @@ http_free(struct conf_http *h)
 	free(h->host);
 	free(h->token_file);
 	free(h->sync_job);
+	free(h->ai_thread_job);
+	free(h->ai_bulk_job);
 	free(h->allowed_hosts);
 	memset(h, 0, sizeof(*h));
 }

@@ -179,6 +179,8 @@ struct conf_http {
 	size_t	 max_body;	/* bytes of a request body */
 	long	 timeout;	/* seconds to send a request */
 	char	*sync_job;	/* job of POST .../sync/trigger */
+	char	*ai_thread_job;	/* jobs of POST .../ai/process/trigger */
+	char	*ai_bulk_job;
 	char	*allowed_hosts;	/* blank-separated Host names; NULL:
 				 * the defaults (see api.c) */
 };

@@ -41,6 +41,8 @@
 #define OB_TENANT	0x0800
 #define OB_USER		0x1000
 #define OB_FOLLOW	0x2000
+#define OB_THREAD	0x4000
+#define OB_TASKS	0x8000
 
 struct strlist {
 	const char	**v;
@@ -53,6 +55,7 @@ struct opts {
 	int		 json, quiet, help, version;
 	long		 timeout;
 	const char	*account, *tenant, *user, *idem, *queue, *start;
+	const char	*thread, *tasks;
 	int		 all, full, follow;
 	long		 count, hours, limit, lookback;
 	struct strlist	 args;
@@ -115,7 +118,7 @@ static const struct opt opt_table[] = {
 	  "print the API's JSON answer on one line instead of text" },
 	{ "limit", 0, OPT_LONG, O(limit), 1, 1000, OB_LIMIT, "limit", "N",
 	  "records shown: history 1 to 100 (default 20), failures 1 to 1000 "
-	  "(default 50)" },
+	  "(default 50); ai bulk: the job's argument limit" },
 	{ "lookback-days", 0, OPT_LONG, O(lookback), 0, 36500, OB_LOOKBACK,
 	  NULL, "N", "sync the messages of the last N days (lookback_days)" },
 	{ "queue", 0, OPT_STR, O(queue), 0, 0, OB_QUEUE, NULL, "QUEUE",
@@ -124,8 +127,12 @@ static const struct opt opt_table[] = {
 	  "print nothing on success" },
 	{ "start", 0, OPT_STR, O(start), 0, 0, OB_START, "start", "ID",
 	  "the id of the first dead letter shown (default: the oldest)" },
+	{ "tasks", 0, OPT_STR, O(tasks), 0, 0, OB_TASKS, NULL, "A,B,...",
+	  "the AI job's argument tasks (default: the job's)" },
 	{ "tenant", 0, OPT_STR, O(tenant), 0, 0, OB_TENANT, NULL, "TENANT",
 	  "the tenant_id of the job's account" },
+	{ "thread-id", 0, OPT_STR, O(thread), 0, 0, OB_THREAD, NULL, "ID",
+	  "the thread of the account the AI job reads" },
 	{ "timeout", 0, OPT_LONG, O(timeout), 1, 3600, 0, NULL, "SECONDS",
 	  "limit for the whole request (default 10)" },
 	{ "token-file", 0, OPT_STR, O(token_file), 0, 0, 0, NULL, "FILE",
@@ -150,6 +157,7 @@ static int body_sync(const struct opts *, json_t **);
 static int body_trigger(const struct opts *, json_t **);
 static int body_enqueue(const struct opts *, json_t **);
 static int body_reprocess(const struct opts *, json_t **);
+static int body_ai(const struct opts *, json_t **);
 
 enum param_from {
 	PARAM_NONE,		/* the route has no {parameter} */
@@ -194,6 +202,14 @@ static const struct cmd cmd_table[] = {
 	{ "sync", "all", NULL, 0, OB_FULL | OB_LOOKBACK, 0, R_SYNC_TRIGGER,
 	  PARAM_NONE, NULL, body_sync, ctl_print_trigger, NULL,
 	  "run the sync job now (for every account when it is per account)" },
+	{ "ai", "thread", NULL, 0, OB_ACCOUNT | OB_THREAD | OB_TASKS,
+	  OB_ACCOUNT | OB_THREAD, R_AI_TRIGGER, PARAM_NONE, NULL, body_ai,
+	  ctl_print_trigger, NULL,
+	  "run the AI thread job now on one thread of an account" },
+	{ "ai", "bulk", NULL, 0, OB_ACCOUNT | OB_LIMIT | OB_TASKS, 0,
+	  R_AI_TRIGGER, PARAM_NONE, NULL, body_ai, ctl_print_trigger, NULL,
+	  "run the AI bulk job now (for each account when it is per "
+	  "account)" },
 	{ "trigger", NULL, "JOB", 1, OB_ACCOUNT | OB_ARG, 0, R_JOB_TRIGGER,
 	  PARAM_WORD, NULL, body_trigger, ctl_print_trigger, NULL,
 	  "run JOB now" },
@@ -621,6 +637,24 @@ cmd_arg(const struct opts *o)
 }
 
 static int
+body_ai(const struct opts *o, json_t **body)
+{
+	int rc = 0;
+
+	if ((*body = json_object()) == NULL)
+		return ctl_fail(EX_SOFTWARE, "out of memory");
+	if (o->account != NULL)
+		rc = set_str(*body, "account", o->account);
+	if (rc == 0 && o->thread != NULL)
+		rc = set_str(*body, "thread_id", o->thread);
+	if (rc == 0 && o->tasks != NULL)
+		rc = set_str(*body, "tasks", o->tasks);
+	if (rc == 0 && (o->given & OB_LIMIT))
+		json_object_set_new(*body, "limit", json_integer(o->limit));
+	return rc;
+}
+
+static int
 body_sync(const struct opts *o, json_t **body)
 {
 	if ((*body = json_object()) == NULL)
@@ -720,7 +754,9 @@ query_build(const struct cmd *c, const struct opts *o, size_t nw,
 		const struct opt *d = &opt_table[i];
 		const char *v;
 
-		if (d->query == NULL || !(o->given & d->bit))
+		/* A command with a body sends its options there. */
+		if (d->query == NULL || !(o->given & d->bit) ||
+		    c->body != NULL)
 			continue;
 		if (d->kind == OPT_LONG) {
 			snprintf(num, sizeof(num), "%ld",

@@ -11,6 +11,7 @@ static const struct route routes[R_COUNT] = {
 	{ R_METRICS, "GET", "/metrics", 1, 0 },
 	{ R_DAEMON, "GET", "/api/v1/daemon", 1, 0 },
 	{ R_SYNC_TRIGGER, "POST", "/api/v1/workers/sync/trigger", 1, 1 },
+	{ R_AI_TRIGGER, "POST", "/api/v1/workers/ai/process/trigger", 1, 1 },
 	{ R_SCHED_STATUS, "GET", "/api/v1/workers/scheduler/status", 1, 0 },
 	{ R_SCHED_PAUSE, "POST", "/api/v1/workers/scheduler/{job}/pause", 1,
 	    0 },

@@ -11,6 +11,7 @@ enum route_id {
 	R_METRICS,		/* GET /metrics */
 	R_DAEMON,		/* GET /api/v1/daemon */
 	R_SYNC_TRIGGER,		/* POST /api/v1/workers/sync/trigger */
+	R_AI_TRIGGER,		/* POST /api/v1/workers/ai/process/trigger */
 	R_SCHED_STATUS,		/* GET /api/v1/workers/scheduler/status */
 	R_SCHED_PAUSE,		/* POST /api/v1/workers/scheduler/{job}/pause */
 	R_SCHED_RESUME,		/* POST .../scheduler/{job}/resume */

@@ -12,8 +12,15 @@
 #   mailsrv_deliver_samples
 #   imap-worker --credentials "@$MAILSRV_CREDS_IMAPS" --ca_file "$MAILSRV_CA" ...
 #
+# Functions: mailsrv_start DIR, mailsrv_smtp_start DIR, mailsrv_stop,
+# mailsrv_down and mailsrv_up (Dovecot alone), mailsrv_deliver FILE
+# [FOLDER], mailsrv_deliver_samples, mailsrv_generate N [FOLDER [FIRST]],
+# mailsrv_doveadm ARGS..., mailsrv_creds_oauth2 FILE [NAME],
+# mailsrv_log_tail; each is described where it is defined.
+#
 # mailsrv_start DIR exports:
-#   MAILSRV_HOST                 127.0.0.1 (set it before to use another)
+#   MAILSRV_HOST                 127.0.0.1 (set it before to use another:
+#                                localhost, say; the certificate names both)
 #   MAILSRV_IMAP_PORT            IMAP, STARTTLS offered, LOGIN allowed without
 #   MAILSRV_IMAPS_PORT           IMAP over implicit TLS
 #   MAILSRV_POP3_PORT            POP3, STLS offered, USER/PASS allowed without
@@ -38,6 +45,13 @@
 #                                localhost: fails chain verification
 #   MAILSRV_CONF, MAILSRV_LOG    Dovecot's configuration and log
 #   MAILSRV_PID                  Dovecot's master process
+# mailsrv_smtp_start DIR exports MAILSRV_SMTP_OUT (DIR/smtp-out: N.eml and
+# N.json a message) and MAILSRV_SMTP_PID.
+# With MAILSRV_TOKENINFO_URL set before mailsrv_start (the Gmail API
+# stand-in's "$STANDIN_URL/tokeninfo?access_token="), Dovecot also takes
+# XOAUTH2 and OAUTHBEARER, the token checked there (see
+# mailsrv_creds_oauth2). A failed login is answered at once, without the
+# growing delay Dovecot gives an address that failed before.
 # Special-use folders Sent, Drafts, Junk, Trash and Archive exist from the
 # first login. Plaintext authentication is allowed on the plain ports:
 # Dovecot counts loopback connections as secure anyway.
@@ -51,9 +65,11 @@ MAILSRV_PID=
 MAILSRV_SMTP_PID=
 MAILSRV_TOP=${MV_TOP:-$(pwd)}
 
-# lib.sh's cleanup removes $TMP: stop the servers first.
+# lib.sh's cleanup removes $TMP: stop the servers first, after showing
+# the end of their logs if the test failed.
 if command -v cleanup >/dev/null 2>&1; then
-	trap 'mailsrv_stop; cleanup' EXIT
+	trap 'mailsrv_rc=$?; [ "$mailsrv_rc" -eq 0 ] || mailsrv_log_tail >&2
+	    mailsrv_stop; cleanup' EXIT
 fi
 
 mailsrv_fail() {
@@ -119,6 +135,7 @@ mailsrv_make_ca() {
 mailsrv_users() {
 	if [ "$(id -u)" -eq 0 ]; then
 		MAILSRV_INTERNAL_USER=dovecot
+		MAILSRV_INTERNAL_GROUP=dovecot
 		MAILSRV_LOGIN_USER=dovenull
 		MAILSRV_UID=$(id -u nobody)
 		MAILSRV_GID=$(id -g nobody)
@@ -129,17 +146,37 @@ mailsrv_users() {
 		done
 	else
 		MAILSRV_INTERNAL_USER=$(id -un)
+		MAILSRV_INTERNAL_GROUP=$(id -gn)
 		MAILSRV_LOGIN_USER=$MAILSRV_INTERNAL_USER
 		MAILSRV_UID=$(id -u)
 		MAILSRV_GID=$(id -g)
 	fi
 }
 
+# mailsrv_conf_oauth2: with MAILSRV_TOKENINFO_URL, a passdb taking XOAUTH2
+# and OAUTHBEARER whose tokens that URL (Google's tokeninfo, the token
+# appended) vouches for: the Gmail API stand-in's /tokeninfo?access_token=.
+mailsrv_conf_oauth2() {
+	[ -n "${MAILSRV_TOKENINFO_URL:-}" ] || return 0
+	printf 'tokeninfo_url = %s\nusername_attribute = email\n' \
+	    "$MAILSRV_TOKENINFO_URL" >"$MAILSRV_DIR/oauth2.conf.ext"
+	printf 'passdb {\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n  args = %s\n}\n' \
+	    "$MAILSRV_DIR/oauth2.conf.ext"
+}
+
 # mailsrv_conf: writes $MAILSRV_CONF for the current ports.
 mailsrv_conf() {
 	d=$MAILSRV_DIR
 	addrs="127.0.0.1, $MAILSRV_WRONGNAME_HOST, $MAILSRV_SELFSIGNED_HOST"
-	[ "$MAILSRV_HOST" = 127.0.0.1 ] || addrs="$MAILSRV_HOST, $addrs"
+	case $MAILSRV_HOST in
+	127.0.0.1) ;;
+	localhost)
+		# A client may try ::1 first.
+		! /usr/bin/python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' \
+		    2>/dev/null || addrs="$addrs, ::1"
+		;;
+	*) addrs="$MAILSRV_HOST, $addrs" ;;
+	esac
 	cat >"$MAILSRV_CONF" <<EOF
 # Made by tests/mailsrv.sh: nothing outside $d is written.
 base_dir = $d/run
@@ -149,6 +186,7 @@ log_path = $MAILSRV_LOG
 protocols = imap pop3
 listen = 127.0.0.1
 default_internal_user = $MAILSRV_INTERNAL_USER
+default_internal_group = $MAILSRV_INTERNAL_GROUP
 default_login_user = $MAILSRV_LOGIN_USER
 first_valid_uid = $MAILSRV_UID
 first_valid_gid = $MAILSRV_GID
@@ -158,17 +196,23 @@ ssl_key = <$d/tls/server.key
 ssl_dh = </usr/share/dovecot/dh.pem
 ssl_min_protocol = TLSv1.2
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login${MAILSRV_TOKENINFO_URL:+ xoauth2 oauthbearer}
+# A failed login answers at once, and none delays the next (anvil's auth
+# penalty, up to 15 s, is off: its socket is not made): tests try wrong
+# logins on purpose.
+auth_failure_delay = 0
 mail_location = maildir:$MAILSRV_MAILDIR
 mail_home = $d/home
 mail_fsync = never
 passdb {
   driver = passwd-file
+  mechanisms = plain login
   args = scheme=PLAIN username_format=%u $d/passwd
 }
+$(mailsrv_conf_oauth2)
 userdb {
-  driver = static
-  args = uid=$MAILSRV_UID gid=$MAILSRV_GID home=$d/home allow_all_users=yes
+  driver = passwd-file
+  args = username_format=%u $d/passwd
 }
 namespace inbox {
   inbox = yes
@@ -205,7 +249,15 @@ local $MAILSRV_SELFSIGNED_HOST {
   ssl_cert = <$d/tls/selfsigned.crt
   ssl_key = <$d/tls/selfsigned.key
 }
+# No chroot: a user other than root cannot, and the tests need none.
+service anvil {
+  chroot =
+  unix_listener anvil-auth-penalty {
+    mode = 0
+  }
+}
 service imap-login {
+  chroot =
   inet_listener imap {
     address = $addrs
     port = $MAILSRV_IMAP_PORT
@@ -217,6 +269,7 @@ service imap-login {
   }
 }
 service pop3-login {
+  chroot =
   inet_listener pop3 {
     address = $addrs
     port = $MAILSRV_POP3_PORT
@@ -242,6 +295,18 @@ mailsrv_creds() {
 	    '{type: $type, host: $host, port: $port, security: $sec,
 	      username: $user, password: $pw,
 	      smtp: {host: $shost, port: $sport, security: $ssec}}' >"$f") ||
+	    mailsrv_fail "mailsrv: cannot write $f"
+	echo "$f"
+}
+
+# mailsrv_creds_oauth2 FILE [NAME]: prints the path of a credentials
+# document (IMAPS, mode 600) whose "oauth2" is the JSON document in FILE
+# (an authorized_user document, or {"access_token": ...}); for a Dovecot
+# started with MAILSRV_TOKENINFO_URL.
+mailsrv_creds_oauth2() {
+	f=$MAILSRV_DIR/creds-oauth2-${2:-1}.json
+	(umask 077 && jq --slurpfile o "$1" '{type, host, port, security,
+	    username, smtp} + {oauth2: $o[0]}' "$MAILSRV_CREDS_IMAPS" >"$f") ||
 	    mailsrv_fail "mailsrv: cannot write $f"
 	echo "$f"
 }
@@ -303,15 +368,14 @@ mailsrv_dovecot() {
 	: >"$MAILSRV_LOG"
 	dovecot -F -c "$MAILSRV_CONF" </dev/null >>"$MAILSRV_DIR/dovecot.out" 2>&1 &
 	MAILSRV_PID=$!
-	i=0
+	end=$(( $(date +%s) + 30 ))
 	while ! mailsrv_answers 2>"$MAILSRV_DIR/ready.err"; do
 		if ! kill -0 "$MAILSRV_PID" 2>/dev/null; then
 			wait "$MAILSRV_PID" 2>/dev/null
 			MAILSRV_PID=
 			return 1
 		fi
-		i=$((i + 1))
-		if [ $i -gt 100 ]; then
+		if [ "$(date +%s)" -gt "$end" ]; then
 			cat "$MAILSRV_DIR/ready.err" >&2
 			mailsrv_log_tail >&2
 			mailsrv_fail "mailsrv: Dovecot does not answer"
@@ -342,11 +406,13 @@ mailsrv_start() {
 	(
 	umask 077
 	od -An -N12 -tx1 /dev/urandom | tr -d ' \n' >"$MAILSRV_PASSWORD_FILE"
-	printf '%s:{PLAIN}%s\n' "$MAILSRV_USER" \
-	    "$(cat "$MAILSRV_PASSWORD_FILE")" >"$MAILSRV_DIR/passwd"
+	# The only user: another one vouched for by tokeninfo has no mail.
+	printf '%s:{PLAIN}%s:%s:%s::%s::\n' "$MAILSRV_USER" \
+	    "$(cat "$MAILSRV_PASSWORD_FILE")" "$MAILSRV_UID" "$MAILSRV_GID" \
+	    "$MAILSRV_DIR/home" >"$MAILSRV_DIR/passwd"
 	)
 	# Dovecot's auth process runs as its internal user.
-	chgrp "$(id -g "$MAILSRV_INTERNAL_USER")" "$MAILSRV_DIR/passwd"
+	chgrp "$MAILSRV_INTERNAL_GROUP" "$MAILSRV_DIR/passwd"
 	chmod 640 "$MAILSRV_DIR/passwd"
 	mkdir -p "$MAILSRV_MAILDIR" "$MAILSRV_DIR/home" "$MAILSRV_DIR/run" \
 	    "$MAILSRV_DIR/state"
@@ -405,6 +471,24 @@ mailsrv_stop() {
 	done
 	MAILSRV_SMTP_PID=
 	MAILSRV_PID=
+}
+
+# mailsrv_down: stops Dovecot alone (its ports then refuse connections);
+# mailsrv_up starts it again on the same ports, with the same mailbox.
+mailsrv_down() {
+	[ -n "$MAILSRV_PID" ] || return 0
+	kill "$MAILSRV_PID" 2>/dev/null || true
+	wait "$MAILSRV_PID" 2>/dev/null || true
+	MAILSRV_PID=
+}
+
+mailsrv_up() {
+	[ -z "$MAILSRV_PID" ] || return 0
+	if ! mailsrv_dovecot; then
+		mailsrv_log_tail >&2
+		mailsrv_fail "mailsrv: Dovecot did not start again"
+	fi
+	export MAILSRV_PID
 }
 
 # mailsrv_doveadm ARGS...: doveadm against this Dovecot, e.g.

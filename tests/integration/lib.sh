@@ -10,6 +10,7 @@ STANDIN=$MV_TOP/tests/standin/gmail-standin
 CREDS=$MV_TOP/tests/standin/credentials
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/mv-test.XXXXXX")
 STANDIN_PID=
+STANDIN_PIDS=
 MVD_PID=
 REDIS_PID=
 
@@ -18,10 +19,10 @@ cleanup() {
 		kill "$p" 2>/dev/null || true
 		wait "$p" 2>/dev/null || true
 	done
-	if [ -n "$STANDIN_PID" ]; then
-		kill "$STANDIN_PID" 2>/dev/null || true
-		wait "$STANDIN_PID" 2>/dev/null || true
-	fi
+	for p in $STANDIN_PIDS; do
+		kill "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -33,16 +34,20 @@ fail() {
 }
 
 # launch_standin PROGRAM [options...]: starts a stand-in on a free port,
-# sets STANDIN_PID, STANDIN_URL and STANDIN_LOG.
+# sets STANDIN_PID, STANDIN_URL and STANDIN_LOG (standin.log; a second
+# stand-in of the test, standin-1.log, and so on).
 launch_standin() {
 	prog=$1
 	shift
-	STANDIN_LOG=$TMP/standin.log
+	sfx=$(echo $STANDIN_PIDS | wc -w)
+	[ "$sfx" -gt 0 ] && sfx=-$sfx || sfx=
+	STANDIN_LOG=$TMP/standin$sfx.log
 	rm -f "$TMP/port"
 	/usr/bin/python3 "$prog" --host 127.0.0.1 --port 0 \
 	    --port-file "$TMP/port" --log "$STANDIN_LOG" --quiet "$@" \
 	    2>"$TMP/standin.err" &
 	STANDIN_PID=$!
+	STANDIN_PIDS="$STANDIN_PIDS $STANDIN_PID"
 	i=0
 	while [ ! -s "$TMP/port" ]; do
 		i=$((i + 1))

@@ -45,8 +45,11 @@ for p in usr/bin/gmail-worker usr/bin/imap-worker usr/bin/ai-worker \
 	"$R/$p" --version >"$TMP/version" 2>&1 || fail "/$p --version failed"
 	expect_eq "$(cat "$TMP/version")" "$name $version" "/$p --version"
 done
+[ -x "$R/usr/bin/mailvisor-ai" ] || fail "/usr/bin/mailvisor-ai: missing or not executable"
+"$R/usr/bin/mailvisor-ai" --help | grep -q 'gmail-worker' ||
+    fail "/usr/bin/mailvisor-ai --help"
 for m in man1/gmail-worker.1 man1/imap-worker.1 man1/ai-worker.1 \
-    man1/mailvisorctl.1 \
+    man1/mailvisor-ai.1 man1/mailvisorctl.1 \
     man5/mailvisord.conf.5 man8/mailvisord.8; do
 	f=$R/usr/share/man/$m.gz
 	[ -f "$f" ] || fail "/usr/share/man/$m.gz missing"

@@ -192,6 +192,25 @@ aw -vv --action process --input "$M/thread.json"
 expect_ok
 no_secrets "$TMP/out" "$TMP/err" "$STANDIN_LOG"
 
+# Azure OpenAI's deployment route: the key in api-key (a bearer token is
+# refused there), the version in the query; -vvv traces it redacted.
+AZ=$STANDIN_URL/openai/deployments/dep-1
+aw -vvv --action summarize --api_base "$AZ" --api_key_header api-key \
+    --api_version 2024-10-21 --input "$M/email.json"
+expect_ok
+grep -q 'api-key: ' "$TMP/err" || fail "-vvv shows no api-key header"
+no_secrets "$TMP/out" "$TMP/err" "$STANDIN_LOG"
+aw --action summarize --api_base "$AZ" --api_version 2024-10-21 \
+    --input "$M/email.json"
+expect_error auth 77
+aw --action summarize --api_base "$AZ" --api_key_header api-key \
+    --input "$M/email.json"
+expect_error not_found 65
+aw --action summarize --api_key_header Api-Key --input "$M/email.json"
+expect_error invalid_argument 64
+aw --action summarize --api_version '2024&x=1' --input "$M/email.json"
+expect_error invalid_argument 64
+
 # The model: required, from --model or AI_WORKER_MODEL.
 RC=0
 env -u AI_WORKER_MODEL "$AIW" --api_key_file "$TMP/ai.key" \

@@ -188,6 +188,12 @@ c "smtps://$MAILSRV_HOST:$MAILSRV_SMTPS_PORT" --mail-from "$U" \
     --mail-rcpt bob@example.com --upload-file "$TMP/msg.eml" ||
     fail "curl smtps"
 expect_eq "$(jq -r .tls "$MAILSRV_SMTP_OUT/0002.json")" true "smtps tls"
+# Plaintext (MAILSRV_CREDS_PLAIN's smtp block): AUTH without STARTTLS.
+c "smtp://$MAILSRV_HOST:$MAILSRV_SMTP_PORT" --mail-from "$U" \
+    --mail-rcpt bob@example.com --upload-file "$TMP/msg.eml" ||
+    fail "curl smtp without TLS"
+expect_eq "$(jq -c '[.tls, .auth_user]' "$MAILSRV_SMTP_OUT/0003.json")" \
+    "[false,\"$U\"]" "smtp without TLS"
 rc=0
 curl -sS --cacert "$MAILSRV_CA" --ssl-reqd "smtp://$MAILSRV_HOST:$MAILSRV_SMTP_PORT" \
     --mail-from "$U" --mail-rcpt bob@example.com --upload-file "$TMP/msg.eml" \
@@ -201,7 +207,7 @@ curl -sS --netrc-file "$TMP/netrc-bad" --cacert "$MAILSRV_CA" --ssl-reqd \
     --mail-rcpt bob@example.com --upload-file "$TMP/msg.eml" 2>"$TMP/err" ||
     rc=$?
 expect_eq "$rc" 67 "SMTP with a wrong password (login denied)"
-expect_eq "$(ls "$MAILSRV_SMTP_OUT" | grep -c '\.eml$')" 2 "messages in smtp-out"
+expect_eq "$(ls "$MAILSRV_SMTP_OUT" | grep -c '\.eml$')" 3 "messages in smtp-out"
 
 # doveadm behind the client's back: a flag change raises HIGHESTMODSEQ, a
 # folder made again has another UIDVALIDITY.
@@ -217,6 +223,17 @@ mailsrv_generate 3 Generated 100
 expect_eq "$(st messages Generated)" 3 "Generated made again"
 [ "$(st uidvalidity Generated)" != "$uidvalidity" ] ||
     fail "UIDVALIDITY unchanged: $uidvalidity"
+
+# Down, the ports refuse connections; up again, the same mailbox.
+mailsrv_down
+rc=0
+c "imaps://$MAILSRV_HOST:$MAILSRV_IMAPS_PORT/" >/dev/null 2>"$TMP/err" || rc=$?
+expect_eq "$rc" 7 "curl to Dovecot down (connection refused)"
+mailsrv_up
+c "imaps://$MAILSRV_HOST:$MAILSRV_IMAPS_PORT/Check;UID=1" >"$TMP/fetched" ||
+    fail "curl imaps fetch after mailsrv_up"
+cmp -s "$TMP/fetched" "$SAMPLES/14-mixed-attachments.eml" ||
+    fail "after mailsrv_up: Check UID 1 differs from the file"
 
 # Nothing printed the password; stopping leaves no server behind.
 for f in "$TMP"/py.out "$TMP"/err "$TMP"/examine "$TMP"/pop3 \

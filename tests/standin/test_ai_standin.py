@@ -82,6 +82,25 @@ class AiStandinCase(unittest.TestCase):
         st, log = self.s.control("GET", "log")
         self.assertNotIn(KEY, json.dumps(log))
 
+    def test_azure(self):
+        path = "/openai/deployments/gpt-x/chat/completions"
+        st, r = self.s.post(path + "?api-version=2024-10-21", chat(),
+                            token=None, headers={"api-key": KEY})
+        self.assertEqual(st, 200, r)
+        self.assertIn("summary", json.loads(
+            r["choices"][0]["message"]["content"]))
+        # A bearer token is not Azure's key; the version is required.
+        st, r = self.s.post(path + "?api-version=2024-10-21", chat())
+        self.assertEqual(st, 401)
+        st, r = self.s.post(path, chat(), token=None,
+                            headers={"api-key": KEY})
+        self.assertEqual(st, 404)
+        st, r = self.s.post(path + "?api-version=1", chat(), token=None,
+                            headers={"api-key": "sk-wrong"})
+        self.assertEqual(st, 401)
+        st, log = self.s.control("GET", "log")
+        self.assertNotIn(KEY, json.dumps(log))
+
     def test_models(self):
         st, r = self.s.get("/v1/models", token=KEY)
         self.assertEqual(st, 200)

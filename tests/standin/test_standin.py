@@ -468,6 +468,25 @@ class TestTokens(StandinCase):
                            token=None)
         self.assertEqual(st, 200)
 
+    def test_tokeninfo(self):
+        st, r = self.s.get("/tokeninfo?access_token=" + ALICE_TOK,
+                           token=None)
+        self.assertEqual(st, 200)
+        self.assertEqual(r["email"], "alice@example.com")
+        self.assertGreater(int(r["expires_in"]), 0)
+        st, minted = self.s.token(self.refresh_form())
+        st, r = self.s.get("/oauth2/v3/tokeninfo",
+                           token=minted["access_token"])
+        self.assertEqual((st, r["email"]), (200, "alice@example.com"))
+        self.assertIn("https://mail.google.com/", r["scope"].split())
+        self.assertEqual(self.s.get("/tokeninfo?access_token=ya29.nope",
+                                    token=None),
+                         (400, {"error": "invalid_token",
+                                "error_description": "Invalid Value"}))
+        st, log = self.s.control("GET", "log")
+        ti = [e for e in log if e["path"] == "/tokeninfo"]
+        self.assertEqual(ti[0]["query"]["access_token"], ["<redacted>"])
+
     def test_token_log_is_redacted(self):
         self.s.token(self.refresh_form())
         self.s.token({"grant_type": "urn:ietf:params:oauth:grant-type:"

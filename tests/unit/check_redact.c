@@ -20,6 +20,9 @@ START_TEST(test_headers)
 	expect("GET / HTTP/1.1\r\nauthorization:  Basic eA==\r\nHost: h\r\n",
 	    "GET / HTTP/1.1\r\nauthorization: <redacted>\r\nHost: h\r\n");
 	expect("Proxy-Authorization: x", "Proxy-Authorization: <redacted>");
+	expect("POST /x HTTP/1.1\r\napi-key: sk-1\r\nHost: h\r\n",
+	    "POST /x HTTP/1.1\r\napi-key: <redacted>\r\nHost: h\r\n");
+	expect("X-Api-Key: sk-2", "X-Api-Key: <redacted>");
 	expect("WWW-Authenticate: Bearer realm=x",
 	    "WWW-Authenticate: Bearer <redacted>");
 }

@@ -20,6 +20,8 @@ static const struct {
 	{ R_DAEMON, "GET", "/api/v1/daemon", NULL, NULL, 1, 0 },
 	{ R_SYNC_TRIGGER, "POST", "/api/v1/workers/sync/trigger", NULL, NULL,
 	  1, 1 },
+	{ R_AI_TRIGGER, "POST", "/api/v1/workers/ai/process/trigger", NULL,
+	  NULL, 1, 1 },
 	{ R_SCHED_STATUS, "GET", "/api/v1/workers/scheduler/status", NULL,
 	  NULL, 1, 0 },
 	{ R_SCHED_PAUSE, "POST", "/api/v1/workers/scheduler/email_sync/pause",

@@ -29,6 +29,8 @@ POSITIVE = r"\b(thanks|thank you|great|happy|glad|excellent|love)\b"
 NEGATIVE = r"\b(angry|disappointed|unacceptable|terrible|problem|" \
     r"complaint|late|broken)\b"
 DATE = re.compile(r"\b(\d{4}-\d{2}-\d{2})\b")
+# Azure OpenAI's form of the routes: /openai/deployments/NAME/chat/completions.
+AZURE_PATH = re.compile(r"^/openai/deployments/([^/]+)/(chat/completions)$")
 
 
 class AiFault(Fault):
@@ -222,10 +224,24 @@ class AiApp(App):
         rule, resp = self.take_fault(call, e)
         if resp is not None:
             return resp
-        if self.api_key is not None and call.bearer != self.api_key:
+        path = call.path.rstrip("/")
+        azure = AZURE_PATH.match(path)
+        if azure:
+            # Azure OpenAI: the key in an api-key header (a bearer token
+            # there is an Entra ID token, which the stand-in does not
+            # mint), the API's version in the query, the model named by
+            # the deployment in the path.
+            if self.api_key is not None and \
+                    call.headers.get("api-key") != self.api_key:
+                return oa_error(401, "Access denied due to invalid "
+                                "subscription key or wrong API endpoint.",
+                                code="401")
+            if not call.query.get("api-version"):
+                return oa_error(404, "Resource not found")
+            path = "/v1/" + azure.group(2)
+        elif self.api_key is not None and call.bearer != self.api_key:
             return oa_error(401, "Incorrect API key provided.",
                             code="invalid_api_key")
-        path = call.path.rstrip("/")
         if path == "/v1/models" and call.method == "GET":
             return json_resp(200, {"object": "list", "data": [
                 {"id": self.settings.model, "object": "model",
@@ -308,7 +324,9 @@ class AiApp(App):
 
 
 HELP_EPILOG = """\
-Serves POST /v1/chat/completions and GET /v1/models. Control API (no auth,
+Serves POST /v1/chat/completions and GET /v1/models, and Azure OpenAI's
+POST /openai/deployments/NAME/chat/completions?api-version=V (the key in an
+api-key header). Control API (no auth,
 JSON): GET /_standin/stats, POST /_standin/reset, GET|POST|DELETE
 /_standin/faults (rules as gmail-standin's, plus "answer": one of
 %s), GET|POST /_standin/settings (latency_ms,
@@ -332,8 +350,9 @@ def parse_args(argv):
     p.add_argument("--port-file", metavar="FILE",
                    help="once listening, write the port number to FILE")
     p.add_argument("--api-key-file", metavar="FILE",
-                   help="require 'Authorization: Bearer KEY' with the key "
-                   "in FILE (default: no key needed)")
+                   help="require 'Authorization: Bearer KEY' (Azure's "
+                   "routes: 'api-key: KEY') with the key in FILE (default: "
+                   "no key needed)")
     p.add_argument("--latency-ms", type=int, default=0, metavar="N",
                    help="sleep N ms before answering each request")
     p.add_argument("--reject-json-schema", action="store_true",

@@ -24,6 +24,7 @@ from . import api, mime, oauth, store
 from .api import ApiError
 
 TOKEN_PATHS = ("/token", "/o/oauth2/token", "/oauth2/v4/token")
+TOKENINFO_PATHS = ("/tokeninfo", "/oauth2/v3/tokeninfo")
 BATCH_PATHS = ("/batch/gmail/v1", "/batch")
 MAX_BODY = 64 << 20
 MAX_JSON_BODY = 5 << 20
@@ -422,6 +423,8 @@ class App:
             return resp, None
         if not inner and call.path in TOKEN_PATHS:
             return self.token(call, e), "token"
+        if not inner and call.path in TOKENINFO_PATHS:
+            return self.tokeninfo(call, e), "tokeninfo"
         if not inner and call.path in BATCH_PATHS:
             if call.method != "POST":
                 return err_resp(ApiError(405, "Method Not Allowed",
@@ -517,6 +520,26 @@ class App:
         e["user"] = extras.get("user")
         return json_resp(status, body, [("Cache-Control", "no-store"),
                                         ("Pragma", "no-cache")])
+
+    # -- tokeninfo ---------------------------------------------------------
+    def tokeninfo(self, call, e):
+        """Google's tokeninfo: an access token (?access_token= or a Bearer
+        header) is live: its user, scopes and time left. What IMAP servers
+        ask before they accept XOAUTH2 (tests/mailsrv.sh's Dovecot)."""
+        with self.state.lock:
+            tok = self.state.token_lookup(call.bearer) \
+                if call.bearer else None
+        if tok is None:
+            return json_resp(400, {"error": "invalid_token",
+                                   "error_description": "Invalid Value"})
+        e["user"] = tok.user
+        left = max(int(tok.expires - time.time()), 0) \
+            if tok.expires != float("inf") else 3599
+        return json_resp(200, {"email": tok.user, "email_verified": "true",
+                               "scope": " ".join(sorted(tok.scopes)),
+                               "expires_in": str(left),
+                               "exp": str(int(time.time()) + left),
+                               "access_type": "offline"})
 
     # -- batch -------------------------------------------------------------
     def batch(self, call, e):
