@@ -150,7 +150,6 @@ uid_fetch(struct session *s, const uint32_t *uids, size_t n,
 	conn_set_budget(&s->conn, budget);
 	r = mailimap_uid_fetch(s->m, set, ft, res);
 	mailimap_set_free(set);
-	s->commands++;
 	if (r != MAILIMAP_NO_ERROR)
 		return session_fail(s, r, "UID FETCH", err);
 	return 0;

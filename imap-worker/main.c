@@ -64,9 +64,10 @@ check_common(const struct opts *o, const struct action **a,
 static void
 log_totals(const struct session *s, int64_t started)
 {
-	log_info("done: %llu bytes read, %llu written, %.3f s",
+	log_info("done: %llu bytes read, %llu written, %d commands, %.3f s",
 	    (unsigned long long)s->conn.nread,
 	    (unsigned long long)s->conn.nwritten,
+	    s->m != NULL ? s->m->imap_tag : 0,
 	    (mv_mono_ms() - started) / 1000.0);
 }
 

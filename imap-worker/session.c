@@ -231,7 +231,6 @@ session_examine1(struct session *s, const char *folder,
 	s->examined = NULL;
 	s->rw = rw;
 	conn_set_budget(&s->conn, SESSION_BUDGET);
-	s->commands++;
 	if (rw)
 		r = mailimap_select(s->m, wire);
 	else

@@ -29,7 +29,6 @@ struct session {
 	char		*examined;	/* the folder EXAMINEd, or NULL */
 	int		 rw;		/* examined is SELECTed read-write */
 	uint32_t	 uidvalidity, uidnext, exists;
-	int		 commands;	/* sent, for -v */
 };
 
 /*
