@@ -527,12 +527,28 @@ fetch_folders(struct session *s, struct folders *f, struct mv_err *err)
 }
 
 int
+fetch_finish(struct sink *k, const struct mv_err *err)
+{
+	json_t *env;
+
+	if (err != NULL) {
+		json_decref(k->emails);
+		return action_fail(k->s, err);
+	}
+	env = action_success(k->s);
+	json_object_set_new(env, "count", json_integer((json_int_t)k->count));
+	json_object_set_new(env, "history_id", json_null());
+	if (k->emails != NULL)
+		json_object_set_new(env, "emails", k->emails);
+	return action_finish(k->s, env, NULL);
+}
+
+int
 act_fetch_emails(struct session *s)
 {
 	struct mv_err err = MV_ERR_INIT;
 	struct sink k = { s, NULL, 0, s->o->max_results, NULL };
 	struct folders f;
-	json_t *env;
 	size_t i;
 	int rc = 0;
 
@@ -545,16 +561,7 @@ act_fetch_emails(struct session *s)
 		    k.count < (size_t)k.max))
 			rc = fetch_folder(&k, f.v[i].name, &err);
 	folders_free(&f);
-	if (rc == -1) {
-		json_decref(k.emails);
-		return action_fail(s, &err);
-	}
-	env = action_success(s);
-	json_object_set_new(env, "count", json_integer((json_int_t)k.count));
-	json_object_set_new(env, "history_id", json_null());
-	if (k.emails != NULL)
-		json_object_set_new(env, "emails", k.emails);
-	return action_finish(s, env, NULL);
+	return fetch_finish(&k, rc == -1 ? &err : NULL);
 }
 
 int

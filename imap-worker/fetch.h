@@ -30,6 +30,10 @@ int sink_emit(struct sink *k, json_t *obj, struct mv_err *err);
 json_t *fetch_label_ids(const char *folder,
     const struct mailimap_msg_att *att, uint32_t *uid);
 
+/* Prints fetch_emails' result from k (its emails, stolen), or err when
+ * not NULL; returns the exit code. */
+int fetch_finish(struct sink *k, const struct mv_err *err);
+
 /* A snippet of an EMAIL's body_text: its first 200 characters, white
  * space folded. New reference. */
 json_t *fetch_snippet(json_t *email);

@@ -243,19 +243,11 @@ pop3_fetch_emails(struct session *s)
 	struct sink k = { s, s->ndjson ? NULL : json_array(), 0,
 	    s->o->max_results, NULL };
 	carray *list;
-	json_t *env;
+	int rc;
 
-	if (pop3_list(s, &list, &err) == -1 ||
-	    pop3_fetch_from(s, &k, list, 0, s->o->days_back, &err) == -1) {
-		json_decref(k.emails);
-		return action_fail(s, &err);
-	}
-	env = action_success(s);
-	json_object_set_new(env, "count", json_integer((json_int_t)k.count));
-	json_object_set_new(env, "history_id", json_null());
-	if (k.emails != NULL)
-		json_object_set_new(env, "emails", k.emails);
-	return action_finish(s, env, NULL);
+	rc = pop3_list(s, &list, &err) == -1 ? -1 :
+	    pop3_fetch_from(s, &k, list, 0, s->o->days_back, &err);
+	return fetch_finish(&k, rc == -1 ? &err : NULL);
 }
 
 /* The 0-based index of the message of uidl in list, or -1. */
