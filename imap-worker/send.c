@@ -266,7 +266,7 @@ act_send_email(struct session *s)
 {
 	struct mv_err err = MV_ERR_INIT;
 	struct curl_slist *rcpts;
-	json_t *email, *env, *labels = json_array();
+	json_t *email = NULL, *env, *labels = json_array();
 	char *msg, *id = NULL, *folder = NULL;
 	size_t len;
 	int rc = -1;
@@ -286,6 +286,9 @@ act_send_email(struct session *s)
 	}
 	if (rc == -1) {
 		json_decref(labels);
+		json_decref(email);
+		free(id);
+		free(folder);
 		return action_fail(s, &err);
 	}
 	env = action_success(s);
