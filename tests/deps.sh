@@ -10,18 +10,23 @@
 # make fuzz's, clang with libclang-rt-14-dev, which holds libFuzzer
 # (libclang_rt.fuzzer*.a) and which clang on Debian 12 only recommends
 # (--no-install-recommends leaves it out).
+#
+# libcurl's headers come from libcurl4-gnutls-dev: libetpan-dev (imap-worker's
+# IMAP and POP3) depends on it, and it conflicts with libcurl4-openssl-dev.
+# Only the headers differ: every TLS connection imap-worker makes is its own
+# (OpenSSL), and libcurl verifies certificates with GnuTLS as well.
 set -eu
 
-demo="make gcc pkg-config libc6-dev libcurl4-openssl-dev libjansson-dev
-libssl-dev libbsd-dev libhiredis-dev libevent-dev libinih-dev redis-server
+demo="make gcc pkg-config libc6-dev libcurl4-gnutls-dev libetpan-dev
+libjansson-dev libssl-dev libbsd-dev libhiredis-dev libevent-dev libinih-dev redis-server
 python3 python3-cryptography jq curl tzdata"
 check="$demo check python3-prometheus-client mandoc chromium nodejs
 build-essential dpkg-dev debhelper lintian"
 
 case ${1:-check} in
 demo) pkgs=$demo ;;
-fuzz) pkgs="make pkg-config clang libclang-rt-14-dev libcurl4-openssl-dev
-libjansson-dev libssl-dev libbsd-dev libhiredis-dev libevent-dev
+fuzz) pkgs="make pkg-config clang libclang-rt-14-dev libcurl4-gnutls-dev
+libetpan-dev libjansson-dev libssl-dev libbsd-dev libhiredis-dev libevent-dev
 libinih-dev tzdata" ;;
 check)
 	pkgs=$check
