@@ -1953,7 +1953,7 @@ h_dlq_purge(struct areq *r)
 /* ---- handlers: streams ---- */
 
 /* The streams the configuration names: its [stream:NAME] sections, then
- * those jobs emit into, each once. New array, or NULL. */
+ * those jobs emit into or consume, each once. New array, or NULL. */
 static json_t *
 stream_names(const struct conf *c)
 {
@@ -1968,6 +1968,11 @@ stream_names(const struct conf *c)
 		    !has_string(names, c->jobs[i].emit))
 			json_array_append_new(names,
 			    json_string(c->jobs[i].emit));
+	for (size_t i = 0; i < c->njobs; i++)
+		if (c->jobs[i].consume != NULL &&
+		    !has_string(names, c->jobs[i].consume))
+			json_array_append_new(names,
+			    json_string(c->jobs[i].consume));
 	return names;
 }
 
