@@ -1696,7 +1696,7 @@ revoke_checked(struct rds *rds, redisReply *reply, void *arg)
 }
 
 /* Is the id known: a record under some job (EXISTS), or an entry of a
- * served queue (XRANGE)? */
+ * served queue or of a consumed stream (XRANGE)? */
 static void
 revoke_check(struct areq *r)
 {
@@ -1727,6 +1727,16 @@ revoke_check(struct areq *r)
 			break;
 		key(r->api, k, sizeof(k), "mailvisor:queue:%s",
 		    json_string_value(e));
+		rc = areq_cmd(r, 6, (const char *[]){ "XRANGE", k, r->p[0],
+		    r->p[0], "COUNT", "1" }, revoke_checked);
+	}
+	/* An entry of a stream a job consumes: revoked before it runs there
+	 * (or killed where it runs). */
+	for (i = 0; qs != NULL && rc == 0 && i < c->njobs; i++) {
+		if (c->jobs[i].consume == NULL)
+			continue;
+		key(r->api, k, sizeof(k), "mailvisor:stream:%s",
+		    c->jobs[i].consume);
 		rc = areq_cmd(r, 6, (const char *[]){ "XRANGE", k, r->p[0],
 		    r->p[0], "COUNT", "1" }, revoke_checked);
 	}

@@ -3113,6 +3113,26 @@ check_runs(struct loader *L)
 	}
 }
 
+/* The daemon reads at most 64 streams: one per queue (the 5 seed queues
+ * when none is configured), two per job that consumes a stream (the
+ * stream and the job's retries). */
+static void
+check_streams(struct loader *L)
+{
+	const struct conf *c = L->conf;
+	size_t n = c->nqueues > 0 ? c->nqueues : 5;
+
+	for (size_t i = 0; i < c->njobs; i++) {
+		if (c->jobs[i].consume == NULL)
+			continue;
+		n += 2;
+		if (n > 64)
+			lerr(L, c->jobs[i].line, "[job:%s]: consume: more "
+			    "streams than the daemon reads (64: one per queue, "
+			    "two per consuming job)", c->jobs[i].name);
+	}
+}
+
 static int
 cerr_cmp(const void *a, const void *b)
 {
@@ -3173,6 +3193,7 @@ conf_read(struct loader *L)
 		lerr(L, 0, "cannot parse");
 	check_accounts(L);
 	check_runs(L);
+	check_streams(L);
 }
 
 struct conf *
