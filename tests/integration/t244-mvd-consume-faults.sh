@@ -128,8 +128,13 @@ expect_eq "$(rcli HGET worker:stats:nap total_executions)" 1 "nap recorded once"
 rcli LINDEX worker:history:nap 0 | jq -e --arg id "$nid" '.attempt == 2 and .job_id == $id and
     .keys == ["n1"]' >/dev/null || fail "reclaimed record: $(rcli LINDEX worker:history:nap 0)"
 expect_eq "$(rcli XPENDING mailvisor:stream:naps nap | head -1)" 0 "nothing pending"
+for p in $MVD_PID; do
+	kill "$p" 2>/dev/null || true
+	wait "$p" 2>/dev/null || true
+done
+MVD_PID=
 for i in 1 2; do
-	! grep -qE 'ERROR: AddressSanitizer|runtime error' "$TMP/mvd$i.log" ||
-	    fail "sanitizer: $(grep -A20 -E 'ERROR: AddressSanitizer|runtime error' "$TMP/mvd$i.log" | head -30)"
+	! grep -qE 'ERROR: AddressSanitizer|runtime error|LeakSanitizer' "$TMP/mvd$i.log" ||
+	    fail "sanitizer: $(grep -A20 -E 'ERROR: AddressSanitizer|runtime error|LeakSanitizer' "$TMP/mvd$i.log" | head -30)"
 done
 echo "consumed: retries, dead letters, reprocess to one job, revoke, reclaim"
