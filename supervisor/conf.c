@@ -3378,11 +3378,12 @@ static const struct {
 	  ".It spam Ta 3 Ta 2 Ta 30 2 120 0.1\n"
 	  ".El\n.Pp\nWhen it has some, it serves exactly those, each with the "
 	  "values of its\nsection; a seed queue left out is not served.\n" },
-	{ SEC_STREAM, "\n# One section per stream jobs emit into, named like "
-	  "jobs; a stream\n# without one keeps the default.\n#[stream:mail]\n",
+	{ SEC_STREAM, "\n# One section per stream jobs emit into or consume, "
+	  "named like jobs; a\n# stream without one keeps the default.\n"
+	  "#[stream:mail]\n",
 	  ".Ss The [stream:NAME] sections\nOne section per stream that jobs "
-	  "emit into\n.Pq Ic emit ;\na stream without one keeps the "
-	  "defaults.\n" },
+	  "emit into\n.Pq Ic emit\nor consume\n.Pq Ic consume ;\na stream "
+	  "without one keeps the defaults.\n" },
 };
 
 int
