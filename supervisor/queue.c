@@ -1439,7 +1439,8 @@ queue_read(struct queue *q, size_t si, int block, int own)
 	TAILQ_INSERT_TAIL(&q->reads, rd, entry);
 	for (i = 0; i < n; i++) {
 		q->s[rd->si[i]].reading = 1;
-		if (!block)
+		/* Our own pending entries say nothing of new ones. */
+		if (!block && !own)
 			q->s[rd->si[i]].dry = 1;
 	}
 	return 0;
