@@ -834,7 +834,7 @@ queue_dlq_cmd(const struct qmsg *x, const char *key, const char *reason,
 		/* Which stream and job: a reprocess reaches that job only. */
 		d->v[c++] = "stream"; d->v[c++] = x->stream;
 		d->v[c++] = "job"; d->v[c++] = x->job != NULL ?
-		    x->job->name : "";
+		    x->job->name : x->qi >= 0 ? x->q->s[x->qi].c.job : "";
 	}
 	return c;
 }

@@ -102,18 +102,20 @@ rcli XADD mailvisor:stream:inbox '*' data '{"ok":1}' account alice tenant_id t1 
 rcli XADD mailvisor:stream:inbox '*' data '{"bad":1}' account mallory >/dev/null
 rcli XADD mailvisor:stream:inbox '*' data '{"bad":2}' account alice tenant_id t9 >/dev/null
 rcli XADD mailvisor:stream:inbox '*' data '{"bad":3}' >/dev/null
-wait_for 20 sh -c "[ \"\$(redis-cli -s $REDIS_SOCK XLEN mailvisor:dlq)\" -ge 3 ]" ||
+rcli XADD mailvisor:stream:inbox '*' account alice note 'no data' >/dev/null
+wait_for 20 sh -c "[ \"\$(redis-cli -s $REDIS_SOCK XLEN mailvisor:dlq)\" -ge 4 ]" ||
     fail "dead letters: $(rcli XLEN mailvisor:dlq)$(daemon_errors)"
 wait_for 20 sh -c "ls $TMP/acct/in.* >/dev/null 2>&1" || fail "alice's entry did not run"
 sleep 1
 expect_eq "$(cat "$TMP"/acct/in.*)" '{"ok":1}' "only the good entry ran"
 rcli --json XRANGE mailvisor:dlq - + | jq -c '.[] | .[1] | . as $f |
     [range(0; length; 2)] | map({($f[.]): $f[. + 1]}) | add' >"$TMP/dlq"
-jq -e -s 'length == 3 and all(.stream == "inbox" and .job == "peracct" and
+jq -e -s 'length == 4 and all(.stream == "inbox" and .job == "peracct" and
     .queue == "stream:inbox")' "$TMP/dlq" >/dev/null || fail "dlq entries: $(cat "$TMP/dlq")"
 grep -q "account 'mallory' is not configured" "$TMP/dlq" || fail "reason mallory: $(cat "$TMP/dlq")"
 grep -q "are not those of account 'alice'" "$TMP/dlq" || fail "reason tenant: $(cat "$TMP/dlq")"
 grep -q "names no account" "$TMP/dlq" || fail "reason none: $(cat "$TMP/dlq")"
+grep -q '"reason":"no data"' "$TMP/dlq" || fail "reason no data: $(cat "$TMP/dlq")"
 
 # Trimming: the stream holds about maxlen entries (XADD MAXLEN ~ by the
 # jobs that emit; an application adding entries itself trims its own).
