@@ -9,7 +9,9 @@
 #                     check and sanitize replay the saved corpus of each
 #                     (tests/fuzz/corpus/NAME) without clang
 #   make soak         the long soak: 100 000 runs (SOAK_RUNS) through the
-#                     daemon, fds, zombies and memory checked
+#                     daemon, fds, zombies and memory checked; 40 rounds
+#                     (CHAOS_ROUNDS) of kill -9 among daemons consuming a
+#                     stream
 #   make demo         install missing Debian packages (as root), build, run
 #                     mailvisord syncing the Gmail API stand-in's mailboxes
 #   make bench        benchmarks (print figures, never fail on time;
@@ -282,7 +284,8 @@ demo:
 # make check runs t150 with 5 000 runs; this is the long one.
 soak: deps
 	@$(MAKE) --no-print-directory all checks
-	@SOAK_RUNS=$${SOAK_RUNS:-100000} TEST_TIMEOUT=3600 ONLY=t150-mvd-soak \
+	@SOAK_RUNS=$${SOAK_RUNS:-100000} CHAOS_ROUNDS=$${CHAOS_ROUNDS:-40} \
+	 TEST_TIMEOUT=3600 ONLY="t150-mvd-soak t246-mvd-consume-chaos" \
 	 tests/run-integration.sh $(BUILD)
 
 # Builds from a copy of the tree; needs debhelper and lintian (make deps).

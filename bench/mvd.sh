@@ -45,16 +45,47 @@ median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 cmds_per_job() {	# JOBS POLLS
 	redis-cli -s "$T/r.sock" INFO commandstats | tr -d '\r' |
 	    awk -F '[_:,=]' -v n="$1" -v polls="$2" '
-	    /^cmdstat_/ && $2 !~ /^(info|config|flushall|ping)/ {
+	    /^cmdstat_/ && $2 !~ /^(info|config|flushall|ping|xinfo)/ {
 		c = $4; if ($2 == "hget") c -= polls
 		if (c <= 0) next
 		t += c; o = o sprintf("%s=%.2f ", $2, c / n)
 	    } END { printf "%stotal=%.1f\n", o, t / n }'
 }
 
+# consume_round CONF JOB STREAM N: N entries added to STREAM, then the
+# daemon started on CONF until JOB has consumed them all (each entry in a
+# record: a batch's records count its entries); prints entries per
+# second; the first round also prints the commands per entry.
+consume_round() {
+	redis-cli -s "$T/r.sock" FLUSHALL >/dev/null
+	i=0
+	while [ $i -lt "$4" ]; do
+		echo "XADD mailvisor:stream:$3 * data '{\"n\":$i}' key k$i"
+		i=$((i + 1))
+	done | redis-cli -s "$T/r.sock" >/dev/null
+	redis-cli -s "$T/r.sock" CONFIG RESETSTAT >/dev/null
+	polls=0
+	a=$(now)
+	"$build/mailvisord" -c "$1" 2>>"$T/c.log" &
+	MPID=$!
+	while [ "$(redis-cli -s "$T/r.sock" --json XINFO GROUPS \
+	    "mailvisor:stream:$3" | jq --arg g "$2" \
+	    '.[] | select(.name == $g) | .lag + .pending')" != 0 ]; do
+		polls=$((polls + 1))
+		sleep 0.02
+	done
+	b=$(now)
+	kill $MPID
+	wait $MPID 2>/dev/null || true
+	MPID=
+	awk "BEGIN { printf \"%.0f\\n\", $4 / ($b - $a) }"
+}
+
 # The queue path against the bare loop and --run, same jobs, same run:
 # QJOBS (5 000) jobs of a static worker, 2 at a time, records in Redis;
-# the median of QROUNDS (3) rounds of each, and the ratios of the medians.
+# and the same static worker consuming a stream of as many entries, one
+# run per entry and in batches of 10 (MVD_BENCH=stream); the median of
+# QROUNDS (3) rounds of each, and the ratios of the medians.
 queue_vs_baseline() {
 	n=${QJOBS:-5000}
 	rounds=${QROUNDS:-3}
@@ -71,9 +102,12 @@ queue_vs_baseline() {
 			i=$((i + 1))
 		done
 	} >"$T/tiny.conf"
-	echo "== queue path against the bare loop: $n jobs of a static worker, 2 at a time, $rounds rounds"
+	cp "$T/tiny.conf" "$T/consume.conf"
+	printf '[job:eat]\ncommand = %s\nconsume = bench\n' "$ok" >>"$T/consume.conf"
+	printf '[job:eat10]\ncommand = %s\nconsume = bench10\nbatch = 10\n' "$ok" >>"$T/consume.conf"
+	echo "== queue and stream paths against the bare loop: $n jobs of a static worker, 2 at a time, $rounds rounds"
 	r=0
-	: >"$T/loop" ; : >"$T/run" ; : >"$T/queue"
+	: >"$T/loop" ; : >"$T/run" ; : >"$T/queue" ; : >"$T/stream" ; : >"$T/stream10"
 	while [ $r -lt "$rounds" ]; do
 		redis-cli -s "$T/r.sock" FLUSHALL >/dev/null
 		redis-cli -s "$T/r.sock" CONFIG RESETSTAT >/dev/null
@@ -113,6 +147,10 @@ queue_vs_baseline() {
 		wait $MPID 2>/dev/null || true
 		MPID=
 		awk "BEGIN { printf \"%.0f\\n\", $n / ($b - $a) }" >>"$T/queue"
+		consume_round "$T/consume.conf" eat bench "$n" >>"$T/stream"
+		[ $r -eq 0 ] && echo "stream commands per entry: $(cmds_per_job "$n" "$polls")"
+		consume_round "$T/consume.conf" eat10 bench10 "$n" >>"$T/stream10"
+		[ $r -eq 0 ] && echo "stream (batch 10) commands per entry: $(cmds_per_job "$n" "$polls")"
 		r=$((r + 1))
 	done
 	loop=$(median <"$T/loop")
@@ -120,6 +158,10 @@ queue_vs_baseline() {
 	queue=$(median <"$T/queue")
 	echo "jobs/s, median of $rounds: bare loop $loop ($(tr '\n' ' ' <"$T/loop")), --run $run ($(tr '\n' ' ' <"$T/run")), queue $queue ($(tr '\n' ' ' <"$T/queue"))"
 	echo "ratios: --run/loop $(awk "BEGIN { printf \"%.2f\", $run / $loop }"), queue/loop $(awk "BEGIN { printf \"%.2f\", $queue / $loop }")"
+	stream=$(median <"$T/stream")
+	stream10=$(median <"$T/stream10")
+	echo "entries/s, median of $rounds: stream $stream ($(tr '\n' ' ' <"$T/stream")), stream batch 10 $stream10 ($(tr '\n' ' ' <"$T/stream10"))"
+	echo "ratios: stream/queue $(awk "BEGIN { printf \"%.2f\", $stream / $queue }"), stream/loop $(awk "BEGIN { printf \"%.2f\", $stream / $loop }"), stream batch 10/loop $(awk "BEGIN { printf \"%.2f\", $stream10 / $loop }")"
 }
 # Emit: one run printing ELINES (100 000) change lines of about 300 bytes
 # into a stream, through mailvisord --run, against the same lines sent
@@ -183,7 +225,7 @@ emit_vs_baseline() {
 	echo "ratio mailvisord/redis-cli --pipe: $(awk "BEGIN { printf \"%.2f\", $mvd / $pipe }")"
 	echo "daemon peak RSS: $(sort -n "$T/e.rss" | tail -1) kB for $n lines, $small kB for 10 lines"
 }
-if [ "${MVD_BENCH:-all}" = queue ]; then
+if [ "${MVD_BENCH:-all}" = queue ] || [ "${MVD_BENCH:-all}" = stream ]; then
 	queue_vs_baseline
 	exit 0
 fi

@@ -1746,7 +1746,7 @@ revoke_checked(struct rds *rds, redisReply *reply, void *arg)
 }
 
 /* Is the id known: a record under some job (EXISTS), or an entry of a
- * served queue (XRANGE)? */
+ * served queue or of a consumed stream (XRANGE)? */
 static void
 revoke_check(struct areq *r)
 {
@@ -1777,6 +1777,16 @@ revoke_check(struct areq *r)
 			break;
 		key(r->api, k, sizeof(k), "mailvisor:queue:%s",
 		    json_string_value(e));
+		rc = areq_cmd(r, 6, (const char *[]){ "XRANGE", k, r->p[0],
+		    r->p[0], "COUNT", "1" }, revoke_checked);
+	}
+	/* An entry of a stream a job consumes: revoked before it runs there
+	 * (or killed where it runs). */
+	for (i = 0; qs != NULL && rc == 0 && i < c->njobs; i++) {
+		if (c->jobs[i].consume == NULL)
+			continue;
+		key(r->api, k, sizeof(k), "mailvisor:stream:%s",
+		    c->jobs[i].consume);
 		rc = areq_cmd(r, 6, (const char *[]){ "XRANGE", k, r->p[0],
 		    r->p[0], "COUNT", "1" }, revoke_checked);
 	}
@@ -2003,7 +2013,7 @@ h_dlq_purge(struct areq *r)
 /* ---- handlers: streams ---- */
 
 /* The streams the configuration names: its [stream:NAME] sections, then
- * those jobs emit into, each once. New array, or NULL. */
+ * those jobs emit into or consume, each once. New array, or NULL. */
 static json_t *
 stream_names(const struct conf *c)
 {
@@ -2018,6 +2028,11 @@ stream_names(const struct conf *c)
 		    !has_string(names, c->jobs[i].emit))
 			json_array_append_new(names,
 			    json_string(c->jobs[i].emit));
+	for (size_t i = 0; i < c->njobs; i++)
+		if (c->jobs[i].consume != NULL &&
+		    !has_string(names, c->jobs[i].consume))
+			json_array_append_new(names,
+			    json_string(c->jobs[i].consume));
 	return names;
 }
 

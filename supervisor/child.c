@@ -1,5 +1,6 @@
 /* Worker processes: vfork/exec in isolation, pipes, timeouts, reaping and
  * the classification of each run. */
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/queue.h>
 #include <sys/resource.h>
@@ -82,7 +83,7 @@ struct child_plan {
 	char *const	*argv;
 	char *const	*envp;
 	const char	*cwd;
-	int		 fd_in;		/* /dev/null */
+	int		 fd_in;		/* /dev/null, or the input */
 	int		 fd_out;	/* write ends, all >= 3 */
 	int		 fd_err;
 	int		 report_w;	/* close-on-exec report pipe */
@@ -528,17 +529,56 @@ child_events(struct child *c)
 	return 0;
 }
 
-/* Opens /dev/null, the pipes, the cgroup and the events. Returns 0, or
- * -1 with err (the caller closes the plan and frees c). */
+/* The run's stdin: a memory file holding input[0..len), read from its
+ * start (a file, not a pipe: the daemon never waits for the worker to
+ * read it, and a worker that does not read it cannot block). Returns the
+ * fd (close-on-exec) or -1. */
+static int
+child_input(const char *input, size_t len)
+{
+	size_t off = 0;
+	ssize_t n;
+	int fd;
+
+	if ((fd = memfd_create("mailvisor-input", MFD_CLOEXEC)) == -1)
+		return -1;
+	while (off < len) {
+		n = write(fd, input + off, len - off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			close(fd);
+			return -1;
+		}
+		off += (size_t)n;
+	}
+	if (lseek(fd, 0, SEEK_SET) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Opens /dev/null (or the input), the pipes, the cgroup and the events.
+ * Returns 0, or -1 with err (the caller closes the plan and frees c). */
 static int
 child_prepare(struct child *c, const struct child_limits *l,
     struct child_plan *p, char *err, size_t errlen)
 {
 	if (l->cgroup != NULL && child_cg_make(c, l, p, err, errlen) == -1)
 		return -1;
-	p->fd_in = child_fd_high(open("/dev/null", O_RDONLY | O_CLOEXEC));
-	if (p->fd_in == -1)
-		return mv_errf(err, errlen, "/dev/null: %s", strerror(errno));
+	if (l->input != NULL) {
+		p->fd_in = child_fd_high(child_input(l->input, l->input_len));
+		if (p->fd_in == -1)
+			return mv_errf(err, errlen, "input: %s",
+			    strerror(errno));
+	} else {
+		p->fd_in = child_fd_high(open("/dev/null", O_RDONLY |
+		    O_CLOEXEC));
+		if (p->fd_in == -1)
+			return mv_errf(err, errlen, "/dev/null: %s",
+			    strerror(errno));
+	}
 	if (child_pipe(&c->out.fd, &p->fd_out) == -1 ||
 	    child_pipe(&c->err.fd, &p->fd_err) == -1 ||
 	    child_pipe(&p->report_r, &p->report_w) == -1)

@@ -52,6 +52,10 @@ struct child_limits {
 	child_line_fn	 on_line;
 	void		*line_arg;
 	size_t		 max_line;
+	/* The worker's stdin: input[0..input_len) when input is set (copied
+	 * by child_spawn()), else /dev/null. */
+	const char	*input;
+	size_t		 input_len;
 };
 
 /*
@@ -117,7 +121,7 @@ const char *child_status_name(enum child_status);
 /*
  * Runs argv[0] (an absolute path, or relative to cwd: there is no PATH
  * search) with argv, in its own session and process group, stdin from
- * /dev/null, stdout and stderr on pipes watched on base, under limits.
+ * limits->input or /dev/null, stdout and stderr on pipes watched on base, under limits.
  * tag prefixes the worker's stderr lines in the log ("job x id 1").
  * done(child, result, arg) is called later from the loop, never from
  * inside child_spawn().

@@ -308,6 +308,23 @@ static const struct directive dirs[] = {
 	  OJ(max_line), 0, NULL, "size", NULL,
 	  "Most bytes of one stdout line of a job that emits; past it, the "
 	  "run is killed and recorded as output_too_large." },
+	{ SEC_JOB, "consume", CT_STRING, 0, CONF_NAME_MAX, NULL,
+	  OJ(consume), 0, chk_name, "stream", "mail",
+	  "Stream the job runs for, through a consumer group named after the "
+	  "job: one run per entry (or batch), the entry's data on stdin; "
+	  "unset, none." },
+	{ SEC_JOB, "batch", CT_INT, 1, CONF_BATCH_MAX, "1",
+	  OJ(batch), 0, NULL, "number", NULL,
+	  "Most entries of the consumed stream in one run; above 1, stdin is "
+	  "a JSON array of their data." },
+	{ SEC_JOB, "priority", CT_INT, 0, 100, "5",
+	  OJ(priority), 0, NULL, "number", NULL,
+	  "Weight of a consuming job's stream among the queues; the higher, "
+	  "the sooner its entries run." },
+	{ SEC_JOB, "share", CT_INT, 0, 100, "0",
+	  OJ(share), 0, NULL, "percent", NULL,
+	  "Percentage of max_children a consuming job's runs may take at "
+	  "once; 0, any." },
 
 	{ SEC_ACCOUNT, "tenant_id", CT_STRING, 1, 256, NULL,
 	  OA(tenant_id), D_REQ, NULL, "id", "acme",
@@ -2034,6 +2051,7 @@ job_free(struct job_conf *j)
 	words_free(&j->env);
 	free(j->working_directory);
 	free(j->emit);
+	free(j->consume);
 	memset(j, 0, sizeof(*j));
 }
 
@@ -2137,8 +2155,10 @@ conf_stream_named(const struct conf *conf, const char *name)
 	if (conf_stream(conf, name) != NULL)
 		return 1;
 	for (size_t i = 0; i < conf->njobs; i++)
-		if (conf->jobs[i].emit != NULL &&
-		    strcmp(conf->jobs[i].emit, name) == 0)
+		if ((conf->jobs[i].emit != NULL &&
+		    strcmp(conf->jobs[i].emit, name) == 0) ||
+		    (conf->jobs[i].consume != NULL &&
+		    strcmp(conf->jobs[i].consume, name) == 0))
 			return 1;
 	return 0;
 }
@@ -2466,6 +2486,40 @@ job_cursor(struct loader *L, struct section *S, struct job_conf *j)
 		    "cursor = yes");
 }
 
+/*
+ * A job that consumes a stream runs for its entries only: no schedule,
+ * no cursor (the stream carries what changed), defaults for every
+ * argument, and never into the stream it reads (a loop). batch, priority
+ * and share are a consuming job's.
+ */
+static void
+job_consume(struct loader *L, struct section *S, struct job_conf *j)
+{
+	static const char *const own[] = { "batch", "priority", "share" };
+
+	if (j->consume == NULL) {
+		for (size_t i = 0; i < 3; i++)
+			if (key_line(S, own[i]))
+				lerr(L, key_line(S, own[i]), "%s: needs "
+				    "consume", own[i]);
+		return;
+	}
+	if (key_line(S, "schedule"))
+		lerr(L, key_line(S, "schedule"), "schedule: a job that "
+		    "consumes a stream runs for its entries only");
+	if (j->cursor)
+		lerr(L, key_line(S, "cursor"), "cursor: a job that consumes a "
+		    "stream keeps no cursor");
+	if (j->emit != NULL && strcmp(j->emit, j->consume) == 0)
+		lerr(L, key_line(S, "emit"), "emit: '%s' is the stream the "
+		    "job consumes (a loop)", j->emit);
+	for (size_t i = 0; i < j->args.n; i++)
+		if (!j->args.v[i].has_default)
+			lerr(L, key_line(S, "consume"), "consume: argument '%s' "
+			    "has no default, which a run for an entry needs",
+			    j->args.v[i].name);
+}
+
 static void
 finish_job(struct loader *L, struct section *S)
 {
@@ -2485,6 +2539,7 @@ finish_job(struct loader *L, struct section *S)
 		job_scheduled(L, S, j, acct_ph);
 	if (!key_bad(S, "command") && !key_bad(S, "cursor"))
 		job_cursor(L, S, j);
+	job_consume(L, S, j);
 	if (S->discard || j->name == NULL) {
 		job_free(j);
 		return;
@@ -3068,6 +3123,26 @@ check_runs(struct loader *L)
 	}
 }
 
+/* The daemon reads at most 64 streams: one per queue (the 5 seed queues
+ * when none is configured), two per job that consumes a stream (the
+ * stream and the job's retries). */
+static void
+check_streams(struct loader *L)
+{
+	const struct conf *c = L->conf;
+	size_t n = c->nqueues > 0 ? c->nqueues : 5;
+
+	for (size_t i = 0; i < c->njobs; i++) {
+		if (c->jobs[i].consume == NULL)
+			continue;
+		n += 2;
+		if (n > 64)
+			lerr(L, c->jobs[i].line, "[job:%s]: consume: more "
+			    "streams than the daemon reads (64: one per queue, "
+			    "two per consuming job)", c->jobs[i].name);
+	}
+}
+
 static int
 cerr_cmp(const void *a, const void *b)
 {
@@ -3128,6 +3203,7 @@ conf_read(struct loader *L)
 		lerr(L, 0, "cannot parse");
 	check_accounts(L);
 	check_runs(L);
+	check_streams(L);
 }
 
 struct conf *
@@ -3312,11 +3388,12 @@ static const struct {
 	  ".It spam Ta 3 Ta 2 Ta 30 2 120 0.1\n"
 	  ".El\n.Pp\nWhen it has some, it serves exactly those, each with the "
 	  "values of its\nsection; a seed queue left out is not served.\n" },
-	{ SEC_STREAM, "\n# One section per stream jobs emit into, named like "
-	  "jobs; a stream\n# without one keeps the default.\n#[stream:mail]\n",
+	{ SEC_STREAM, "\n# One section per stream jobs emit into or consume, "
+	  "named like jobs; a\n# stream without one keeps the default.\n"
+	  "#[stream:mail]\n",
 	  ".Ss The [stream:NAME] sections\nOne section per stream that jobs "
-	  "emit into\n.Pq Ic emit ;\na stream without one keeps the "
-	  "defaults.\n" },
+	  "emit into\n.Pq Ic emit\nor consume\n.Pq Ic consume ;\na stream "
+	  "without one keeps the defaults.\n" },
 };
 
 int

@@ -88,7 +88,18 @@ struct job_conf {
 	char			*emit;		/* stream its ndjson lines go
 						 * to; NULL: none */
 	size_t			 max_line;	/* bytes of one line (emit) */
+	char			*consume;	/* stream it runs for, one run
+						 * per entry (or batch); NULL:
+						 * none */
+	long			 batch;		/* entries per run (consume) */
+	long			 priority;	/* weight among the queues
+						 * (consume) */
+	long			 share;		/* percent of max_children
+						 * (consume); 0: any */
 };
+
+/* Most entries of a stream in one run of a job that consumes it. */
+#define CONF_BATCH_MAX	64
 
 /* Bounds of a sync cursor (contract §5): printable ASCII. */
 #define CONF_CURSOR_MAX	1024
@@ -232,7 +243,7 @@ const struct queue_section *conf_queue(const struct conf *,
 long conf_stream_maxlen(const struct conf *, const char *name);
 
 /* 1 when the configuration names the stream: a [stream:NAME] section
- * declares it or a job emits into it; else 0. */
+ * declares it, a job emits into it or consumes it; else 0. */
 int conf_stream_named(const struct conf *, const char *name);
 
 /* 1 when s (len bytes) is a valid cursor: printable ASCII, at most

@@ -57,6 +57,10 @@ struct run {
 	long			 emitted;	/* lines Redis took */
 	int			 emit_pending;	/* XADDs awaiting a reply */
 	char			*emit_err;	/* first XADD failure, or NULL */
+	long			 lines;		/* lines emitted (keys) */
+	char			*input;		/* stdin (consumed entries) */
+	size_t			 input_len;
+	char			 in_key[256];	/* their key (emitted keys) */
 	int			 child_done;	/* the worker's result is in */
 	json_t			*rec;		/* its record, until stored */
 	enum child_status	 status;
@@ -188,6 +192,7 @@ run_free(struct run *r)
 	free(r->cursor);
 	free(r->next_cursor);
 	free(r->emit_err);
+	free(r->input);
 	sjob_put(r->sj);
 	free(r);
 }
@@ -522,16 +527,9 @@ emit_hash(const char *s, size_t len)
 	return h;
 }
 
-/*
- * The idempotency key of one emitted line. A change line ("change", "id"):
- * ACCOUNT:CHANGE:ID:VERSION, VERSION being the message's own
- * email.history_id for "added", else the cursor the run started from (a
- * later run from the same cursor prints the same change again; a newer
- * change comes from a newer cursor). Any other line: JOB:ACCOUNT:HASH of
- * the line as printed.
- */
+/* The key of a line of a job that does not consume (see emit_key()). */
 static void
-emit_key(const struct run *r, const char *s, size_t len, char *key,
+emit_key_line(const struct run *r, const char *s, size_t len, char *key,
     size_t keylen)
 {
 	json_t *o = json_loadb(s, len, 0, NULL), *v;
@@ -559,6 +557,29 @@ emit_key(const struct run *r, const char *s, size_t len, char *key,
 		    emit_hash(s, len));
 	json_decref(v);
 	json_decref(o);
+}
+
+/*
+ * The idempotency key of one emitted line. A change line ("change", "id"):
+ * ACCOUNT:CHANGE:ID:VERSION, VERSION being the message's own
+ * email.history_id for "added", else the cursor the run started from (a
+ * later run from the same cursor prints the same change again; a newer
+ * change comes from a newer cursor). Any other line: JOB:ACCOUNT:HASH of
+ * the line as printed. A job that consumes a stream: JOB:INPUT:N, INPUT
+ * the key of the entry (or batch) it ran for and N the line's number in
+ * the run (from 1), so that a run again for the same input (a retry, a
+ * reclaim) gives the same keys whatever it prints.
+ */
+static void
+emit_key(const struct run *r, const char *s, size_t len, char *key,
+    size_t keylen)
+{
+	if (r->qm != NULL && r->qm->stream != NULL) {
+		snprintf(key, keylen, "%s:%s:%ld", r->sj->jc->name, r->in_key,
+		    r->lines);
+		return;
+	}
+	emit_key_line(r, s, len, key, keylen);
 }
 
 static void
@@ -595,6 +616,7 @@ emit_line(const char *s, size_t len, void *arg)
 	size_t lens[20];
 	const char *all[20];
 
+	r->lines++;
 	if (r->emit_err != NULL)
 		return;		/* the run has failed already */
 	snprintf(stream, sizeof(stream), "%smailvisor:stream:%s",
@@ -658,6 +680,9 @@ run_spawn(struct run *r)
 		lim.line_arg = r;
 		lim.max_line = jc->max_line;
 	}
+	lim.input = r->input;
+	lim.input_len = r->input_len;
+	r->lines = 0;
 	r->emitted = 0;
 	r->emit_pending = 0;
 	r->child_done = 0;
@@ -1306,20 +1331,68 @@ queue_deliver(void *arg, struct qmsg *m)
 	}
 	strlcpy(r->job_id, m->job_id, sizeof(r->job_id));
 	r->attempt = m->attempt;
+	if (m->stream != NULL) {
+		/* Entries are data, never argv: they go to stdin. */
+		if ((r->input = queue_input(m, &r->input_len)) == NULL) {
+			run_free(r);
+			queue_finish(d->queue_mod, m, NULL, Q_RETRY, 0,
+			    "out of memory");
+			return;
+		}
+		queue_input_key(m, r->in_key, sizeof(r->in_key));
+	}
 	r->qm = m;
 	runq_push(d, r);
 	start_waiting(d);	/* not dispatch(): we are inside the queue */
 }
 
-/* The queues of c: its [queue:NAME] sections, else the seed queues.
- * Returns a new array (queue_conf_free()) or NULL. */
+/* The streams of the jobs of c that consume one, after the nq queues of
+ * qs (reallocated; freed on failure). Returns qs or NULL. */
+static struct queue_conf *
+queue_consumers(const struct conf *c, struct queue_conf *qs, size_t *nq)
+{
+	struct queue_conf *v;
+	size_t k = *nq;
+
+	if ((v = reallocarray(qs, *nq + c->njobs + 1, sizeof(*qs))) == NULL) {
+		queue_conf_free(qs, *nq);
+		return NULL;
+	}
+	qs = v;
+	for (size_t i = 0; i < c->njobs; i++) {
+		const struct job_conf *j = &c->jobs[i];
+
+		if (j->consume == NULL)
+			continue;
+		memset(&qs[k], 0, sizeof(qs[k]));
+		qs[k].priority = (int)j->priority;
+		qs[k].max_retries = (int)j->max_retries;
+		qs[k].backoff = j->backoff;
+		qs[k].share = (int)j->share;
+		qs[k].batch = (int)j->batch;
+		qs[k].name = strdup(j->consume);
+		qs[k].job = strdup(j->name);
+		k++;
+		if (qs[k - 1].name == NULL || qs[k - 1].job == NULL) {
+			queue_conf_free(qs, k);
+			return NULL;
+		}
+	}
+	*nq = k;
+	return qs;
+}
+
+/* The queues of c: its [queue:NAME] sections, else the seed queues; then
+ * the streams its jobs consume. Returns a new array (queue_conf_free())
+ * or NULL. */
 static struct queue_conf *
 queue_confs(const struct conf *c, size_t *n)
 {
 	struct queue_conf *qs;
 
 	if (c->nqueues == 0)
-		return queue_defaults(n);
+		return (qs = queue_defaults(n)) == NULL ? NULL :
+		    queue_consumers(c, qs, n);
 	if ((qs = calloc(c->nqueues, sizeof(*qs))) == NULL)
 		return NULL;
 	for (size_t i = 0; i < c->nqueues; i++) {
@@ -1335,7 +1408,7 @@ queue_confs(const struct conf *c, size_t *n)
 		qs[i].share = (int)q->share;
 	}
 	*n = c->nqueues;
-	return qs;
+	return queue_consumers(c, qs, n);
 }
 
 /* Starts the queue consumer on a connection of its own for blocking
@@ -1551,6 +1624,12 @@ mvd_trigger_full(struct mvd *d, const char *job, const char *account,
 	    (acct = conf_account(sj->cref->conf, account)) == NULL) {
 		snprintf(err, errlen, "no account named '%s'", account);
 		errno = ENOENT;
+		return -1;
+	}
+	if (sj->jc->consume != NULL) {
+		snprintf(err, errlen, "job '%s' consumes stream '%s': it runs "
+		    "for its entries only", job, sj->jc->consume);
+		errno = EINVAL;
 		return -1;
 	}
 	if (trigger_check(sj, acct, args, err, errlen) == -1) {

@@ -265,8 +265,7 @@ static const struct cmd cmd_table[] = {
 	  "forget JOB's cursors: the next run of each is a full sync" },
 	{ "streams", NULL, NULL, 0, 0, 0, R_STREAMS, PARAM_NONE, NULL, NULL,
 	  ctl_print_streams, NULL,
-	  "the streams jobs emit into, their consumer groups' pending "
-	  "and lag" },
+	  "streams jobs emit into or consume: groups' pending and lag" },
 	{ "stream", "tail", "STREAM", 1, OB_COUNT | OB_FOLLOW, 0,
 	  R_STREAM_ENTRIES, PARAM_WORD, NULL, NULL, ctl_print_tail, NULL,
 	  "the data of STREAM's newest entries, one JSON line each" },

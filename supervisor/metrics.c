@@ -483,7 +483,7 @@ write_streams(const json_t *ss, struct mv_buf *out)
 	if (ss == NULL)
 		return 0;
 	if (family(out, "mailvisor_stream_length", "gauge", "Entries in each "
-	    "stream jobs emit into, as last read.") == -1)
+	    "stream jobs emit into or consume, as last read.") == -1)
 		return -1;
 	json_array_foreach(ss, i, s) {
 		const char *sn = json_string_value(json_object_get(s, "name"));

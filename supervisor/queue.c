@@ -18,6 +18,7 @@
 #include <hiredis/hiredis.h>
 #include <jansson.h>
 
+#include "shared/buf.h"
 #include "shared/log.h"
 #include "shared/mvtime.h"
 #include "shared/record.h"
@@ -34,7 +35,14 @@
 #define QM_PRECHECK	3	/* read, in a batch check */
 #define QM_READY	4	/* read and checked: may start */
 
+#define QS_QUEUE	0	/* mailvisor:queue:NAME */
+#define QS_CONSUME	1	/* mailvisor:stream:NAME, group JOB */
+#define QS_RETRY	2	/* mailvisor:retry:JOB, group JOB */
+
 #define QUEUE_ARGS_MAX	65536	/* bytes of the args field */
+#define QUEUE_DATA_MAX	(64L * 1024 * 1024)	/* bytes of an entry's data */
+#define QUEUE_EKEY_MAX	4096	/* bytes of an entry's key */
+#define QUEUE_IDEM_MAX	200	/* longer keys are held by their hash */
 #define QUEUE_FIELD_MAX	200	/* bytes of other short fields */
 #define QUEUE_ATTEMPT_MAX 1000
 
@@ -42,7 +50,10 @@ TAILQ_HEAD(qmsgs, qmsg);
 
 struct qstream {
 	struct queue_conf	 c;
+	int			 kind;		/* QS_QUEUE, ... */
 	char			 key[QUEUE_KEY_MAX];
+	char			 group[QUEUE_NAME_MAX + 1];
+	int			 reading;	/* in a read awaited */
 	struct qmsgs		 buf;
 	int			 nbuf;
 	int			 running;	/* CHECK and RUN */
@@ -91,8 +102,9 @@ struct queue {
 	struct qmsgs		 active;	/* CHECK and RUN */
 	TAILQ_HEAD(, qtool)	 tools;		/* replies awaited */
 	TAILQ_HEAD(, qbatch)	 batches;	/* replies awaited */
+	TAILQ_HEAD(, qread)	 reads;		/* replies awaited */
+	unsigned		 gen;		/* queue_set_conf() calls */
 	int			 avail;
-	int			 reading;
 	unsigned long		 picks;
 	struct event		*tick_ev, *hb_ev;
 	struct queue_counters	 cnt;
@@ -109,20 +121,36 @@ struct qbatch {
 	}			 e[];
 };
 
+/* An XREADGROUP on its way: the streams it reads (of generation gen). */
+struct qread {
+	TAILQ_ENTRY(qread)	 entry;
+	struct queue		*q;
+	unsigned		 gen;
+	size_t			 n;
+	int			 si[64];
+};
+
 struct fire_claim {
 	void	(*cb)(void *, int);
 	void	*arg;
 };
 
-/* Moves due retries back to their streams, atomically per member. */
+/* Moves due retries back to their streams, atomically per member: a
+ * queued job's ({"q":QUEUE}) to its queue, a consumed entry's
+ * ({"r":JOB}) to its job's retry stream, never to the stream every
+ * group reads. */
 static const char queue_mover_lua[] =
     "local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1],"
     " 'LIMIT', 0, 100)\n"
     "for _, m in ipairs(due) do\n"
     "  local ok, o = pcall(cjson.decode, m)\n"
-    "  if ok and type(o) == 'table' and type(o.q) == 'string' and\n"
-    "      type(o.f) == 'table' and #o.f >= 2 then\n"
-    "    redis.call('XADD', ARGV[2] .. o.q, '*', unpack(o.f))\n"
+    "  if ok and type(o) == 'table' and type(o.f) == 'table' and"
+    " #o.f >= 2 then\n"
+    "    if type(o.q) == 'string' then\n"
+    "      redis.call('XADD', ARGV[2] .. o.q, '*', unpack(o.f))\n"
+    "    elseif type(o.r) == 'string' then\n"
+    "      redis.call('XADD', ARGV[3] .. o.r, '*', unpack(o.f))\n"
+    "    end\n"
     "  end\n"
     "  redis.call('ZREM', KEYS[1], m)\n"
     "end\n"
@@ -202,6 +230,12 @@ static const char *const queue_fields[] = {
 	"enqueued_at", "origin_id", "attempts", NULL
 };
 
+/* The fields of a consumed entry kept (others are ignored). */
+static const char *const queue_entry_fields[] = {
+	"data", "job", "job_id", "account", "tenant_id", "user_id", "key",
+	"attempt", "origin_id", "attempts", NULL
+};
+
 static void queue_pump(struct queue *);
 static void queue_reclaim(struct queue *);
 
@@ -263,8 +297,10 @@ queue_conf_free(struct queue_conf *qs, size_t n)
 
 	if (qs == NULL)
 		return;
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		free(qs[i].name);
+		free(qs[i].job);
+	}
 	free(qs);
 }
 
@@ -304,8 +340,14 @@ queue_defaults(size_t *n)
 static void
 queue_msg_free(struct qmsg *m)
 {
+	struct qmsg *x;
+
 	if (m == NULL)
 		return;
+	while ((x = TAILQ_FIRST(&m->more)) != NULL) {
+		TAILQ_REMOVE(&m->more, x, entry);
+		queue_msg_free(x);
+	}
 	json_decref(m->fields);
 	json_decref(m->attempts);
 	json_decref(m->args);
@@ -406,10 +448,151 @@ queue_check_meta(struct qmsg *m)
 			if (!json_is_string(json_array_get(m->attempts, i)))
 				return "attempts not a JSON array of strings";
 	}
-	s = queue_field(m, "idempotency_key");
+	return NULL;
+}
+
+/* A queued job's idempotency key. NULL or why not. */
+static const char *
+queue_check_idem(struct qmsg *m)
+{
+	const char *s = queue_field(m, "idempotency_key");
+
 	if (s != NULL && *s == '\0')
 		return "empty idempotency_key";
 	if ((m->idem = strdup(s != NULL ? s : m->job_id)) == NULL)
+		return "out of memory";
+	return NULL;
+}
+
+/* 64-bit FNV-1a of s[0..len). */
+static unsigned long long
+queue_hash(const char *s, size_t len, unsigned long long h)
+{
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+#define QUEUE_HASH0	0xcbf29ce484222325ULL
+
+/* Keeps the fields of a consumed entry that it may have; the others are
+ * ignored (an application adding entries may add its own). NULL or why
+ * not. */
+static const char *
+queue_entry_take(struct qmsg *m, const redisReply *f)
+{
+	const char *const *p;
+	const redisReply *k, *v;
+	size_t i;
+
+	if (f == NULL || f->type != REDIS_REPLY_ARRAY || f->elements % 2)
+		return "no fields";
+	for (i = 0; i < f->elements; i += 2) {
+		k = f->element[i];
+		v = f->element[i + 1];
+		for (p = queue_entry_fields; *p != NULL; p++)
+			if (k->len == strlen(*p) && memcmp(k->str, *p,
+			    k->len) == 0)
+				break;
+		if (*p == NULL)
+			continue;
+		if (json_object_get(m->fields, *p) != NULL)
+			return "field given twice";
+		if ((long long)v->len > (strcmp(*p, "data") == 0 ?
+		    QUEUE_DATA_MAX : strcmp(*p, "key") == 0 ?
+		    QUEUE_EKEY_MAX : QUEUE_FIELD_MAX))
+			return "field too long";
+		if (!mv_utf8_valid(v->str, v->len) || (strcmp(*p, "data") &&
+		    memchr(v->str, '\0', v->len) != NULL))
+			return "field not valid UTF-8";
+		json_object_set_new(m->fields, *p, mv_json_strn(v->str,
+		    v->len));
+	}
+	if (queue_field(m, "data") == NULL)
+		return "no data";
+	return NULL;
+}
+
+/* The idempotency key of a consumed entry, in its job's namespace. */
+static const char *
+queue_entry_idem(struct qmsg *m)
+{
+	const char *k = queue_field(m, "key");
+	char buf[QUEUE_IDEM_MAX + QUEUE_NAME_MAX + 32];
+
+	if (k == NULL || *k == '\0')
+		k = m->job_id;
+	if (strlen(k) <= QUEUE_IDEM_MAX)
+		snprintf(buf, sizeof(buf), "%s:%s", m->job->name, k);
+	else
+		snprintf(buf, sizeof(buf), "%s:#%016llx", m->job->name,
+		    queue_hash(k, strlen(k), QUEUE_HASH0));
+	if ((m->idem = strdup(buf)) == NULL)
+		return "out of memory";
+	return NULL;
+}
+
+/* The account a consumed entry names, checked. NULL or why not. */
+static const char *
+queue_entry_account(struct queue *q, struct qmsg *m, char *err,
+    size_t errlen)
+{
+	const char *a = queue_field(m, "account");
+	const char *t = queue_field(m, "tenant_id");
+	const char *u = queue_field(m, "user_id");
+
+	if (a == NULL || *a == '\0') {
+		if (m->job->needs_account)
+			return "the entry names no account, which the job's "
+			    "command needs";
+		return NULL;
+	}
+	if ((m->acct = conf_account(q->conf, a)) == NULL) {
+		snprintf(err, errlen, "account '%.64s' is not configured", a);
+		return err;
+	}
+	if ((t != NULL && *t != '\0' && strcmp(t, m->acct->tenant_id)) ||
+	    (u != NULL && *u != '\0' && strcmp(u, m->acct->user_id))) {
+		snprintf(err, errlen, "tenant_id and user_id are not those of "
+		    "account '%.64s'", a);
+		return err;
+	}
+	return NULL;
+}
+
+/* A consumed entry against its job (the stream's). NULL or why not. */
+static const char *
+queue_check_entry(struct queue *q, struct qmsg *m, char *err,
+    size_t errlen)
+{
+	const struct qstream *s = &q->s[m->qi];
+	const char *why, *t, *d;
+	char **argv;
+	json_t *j;
+
+	m->stream = s->c.name;
+	if ((m->job = conf_job(q->conf, s->c.job)) == NULL)
+		return "job not in the configuration";
+	if ((why = queue_entry_idem(m)) != NULL ||
+	    (why = queue_entry_account(q, m, err, errlen)) != NULL)
+		return why;
+	if (s->c.batch > 1) {
+		d = queue_field(m, "data");
+		j = json_loadb(d, json_string_length(json_object_get(m->fields,
+		    "data")), JSON_DECODE_ANY, NULL);
+		json_decref(j);
+		if (j == NULL)
+			return "data not JSON (the job takes batches)";
+	}
+	if ((argv = conf_render_argv(m->job, m->acct, NULL, err,
+	    errlen)) == NULL)
+		return err;
+	conf_argv_free(argv);
+	t = m->acct != NULL ? m->acct->tenant_id : queue_field(m,
+	    "tenant_id");
+	if ((m->tenant = strdup(t != NULL ? t : "")) == NULL)
 		return "out of memory";
 	return NULL;
 }
@@ -425,6 +608,8 @@ queue_check_job(struct queue *q, struct qmsg *m, char *err, size_t errlen)
 		return "no job";
 	if ((m->job = conf_job(q->conf, job)) == NULL)
 		return "unknown job";
+	if (m->job->consume != NULL)
+		return "the job consumes a stream: it is not queued";
 	t = queue_field(m, "tenant_id");
 	u = queue_field(m, "user_id");
 	if (t == NULL || u == NULL)
@@ -463,9 +648,12 @@ queue_msg_new(struct queue *q, int si, const redisReply *id,
 	m->q = q;
 	m->qi = si;
 	m->queue = q->s[si].c.name;
+	if (q->s[si].kind != QS_QUEUE)
+		m->stream = q->s[si].c.name;
 	m->attempt = 1;
 	m->fields = json_object();
 	m->attempts = json_array();
+	TAILQ_INIT(&m->more);
 	if (m->fields == NULL || m->attempts == NULL) {
 		queue_msg_free(m);
 		return NULL;
@@ -475,8 +663,13 @@ queue_msg_new(struct queue *q, int si, const redisReply *id,
 	if (queue_parse_id(m->id, &m->ms, &m->seq) == -1)
 		m->ms = m->seq = ULLONG_MAX;
 	strlcpy(m->job_id, m->id, sizeof(m->job_id));
-	if ((*why = queue_check_fields(m, f)) == NULL &&
-	    (*why = queue_check_meta(m)) == NULL)
+	if (q->s[si].kind != QS_QUEUE) {
+		if ((*why = queue_entry_take(m, f)) == NULL &&
+		    (*why = queue_check_meta(m)) == NULL)
+			*why = queue_check_entry(q, m, err, errlen);
+	} else if ((*why = queue_check_fields(m, f)) == NULL &&
+	    (*why = queue_check_meta(m)) == NULL &&
+	    (*why = queue_check_idem(m)) == NULL)
 		*why = queue_check_job(q, m, err, errlen);
 	if (*why != NULL)
 		queue_keep_fields(m, f);
@@ -489,30 +682,79 @@ queue_worker(const struct qmsg *m, char *buf, size_t len)
 {
 	if (m->job != NULL)
 		return m->job->name;
+	if (m->qi >= 0 && m->q->s[m->qi].kind != QS_QUEUE)
+		return m->q->s[m->qi].c.job;
 	snprintf(buf, len, "queue:%s", m->queue);
 	return buf;
 }
 
-/* Sets x[0] to an XACK of m and x[1] to an XDEL of it (v: 7 strings):
- * an entry done leaves its stream, so that a stream holds only the jobs
- * waiting or running and its length tells the backlog. */
-static void
-queue_x_ack(struct queue *q, const struct qmsg *m, struct stats_cmd *x,
+/* m and the entries of its batch, in order: the i-th, or NULL. */
+static struct qmsg *
+queue_nth(struct qmsg *m, int i)
+{
+	struct qmsg *x;
+
+	if (i == 0)
+		return m;
+	TAILQ_FOREACH(x, &m->more, entry)
+		if (--i == 0)
+			return x;
+	return NULL;
+}
+
+/* Sets x[0] to an XACK of m (and its batch) and, but for a consumed
+ * stream, x[1] to an XDEL of them (v: 2 * (4 + nmore) strings): an entry
+ * done leaves a queue, so that it holds only the jobs waiting or running
+ * and its length tells the backlog; a consumed stream's entries stay for
+ * the other groups (maxlen trims it). Returns the commands set. */
+static size_t
+queue_x_ack(struct queue *q, struct qmsg *m, struct stats_cmd *x,
     const char **v)
 {
-	v[0] = "XACK";
-	v[1] = q->s[m->qi].key;
-	v[2] = q->group;
-	v[3] = m->id;
-	x[0].argc = 4;
+	const struct qstream *s;
+	int n = 1 + m->nmore, c = 0, i;
+
+	if (m->qi < 0)
+		return 0;	/* its stream is no longer ours */
+	s = &q->s[m->qi];
+	v[c++] = "XACK";
+	v[c++] = s->key;
+	v[c++] = s->group;
+	for (i = 0; i < n; i++)
+		v[c++] = queue_nth(m, i)->id;
+	x[0].argc = c;
 	x[0].argv = v;
 	x[0].len = NULL;
-	v[4] = "XDEL";
-	v[5] = q->s[m->qi].key;
-	v[6] = m->id;
-	x[1].argc = 3;
-	x[1].argv = v + 4;
+	if (s->kind == QS_CONSUME)
+		return 1;
+	v[c++] = "XDEL";
+	v[c++] = s->key;
+	for (i = 0; i < n; i++)
+		v[c++] = queue_nth(m, i)->id;
+	x[1].argc = 2 + n;
+	x[1].argv = v + 3 + n;
 	x[1].len = NULL;
+	return 2;
+}
+
+/* What a record of consumed entries says: the stream, the entries'
+ * origin ids and their keys (null for none). */
+static void
+queue_record_entries(struct qmsg *m, json_t *record)
+{
+	json_t *ids = json_array(), *keys = json_array();
+	const char *k;
+	struct qmsg *x;
+
+	for (int i = 0; (x = queue_nth(m, i)) != NULL; i++) {
+		json_array_append_new(ids, json_string(x->job_id));
+		k = queue_field(x, "key");
+		json_array_append_new(keys, k != NULL ? json_string(k) :
+		    json_null());
+	}
+	json_object_set_new(record, "stream", json_string(m->stream));
+	json_object_set_new(record, "entries", ids);
+	json_object_set_new(record, "keys", keys);
 }
 
 /*
@@ -524,15 +766,16 @@ queue_commit(struct queue *q, struct qmsg *m, json_t *record,
     struct stats_cmd *x, size_t nx)
 {
 	struct stats_cmd all[STATS_EXTRA_MAX];
-	const char *ack[7];
+	const char *ack[2 * (4 + CONF_BATCH_MAX)];
 	char wbuf[QUEUE_NAME_MAX + 8];
 	size_t i;
 
 	for (i = 0; i < nx && i < STATS_EXTRA_MAX - 2; i++)
 		all[i] = x[i];
-	queue_x_ack(q, m, &all[i], ack);
-	i += 2;
-	if (record != NULL && m->job == NULL)
+	i += queue_x_ack(q, m, &all[i], ack);
+	if (record != NULL && m->stream != NULL)
+		queue_record_entries(m, record);
+	else if (record != NULL && m->job == NULL)
 		json_object_set_new(record, "queue", json_string(m->queue));
 	stats_record_tx(q->st, queue_worker(m, wbuf, sizeof(wbuf)), m->job_id,
 	    record, all, i);
@@ -557,18 +800,66 @@ queue_skeleton(const struct qmsg *m, const char *status, const char *reason)
 	return rec;
 }
 
+/* The strings of one DLQ XADD: the command and what it owns. */
+struct qdlq {
+	const char	*v[24];
+	char		*fields, *attempts;
+	char		 queue[QUEUE_NAME_MAX + 8];
+};
+
+/* Fills d with an XADD of x to the DLQ key with reason, the record text
+ * rec and the time at; returns its argc. Free with queue_dlq_clear(). */
+static int
+queue_dlq_cmd(const struct qmsg *x, const char *key, const char *reason,
+    const char *rec, const char *at, struct qdlq *d)
+{
+	int c = 0;
+
+	d->fields = json_dumps(x->fields, JSON_COMPACT);
+	d->attempts = json_dumps(x->attempts, JSON_COMPACT);
+	if (x->stream != NULL)
+		snprintf(d->queue, sizeof(d->queue), "stream:%s", x->stream);
+	else
+		strlcpy(d->queue, x->queue, sizeof(d->queue));
+	d->v[c++] = "XADD"; d->v[c++] = key; d->v[c++] = "*";
+	d->v[c++] = "queue"; d->v[c++] = d->queue;
+	d->v[c++] = "id"; d->v[c++] = x->id;
+	d->v[c++] = "job_id"; d->v[c++] = x->job_id;
+	d->v[c++] = "reason"; d->v[c++] = reason;
+	d->v[c++] = "fields"; d->v[c++] = d->fields ? d->fields : "{}";
+	d->v[c++] = "attempts"; d->v[c++] = d->attempts ? d->attempts : "[]";
+	d->v[c++] = "record"; d->v[c++] = rec != NULL ? rec : "{}";
+	d->v[c++] = "at"; d->v[c++] = at;
+	if (x->stream != NULL) {
+		/* Which stream and job: a reprocess reaches that job only. */
+		d->v[c++] = "stream"; d->v[c++] = x->stream;
+		d->v[c++] = "job"; d->v[c++] = x->job != NULL ?
+		    x->job->name : x->qi >= 0 ? x->q->s[x->qi].c.job : "";
+	}
+	return c;
+}
+
+static void
+queue_dlq_clear(struct qdlq *d)
+{
+	free(d->fields);
+	free(d->attempts);
+}
+
 /*
  * To the DLQ with record (stolen; NULL: one of status "failed" is made)
- * and reason: XADD to the DLQ and XACK with the record. Frees m.
+ * and reason: XADD to the DLQ (one per entry of a batch) and XACK with the
+ * record. Frees m.
  */
 static void
 queue_to_dlq(struct queue *q, struct qmsg *m, json_t *record,
     const char *reason)
 {
-	char key[QUEUE_KEY_MAX], at[32], why[256];
-	char *fields, *attempts, *rec;
-	const char *v[20];
-	struct stats_cmd x[2];
+	char key[QUEUE_KEY_MAX], at[32], why[256], *rec;
+	struct qdlq d[1 + CONF_BATCH_MAX];
+	struct stats_cmd x[1 + CONF_BATCH_MAX];
+	struct qmsg *e;
+	int i;
 
 	/* reason may point into record, which stats_record_tx() consumes
 	 * before it copies the extra commands: keep a copy. */
@@ -576,29 +867,24 @@ queue_to_dlq(struct queue *q, struct qmsg *m, json_t *record,
 	reason = why;
 	if (record == NULL)
 		record = queue_skeleton(m, "failed", reason);
+	if (record != NULL && m->stream != NULL)
+		queue_record_entries(m, record);
 	snprintf(key, sizeof(key), "%smailvisor:dlq", q->prefix);
 	mv_iso8601(time(NULL), at, sizeof(at));
-	fields = json_dumps(m->fields, JSON_COMPACT);
-	attempts = json_dumps(m->attempts, JSON_COMPACT);
 	rec = record != NULL ? mv_record_dumps(record) : NULL;
-	v[0] = "XADD"; v[1] = key; v[2] = "*";
-	v[3] = "queue"; v[4] = m->queue;
-	v[5] = "id"; v[6] = m->id;
-	v[7] = "job_id"; v[8] = m->job_id;
-	v[9] = "reason"; v[10] = reason;
-	v[11] = "fields"; v[12] = fields != NULL ? fields : "{}";
-	v[13] = "attempts"; v[14] = attempts != NULL ? attempts : "[]";
-	v[15] = "record"; v[16] = rec != NULL ? rec : "{}";
-	v[17] = "at"; v[18] = at;
-	x[0].argc = 19;
-	x[0].argv = v;
-	x[0].len = NULL;
-	log_warnx("queue %s: entry %s (job %s) to the dead letters: %s",
-	    m->queue, m->id, m->job_id, reason);
-	q->cnt.dead++;
-	queue_commit(q, m, record, x, 1);
-	free(fields);
-	free(attempts);
+	for (i = 0; (e = queue_nth(m, i)) != NULL && i <= CONF_BATCH_MAX;
+	    i++) {
+		x[i].argc = queue_dlq_cmd(e, key, reason, rec, at, &d[i]);
+		x[i].argv = d[i].v;
+		x[i].len = NULL;
+		log_warnx("%s %s: entry %s (job %s) to the dead letters: %s",
+		    e->stream != NULL ? "stream" : "queue", e->queue, e->id,
+		    e->job_id, reason);
+		q->cnt.dead++;
+	}
+	queue_commit(q, m, record, x, (size_t)i);
+	while (i-- > 0)
+		queue_dlq_clear(&d[i]);
 	free(rec);
 }
 
@@ -607,7 +893,8 @@ static void
 queue_deactivate(struct queue *q, struct qmsg *m)
 {
 	TAILQ_REMOVE(&q->active, m, entry);
-	q->s[m->qi].running--;
+	if (m->qi >= 0)
+		q->s[m->qi].running--;
 }
 
 /* The revocation and idempotency keys of the checks. */
@@ -648,10 +935,35 @@ queue_not_run(struct queue *q, struct qmsg *m, long long v)
 	}
 }
 
+/* With batch above 1, the entries of m's stream read, checked (lately)
+ * and of m's account join m's run, up to batch in all. */
+static void
+queue_gather(struct queue *q, struct qmsg *m)
+{
+	struct qstream *s = &q->s[m->qi];
+	struct qmsg *x, *next;
+	int64_t now = mv_mono_ms();
+
+	for (x = TAILQ_FIRST(&s->buf); x != NULL && m->nmore + 1 <
+	    s->c.batch; x = next) {
+		next = TAILQ_NEXT(x, entry);
+		if (x->state != QM_READY || x->acct != m->acct ||
+		    now - x->checked_ms > QUEUE_CHECK_FRESH_MS)
+			continue;
+		TAILQ_REMOVE(&s->buf, x, entry);
+		s->nbuf--;
+		x->state = QM_RUN;
+		TAILQ_INSERT_TAIL(&m->more, x, entry);
+		m->nmore++;
+	}
+}
+
 /* Starts m (taken out of its buffer): it becomes active and runs. */
 static void
 queue_run(struct queue *q, struct qmsg *m)
 {
+	if (q->s[m->qi].kind != QS_QUEUE && q->s[m->qi].c.batch > 1)
+		queue_gather(q, m);
 	m->state = QM_RUN;
 	TAILQ_INSERT_TAIL(&q->active, m, entry);
 	q->s[m->qi].running++;
@@ -826,11 +1138,17 @@ queue_share_full(const struct queue *q, size_t si)
 {
 	const struct qstream *s = &q->s[si];
 	long cap;
+	int running = s->running;
 
 	if (s->c.share <= 0 || q->conf == NULL)
 		return 0;
+	/* A consuming job's share covers its stream and its retries. */
+	for (size_t i = 0; s->kind != QS_QUEUE && i < q->n; i++)
+		if (i != si && q->s[i].kind != QS_QUEUE &&
+		    strcmp(q->s[i].c.job, s->c.job) == 0)
+			running += q->s[i].running;
 	cap = (q->conf->daemon.max_children * s->c.share + 99) / 100;
-	return s->running >= (cap < 1 ? 1 : cap);
+	return running >= (cap < 1 ? 1 : cap);
 }
 
 /* The first message of stream si that may start now, or NULL. */
@@ -908,10 +1226,15 @@ queue_known(struct queue *q, size_t si, const char *id, size_t len)
 	TAILQ_FOREACH(m, &q->s[si].buf, entry)
 		if (strlen(m->id) == len && memcmp(m->id, id, len) == 0)
 			return 1;
-	TAILQ_FOREACH(m, &q->active, entry)
-		if (m->qi == (int)si && strlen(m->id) == len &&
-		    memcmp(m->id, id, len) == 0)
-			return 1;
+	TAILQ_FOREACH(m, &q->active, entry) {
+		struct qmsg *x;
+
+		if (m->qi != (int)si)
+			continue;
+		for (int i = 0; (x = queue_nth(m, i)) != NULL; i++)
+			if (strlen(x->id) == len && memcmp(x->id, id, len) == 0)
+				return 1;
+	}
 	return 0;
 }
 
@@ -951,17 +1274,28 @@ queue_take(struct queue *q, size_t si, const redisReply *e, int lost)
 	q->s[si].nbuf++;
 }
 
-/* The stream of key k in the reply, or -1. */
+/* The stream of key k in the reply of read rd, or -1: one it asked
+ * about (several streams share a key: one group each); a read of an
+ * older configuration, a queue of that key (the consumed streams' entries
+ * are read again, id "0", after a reload). */
 static int
-queue_stream_of(const struct queue *q, const redisReply *k)
+queue_stream_of(const struct queue *q, const struct qread *rd,
+    const redisReply *k)
 {
 	size_t i;
+	int si;
 
 	if (k->type != REDIS_REPLY_STRING)
 		return -1;
-	for (i = 0; i < q->n; i++)
-		if (strlen(q->s[i].key) == k->len &&
-		    memcmp(q->s[i].key, k->str, k->len) == 0)
+	for (i = 0; rd->gen == q->gen && i < rd->n; i++) {
+		si = rd->si[i];
+		if (strlen(q->s[si].key) == k->len &&
+		    memcmp(q->s[si].key, k->str, k->len) == 0)
+			return si;
+	}
+	for (i = 0; rd->gen != q->gen && i < q->n; i++)
+		if (q->s[i].kind == QS_QUEUE && strlen(q->s[i].key) ==
+		    k->len && memcmp(q->s[i].key, k->str, k->len) == 0)
 			return (int)i;
 	return -1;
 }
@@ -970,24 +1304,28 @@ queue_stream_of(const struct queue *q, const redisReply *k)
 static void
 queue_read_done(struct rds *r, redisReply *reply, void *arg)
 {
-	struct queue *q = arg;
+	struct qread *rd = arg;
+	struct queue *q = rd->q;
 	const redisReply *st;
 	size_t i, j;
 	int si;
 
 	(void)r;
-	q->reading = 0;
-	if (reply == NULL)
-		return;
-	if (reply->type == REDIS_REPLY_ERROR) {
-		log_warnx("queue: XREADGROUP: %s", reply->str);
+	TAILQ_REMOVE(&q->reads, rd, entry);
+	if (rd->gen == q->gen)
+		for (i = 0; i < rd->n; i++)
+			q->s[rd->si[i]].reading = 0;
+	if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
+		if (reply != NULL)
+			log_warnx("queue: XREADGROUP: %s", reply->str);
+		free(rd);
 		return;
 	}
 	for (i = 0; reply->type == REDIS_REPLY_ARRAY && i < reply->elements;
 	    i++) {
 		st = reply->element[i];
 		if (st->type != REDIS_REPLY_ARRAY || st->elements != 2 ||
-		    (si = queue_stream_of(q, st->element[0])) == -1 ||
+		    (si = queue_stream_of(q, rd, st->element[0])) == -1 ||
 		    st->element[1]->type != REDIS_REPLY_ARRAY)
 			continue;
 		for (j = 0; j < st->element[1]->elements; j++)
@@ -996,6 +1334,7 @@ queue_read_done(struct rds *r, redisReply *reply, void *arg)
 		if (st->element[1]->elements > 0)
 			q->s[si].dry = 0;
 	}
+	free(rd);
 	queue_pump(q);
 }
 
@@ -1046,19 +1385,23 @@ queue_wants(struct queue *q, size_t si)
 }
 
 /*
- * XREADGROUP of the streams that need it: with block, all of them on the
- * blocking connection; else those queue_wants(), id ">" (or "0": our own
- * pending entries, when own). 0 or -1.
+ * XREADGROUP of the streams of si's consumer group that need it and are
+ * not being read: with block, every queue on the blocking connection;
+ * else those queue_wants(), id ">" (or "0": our own pending entries, when
+ * own). 0 or -1.
  */
 static int
-queue_read(struct queue *q, int block, int own)
+queue_read(struct queue *q, size_t si, int block, int own)
 {
 	const char *v[10 + 2 * 64];
-	char count[16], bms[16], want[64];
+	char count[16], bms[16];
+	struct qread *rd;
 	size_t i, k, n = 0;
 	int c = 0, most = 0;
 
-	v[c++] = "XREADGROUP"; v[c++] = "GROUP"; v[c++] = q->group;
+	if ((rd = calloc(1, sizeof(*rd))) == NULL)
+		return -1;
+	v[c++] = "XREADGROUP"; v[c++] = "GROUP"; v[c++] = q->s[si].group;
 	v[c++] = q->consumer; v[c++] = "COUNT"; v[c++] = count;
 	if (block) {
 		v[c++] = "BLOCK";
@@ -1066,54 +1409,82 @@ queue_read(struct queue *q, int block, int own)
 	}
 	v[c++] = "STREAMS";
 	k = (size_t)c;
-	for (i = 0; i < q->n && i < 64; i++)
-		if ((want[i] = block || own || queue_wants(q, i))) {
-			v[k + n++] = q->s[i].key;
-			if (queue_target(q) - q->s[i].nbuf > most)
-				most = queue_target(q) - q->s[i].nbuf;
-		}
-	if (n == 0)
+	for (i = 0; i < q->n && i < 64; i++) {
+		if (q->s[i].reading || strcmp(q->s[i].group,
+		    q->s[si].group) != 0 || !(block || own ||
+		    queue_wants(q, i)))
+			continue;
+		rd->si[n] = (int)i;
+		v[k + n++] = q->s[i].key;
+		if (queue_target(q) - q->s[i].nbuf > most)
+			most = queue_target(q) - q->s[i].nbuf;
+	}
+	if (n == 0) {
+		free(rd);
 		return -1;
+	}
 	for (i = 0; i < n; i++)
 		v[k + n + i] = own ? "0" : ">";
 	snprintf(count, sizeof(count), "%d", own ? QUEUE_BATCH_MAX :
 	    most < 1 ? 1 : most);
 	snprintf(bms, sizeof(bms), "%d", q->block_ms);
-	if (!block)
-		for (i = 0; i < q->n && i < 64; i++)
-			if (want[i])
-				q->s[i].dry = 1;
+	rd->q = q;
+	rd->gen = q->gen;
+	rd->n = n;
 	if (rds_command(block ? q->blk : q->cmd, (int)(k + 2 * n), v, NULL,
-	    queue_read_done, q) == -1)
+	    queue_read_done, rd) == -1) {
+		free(rd);
 		return -1;
-	q->reading = 1;
+	}
+	TAILQ_INSERT_TAIL(&q->reads, rd, entry);
+	for (i = 0; i < n; i++) {
+		q->s[rd->si[i]].reading = 1;
+		/* Our own pending entries say nothing of new ones. */
+		if (!block && !own)
+			q->s[rd->si[i]].dry = 1;
+	}
 	return 0;
+}
+
+/* Reads our own pending entries of every stream (id "0"), one read per
+ * consumer group. */
+static void
+queue_read_own(struct queue *q)
+{
+	for (size_t i = 0; i < q->n; i++)
+		if (!q->s[i].reading)
+			(void)queue_read(q, i, 0, 1);
 }
 
 /*
  * Checks what was read, starts what may start, and keeps the buffers
  * filled ahead; when nothing at all is buffered and slots are free, a
- * blocking read waits for messages.
+ * blocking read of the queues waits for messages (the streams jobs
+ * consume, each read through its own group, are read again at each
+ * tick: QUEUE_TICK_MS).
  */
 static void
 queue_pump(struct queue *q)
 {
-	size_t i;
+	size_t i, first = q->n;
 
 	queue_precheck(q);
 	if (q->avail > 0)
 		queue_start(q);
-	if (q->reading)
-		return;
 	for (i = 0; i < q->n; i++)
-		if (queue_wants(q, i) && queue_read(q, 0, 0) == 0)
-			return;
+		if (!q->s[i].reading && queue_wants(q, i))
+			(void)queue_read(q, i, 0, 0);
 	if (q->avail <= 0)
 		return;
-	for (i = 0; i < q->n; i++)
-		if (q->s[i].nbuf > 0)
+	for (i = 0; i < q->n; i++) {
+		if (q->s[i].nbuf > 0 || (q->s[i].kind == QS_QUEUE &&
+		    q->s[i].reading))
 			return;
-	queue_read(q, 1, 0);
+		if (q->s[i].kind == QS_QUEUE && first == q->n)
+			first = i;
+	}
+	if (first < q->n)
+		queue_read(q, first, 1, 0);
 }
 
 void
@@ -1134,16 +1505,18 @@ static void
 queue_tick_cb(int fd, short ev, void *arg)
 {
 	struct queue *q = arg;
-	char key[QUEUE_KEY_MAX], pre[QUEUE_KEY_MAX], now[24];
+	char key[QUEUE_KEY_MAX], pre[QUEUE_KEY_MAX], rpre[QUEUE_KEY_MAX];
+	char now[24];
 	size_t i;
 
 	(void)fd;
 	(void)ev;
 	snprintf(key, sizeof(key), "%smailvisor:delayed", q->prefix);
 	snprintf(pre, sizeof(pre), "%smailvisor:queue:", q->prefix);
+	snprintf(rpre, sizeof(rpre), "%smailvisor:retry:", q->prefix);
 	snprintf(now, sizeof(now), "%lld", (long long)queue_now_ms());
-	rds_eval(q->cmd, &queue_mover_script, 4, (const char *[]){ "1", key,
-	    now, pre }, NULL, NULL, NULL);
+	rds_eval(q->cmd, &queue_mover_script, 5, (const char *[]){ "1", key,
+	    now, pre, rpre }, NULL, NULL, NULL);
 	for (i = 0; i < q->n; i++)
 		q->s[i].dry = 0;
 	queue_pump(q);
@@ -1171,12 +1544,16 @@ queue_hb_cb(int fd, short ev, void *arg)
 	rds_command(q->cmd, 5, (const char *[]){ "SET", key, now, "EX",
 	    ttl }, NULL, NULL, NULL);
 	for (i = 0; i < q->n; i++) {
-		v[0] = "XCLAIM"; v[1] = q->s[i].key; v[2] = q->group;
+		v[0] = "XCLAIM"; v[1] = q->s[i].key; v[2] = q->s[i].group;
 		v[3] = q->consumer; v[4] = "0";
 		c = 5;
-		TAILQ_FOREACH(m, &q->active, entry)
-			if (m->qi == (int)i && c < 5 + 63)
-				v[c++] = m->id;
+		TAILQ_FOREACH(m, &q->active, entry) {
+			struct qmsg *x;
+
+			for (int k = 0; m->qi == (int)i && c < 5 + 63 &&
+			    (x = queue_nth(m, k)) != NULL; k++)
+				v[c++] = x->id;
+		}
 		if (c == 5)
 			continue;
 		v[c++] = "JUSTID";
@@ -1224,10 +1601,21 @@ queue_reclaim(struct queue *q)
 	snprintf(margin, sizeof(margin), "%lld", (long long)(q->margin *
 	    1000));
 	for (i = 0; i < q->n; i++) {
-		v[0] = "1"; v[1] = q->s[i].key; v[2] = q->group;
+		v[0] = "1"; v[1] = q->s[i].key; v[2] = q->s[i].group;
 		v[3] = q->consumer; v[4] = margin; v[5] = hb;
 		c = 6;
-		for (j = 0; j < q->conf->njobs && j < 64; j++) {
+		if (q->s[i].kind != QS_QUEUE) {
+			/* One job: its limit for every entry. */
+			const struct job_conf *jc = conf_job(q->conf,
+			    q->s[i].c.job);
+
+			snprintf(lims[0], sizeof(lims[0]), "%lld",
+			    (long long)((jc != NULL ? jc->timeout : 0) * 1000 +
+			    q->margin * 1000));
+			v[4] = lims[0];
+		}
+		for (j = 0; q->s[i].kind == QS_QUEUE && j < q->conf->njobs &&
+		    j < 64; j++) {
 			snprintf(lims[j], sizeof(lims[j]), "%lld",
 			    (long long)(q->conf->jobs[j].timeout * 1000 +
 			    q->margin * 1000));
@@ -1249,47 +1637,92 @@ queue_on_connect(void *arg)
 	size_t i;
 
 	/* From the start of the stream, not "$": jobs enqueued before any
-	 * daemon made the group are work too. */
+	 * daemon made the group are work too, and a new consuming job runs
+	 * for the entries its stream holds. A group that exists (made by
+	 * hand at "$", say) is left as it is. */
 	for (i = 0; i < q->n; i++)
 		rds_command(q->cmd, 6, (const char *[]){ "XGROUP", "CREATE",
-		    q->s[i].key, q->group, "0", "MKSTREAM" }, NULL, NULL,
+		    q->s[i].key, q->s[i].group, "0", "MKSTREAM" }, NULL, NULL,
 		    NULL);
-	if (!q->reading)
-		queue_read(q, 0, 1);
+	queue_read_own(q);
 }
 
-/* Fills the streams of q from qs. 0 or -1. */
+/* Frees the n streams s (their buffered messages too). */
+static void
+queue_streams_free(struct qstream *s, size_t n)
+{
+	struct qmsg *m;
+
+	for (size_t i = 0; i < n; i++) {
+		while ((m = TAILQ_FIRST(&s[i].buf)) != NULL) {
+			TAILQ_REMOVE(&s[i].buf, m, entry);
+			queue_msg_free(m);
+		}
+		free(s[i].c.name);
+		free(s[i].c.job);
+	}
+	free(s);
+}
+
+/* Stream s of kind from c: its names, key and group. 0 or -1. */
+static int
+queue_stream_init(struct queue *q, struct qstream *s,
+    const struct queue_conf *c, int kind)
+{
+	s->c = *c;
+	s->kind = kind;
+	s->c.name = strdup(c->name);
+	s->c.job = c->job != NULL ? strdup(c->job) : NULL;
+	TAILQ_INIT(&s->buf);
+	if (s->c.name == NULL || (c->job != NULL && s->c.job == NULL))
+		return -1;
+	if (kind == QS_QUEUE)
+		snprintf(s->key, sizeof(s->key), "%smailvisor:queue:%s",
+		    q->prefix, c->name);
+	else if (kind == QS_CONSUME)
+		snprintf(s->key, sizeof(s->key), "%smailvisor:stream:%s",
+		    q->prefix, c->name);
+	else
+		snprintf(s->key, sizeof(s->key), "%smailvisor:retry:%s",
+		    q->prefix, c->job);
+	strlcpy(s->group, kind == QS_QUEUE ? q->group : c->job,
+	    sizeof(s->group));
+	return 0;
+}
+
+/* Fills the streams of q from qs: one per queue, two per consuming job
+ * (its stream and its retries). 0 or -1. */
 static int
 queue_set_streams(struct queue *q, const struct queue_conf *qs, size_t n)
 {
 	struct qstream *s;
-	size_t i;
+	size_t i, k = 0, total = n;
 
-	if (n == 0 || n > 64) {
-		errno = EINVAL;
-		return -1;
-	}
-	for (i = 0; i < n; i++)
-		if (!queue_name_ok(qs[i].name)) {
+	for (i = 0; i < n; i++) {
+		if (!queue_name_ok(qs[i].name) || (qs[i].job != NULL &&
+		    !queue_name_ok(qs[i].job))) {
 			errno = EINVAL;
 			return -1;
 		}
-	if ((s = calloc(n, sizeof(*s))) == NULL)
+		total += qs[i].job != NULL;
+	}
+	if (n == 0 || total > 64) {
+		errno = EINVAL;
+		return -1;
+	}
+	if ((s = calloc(total, sizeof(*s))) == NULL)
 		return -1;
 	for (i = 0; i < n; i++) {
-		s[i].c = qs[i];
-		if ((s[i].c.name = strdup(qs[i].name)) == NULL) {
-			while (i-- > 0)
-				free(s[i].c.name);
-			free(s);
+		if (queue_stream_init(q, &s[k++], &qs[i], qs[i].job != NULL ?
+		    QS_CONSUME : QS_QUEUE) == -1 || (qs[i].job != NULL &&
+		    queue_stream_init(q, &s[k++], &qs[i], QS_RETRY) == -1)) {
+			queue_streams_free(s, k);
+			errno = ENOMEM;
 			return -1;
 		}
-		snprintf(s[i].key, sizeof(s[i].key), "%smailvisor:queue:%s",
-		    q->prefix, qs[i].name);
-		TAILQ_INIT(&s[i].buf);
 	}
 	q->s = s;
-	q->n = n;
+	q->n = total;
 	return 0;
 }
 
@@ -1355,6 +1788,7 @@ queue_new(struct event_base *base, struct rds *cmd, struct rds *blocking,
 	TAILQ_INIT(&q->active);
 	TAILQ_INIT(&q->tools);
 	TAILQ_INIT(&q->batches);
+	TAILQ_INIT(&q->reads);
 	if (queue_set_opts(q, opts) == -1 ||
 	    queue_set_streams(q, qs, n) == -1) {
 		free(q);
@@ -1379,6 +1813,15 @@ queue_new(struct event_base *base, struct rds *cmd, struct rds *blocking,
 	return q;
 }
 
+/* 1 when a and b are the same stream (of two configurations). */
+static int
+queue_stream_same(const struct qstream *a, const struct qstream *b)
+{
+	return a->kind == b->kind && strcmp(a->c.name, b->c.name) == 0 &&
+	    (a->c.job == NULL) == (b->c.job == NULL) && (a->c.job == NULL ||
+	    strcmp(a->c.job, b->c.job) == 0);
+}
+
 int
 queue_set_conf(struct queue *q, const struct queue_conf *qs, size_t n,
     const struct conf *conf)
@@ -1398,49 +1841,54 @@ queue_set_conf(struct queue *q, const struct queue_conf *qs, size_t n,
 	/* Active messages keep running; they point at their new stream,
 	 * or are counted nowhere when their queue is gone. */
 	TAILQ_FOREACH(m, &q->active, entry) {
-		for (j = 0; j < n; j++)
-			if (strcmp(q->s[j].c.name, old[m->qi].c.name) == 0)
+		struct qmsg *x;
+
+		for (j = 0; m->qi >= 0 && j < q->n; j++)
+			if (queue_stream_same(&q->s[j], &old[m->qi]))
 				break;
-		m->qi = j < n ? (int)j : -1;
-		if (j < n) {
-			q->s[j].running++;
-			m->queue = q->s[j].c.name;
+		m->qi = m->qi >= 0 && j < q->n ? (int)j : -1;
+		for (i = 0; (x = queue_nth(m, (int)i)) != NULL; i++) {
+			x->qi = m->qi;
+			x->queue = m->qi >= 0 ? q->s[j].c.name : "(removed)";
+			if (x->stream != NULL)
+				x->stream = x->queue;
 		}
+		if (m->qi >= 0)
+			q->s[j].running++;
 	}
 	/* Buffered ones are forgotten: still pending for us, they are read
 	 * again (id 0) and checked against the new configuration. */
-	for (i = 0; i < on; i++) {
-		while ((m = TAILQ_FIRST(&old[i].buf)) != NULL) {
-			TAILQ_REMOVE(&old[i].buf, m, entry);
-			queue_msg_free(m);
-		}
-		free(old[i].c.name);
-	}
-	free(old);
-	if (!q->reading)
-		queue_read(q, 0, 1);
+	queue_streams_free(old, on);
+	q->gen++;		/* the reads awaited name the old streams */
+	queue_read_own(q);
 	return 0;
 }
 
-/* The next attempt of m as a delayed set member. New string, or NULL. */
+/* The next attempt of m as a delayed set member: {"q":QUEUE,"f":[...]},
+ * or for a consumed entry {"r":JOB,"f":[...]} (its job's retry stream).
+ * New string, or NULL. */
 static char *
 queue_retry_member(const struct qmsg *m)
 {
 	static const char *const keep[] = { "job", "args", "tenant_id",
 	    "user_id", "idempotency_key", "enqueued_at", NULL };
+	static const char *const keep_entry[] = { "data", "job", "job_id",
+	    "account", "tenant_id", "user_id", "key", NULL };
 	const char *const *p;
 	char num[16], *s, *att;
 	json_t *o, *f;
 
 	o = json_object();
 	f = json_array();
-	json_object_set_new(o, "q", json_string(m->queue));
+	if (m->stream != NULL)
+		json_object_set_new(o, "r", json_string(m->job->name));
+	else
+		json_object_set_new(o, "q", json_string(m->queue));
 	json_object_set_new(o, "f", f);
-	for (p = keep; *p != NULL; p++)
+	for (p = m->stream != NULL ? keep_entry : keep; *p != NULL; p++)
 		if (queue_field(m, *p) != NULL) {
 			json_array_append_new(f, json_string(*p));
-			json_array_append_new(f, json_string(queue_field(m,
-			    *p)));
+			json_array_append(f, json_object_get(m->fields, *p));
 		}
 	snprintf(num, sizeof(num), "%d", m->attempt + 1);
 	att = json_dumps(m->attempts, JSON_COMPACT);
@@ -1456,39 +1904,84 @@ queue_retry_member(const struct qmsg *m)
 	return s;
 }
 
-/* Q_RETRY with attempts left: ZADD of the next attempt with the record.
- * 0, or -1 (out of memory: nothing done). */
-static int
-queue_retry(struct queue *q, struct qmsg *m, json_t *record,
-    double retry_after)
+/* The delay before attempt m->attempt + 1: the backoff of m's queue (or
+ * consuming job), or retry_after when longer. */
+static double
+queue_delay(const struct queue *q, const struct qmsg *m, double retry_after)
 {
-	const struct backoff *b = &q->s[m->qi].c.backoff;
-	char key[QUEUE_KEY_MAX], score[32], *mem;
-	const char *v[4];
-	struct stats_cmd x[1];
 	uint32_t rnd;
 	double delay;
 
 	if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
 		rnd = (uint32_t)random();
-	delay = backoff_delay(b, m->attempt, rnd / 4294967296.0);
-	if (retry_after > delay)
-		delay = retry_after;
-	if ((mem = queue_retry_member(m)) == NULL)
-		return -1;
+	delay = backoff_delay(&q->s[m->qi].c.backoff, m->attempt,
+	    rnd / 4294967296.0);
+	return retry_after > delay ? retry_after : delay;
+}
+
+/*
+ * Q_RETRY: the entries of m (a batch: each) with attempts left go to the
+ * delayed set with one ZADD, the others to the DLQ ("attempts
+ * exhausted"), with the record and the ack in one transaction. 0, or -1
+ * (out of memory: nothing done).
+ */
+static int
+queue_retry(struct queue *q, struct qmsg *m, json_t *record,
+    double retry_after)
+{
+	char key[QUEUE_KEY_MAX], dk[QUEUE_KEY_MAX], score[32], at[32];
+	char *mem[1 + CONF_BATCH_MAX], *rec = NULL;
+	const char *v[2 + 2 * (1 + CONF_BATCH_MAX)];
+	struct qdlq d[1 + CONF_BATCH_MAX];
+	struct stats_cmd x[2 + CONF_BATCH_MAX];
+	struct qmsg *e;
+	int i, n = 0, nd = 0, c = 2, max = q->s[m->qi].c.max_retries, rc = 0;
+	double delay = queue_delay(q, m, retry_after);
+
 	snprintf(key, sizeof(key), "%smailvisor:delayed", q->prefix);
+	snprintf(dk, sizeof(dk), "%smailvisor:dlq", q->prefix);
 	snprintf(score, sizeof(score), "%lld", (long long)queue_now_ms() +
 	    (long long)(delay * 1000));
-	v[0] = "ZADD"; v[1] = key; v[2] = score; v[3] = mem;
-	x[0].argc = 4;
+	mv_iso8601(time(NULL), at, sizeof(at));
+	v[0] = "ZADD"; v[1] = key;
+	if (m->nmore > 0 && record != NULL) {
+		queue_record_entries(m, record);
+		rec = mv_record_dumps(record);
+	}
+	for (i = 0; (e = queue_nth(m, i)) != NULL && i <= CONF_BATCH_MAX;
+	    i++) {
+		if (e->attempt > max) {
+			x[1 + nd].argc = queue_dlq_cmd(e, dk, "attempts "
+			    "exhausted", rec, at, &d[nd]);
+			x[1 + nd].argv = d[nd].v;
+			x[1 + nd].len = NULL;
+			nd++;
+			q->cnt.dead++;
+			continue;
+		}
+		if ((mem[n] = queue_retry_member(e)) == NULL) {
+			rc = -1;
+			goto out;
+		}
+		v[c++] = score;
+		v[c++] = mem[n++];
+		log_info("%s %s: job %s attempt %d in %.1f s", e->stream ?
+		    "stream" : "queue", e->queue, e->job_id, e->attempt + 1,
+		    delay);
+		q->cnt.retried++;
+	}
+	x[0].argc = c;
 	x[0].argv = v;
 	x[0].len = NULL;
-	log_info("queue %s: job %s attempt %d in %.1f s", m->queue, m->job_id,
-	    m->attempt + 1, delay);
-	q->cnt.retried++;
-	queue_commit(q, m, record, x, 1);
-	free(mem);
-	return 0;
+	queue_commit(q, m, record, n > 0 ? x : x + 1, (size_t)(nd +
+	    (n > 0)));
+out:
+	while (n-- > 0)
+		free(mem[n]);
+	while (nd-- > 0)
+		queue_dlq_clear(&d[nd]);
+	free(rec);
+	return rc;
 }
 
 void
@@ -1496,6 +1989,7 @@ queue_finish(struct queue *q, struct qmsg *m, json_t *record,
     enum qoutcome o, double retry_after, const char *reason)
 {
 	const char *status;
+	struct qmsg *e;
 	int max;
 
 	queue_deactivate(q, m);
@@ -1503,8 +1997,9 @@ queue_finish(struct queue *q, struct qmsg *m, json_t *record,
 		record = queue_skeleton(m, "failed", reason != NULL ? reason :
 		    "no record");
 	status = json_string_value(json_object_get(record, "status"));
-	json_array_append_new(m->attempts, json_string(status != NULL ?
-	    status : "failed"));
+	for (int i = 0; (e = queue_nth(m, i)) != NULL; i++)
+		json_array_append_new(e->attempts, json_string(status != NULL ?
+		    status : "failed"));
 	if (reason == NULL)
 		reason = status != NULL ? status : "failed";
 	max = m->qi >= 0 ? q->s[m->qi].c.max_retries : 0;
@@ -1512,7 +2007,7 @@ queue_finish(struct queue *q, struct qmsg *m, json_t *record,
 		o = Q_DLQ;
 		reason = "queue removed from the configuration";
 	}
-	if (o == Q_RETRY && m->attempt > max) {
+	if (o == Q_RETRY && m->attempt > max && m->nmore == 0) {
 		o = Q_DLQ;
 		reason = "attempts exhausted";
 	}
@@ -1570,6 +2065,48 @@ queue_revoke(struct queue *q, const char *id)
 	    NULL, NULL, NULL);
 }
 
+char *
+queue_input(struct qmsg *m, size_t *len)
+{
+	struct mv_buf b;
+	struct qmsg *x;
+	json_t *d;
+
+	mv_buf_init(&b, 0);
+	for (int i = 0; (x = queue_nth(m, i)) != NULL; i++) {
+		d = json_object_get(x->fields, "data");
+		if ((m->nmore > 0 && mv_buf_append(&b, i == 0 ? "[" : ",",
+		    1) == -1) || mv_buf_append(&b, json_string_value(d),
+		    json_string_length(d)) == -1)
+			goto fail;
+	}
+	if (m->nmore > 0 && mv_buf_append(&b, "]", 1) == -1)
+		goto fail;
+	return mv_buf_steal(&b, len);
+fail:
+	mv_buf_free(&b);
+	return NULL;
+}
+
+void
+queue_input_key(struct qmsg *m, char *buf, size_t len)
+{
+	unsigned long long h = QUEUE_HASH0;
+	const char *k;
+	struct qmsg *x;
+
+	for (int i = 0; (x = queue_nth(m, i)) != NULL; i++) {
+		if ((k = queue_field(x, "key")) == NULL || *k == '\0')
+			k = x->job_id;
+		if (m->nmore == 0) {
+			snprintf(buf, len, "%s", k);
+			return;
+		}
+		h = queue_hash(k, strlen(k) + 1, h);	/* with its NUL */
+	}
+	snprintf(buf, len, "batch-%016llx", h);
+}
+
 const char *
 queue_consumer(const struct queue *q)
 {
@@ -1595,9 +2132,9 @@ void
 queue_free(struct queue *q)
 {
 	struct qbatch *b;
+	struct qread *rd;
 	struct qtool *t;
 	struct qmsg *m;
-	size_t i;
 
 	if (q == NULL)
 		return;
@@ -1620,14 +2157,13 @@ queue_free(struct queue *q)
 		rds_cancel(q->cmd, b);
 		free(b);
 	}
-	for (i = 0; i < q->n; i++) {
-		while ((m = TAILQ_FIRST(&q->s[i].buf)) != NULL) {
-			TAILQ_REMOVE(&q->s[i].buf, m, entry);
-			queue_msg_free(m);
-		}
-		free(q->s[i].c.name);
+	while ((rd = TAILQ_FIRST(&q->reads)) != NULL) {
+		TAILQ_REMOVE(&q->reads, rd, entry);
+		rds_cancel(q->cmd, rd);
+		rds_cancel(q->blk, rd);
+		free(rd);
 	}
-	free(q->s);
+	queue_streams_free(q->s, q->n);
 	if (q->tick_ev != NULL)
 		event_free(q->tick_ev);
 	if (q->hb_ev != NULL)
@@ -1640,13 +2176,18 @@ queue_free(struct queue *q)
  * DLQ, ARGV[1] the key prefix, ARGV[2] one entry id or "" for all. An
  * entry goes back as the message it was (its "fields"), with attempt 1
  * and no attempts list, keeping its origin (the job id of its records);
- * one that cannot (damaged by hand) stays. Returns how many went back.
+ * one that cannot (damaged by hand) stays. A consumed entry (fields
+ * "stream" and "job") goes to that job's retry stream: that job alone
+ * runs it again, not every group of the stream. Returns how many went
+ * back.
  */
 static const char queue_reprocess_lua[] =
     "local function back(e)\n"
     "  local h = {}\n"
     "  for i = 1, #e[2], 2 do h[e[2][i]] = e[2][i + 1] end\n"
-    "  local qn = h['queue']\n"
+    "  local qn, to = h['queue'], 'mailvisor:queue:'\n"
+    "  if h['stream'] and h['job'] then qn, to = h['job'],"
+    " 'mailvisor:retry:' end\n"
     "  if not qn or #qn > 64 or not string.match(qn, '^[%w_.-]+$') then"
     " return 0 end\n"
     "  local ok, f = pcall(cjson.decode, h['fields'] or '')\n"
@@ -1659,8 +2200,7 @@ static const char queue_reprocess_lua[] =
     "    if type(v) == 'string' then a[#a + 1] = k; a[#a + 1] = v end\n"
     "  end\n"
     "  if #a == 0 then return 0 end\n"
-    "  redis.call('XADD', ARGV[1] .. 'mailvisor:queue:' .. qn, '*',"
-    " unpack(a))\n"
+    "  redis.call('XADD', ARGV[1] .. to .. qn, '*', unpack(a))\n"
     "  redis.call('XDEL', KEYS[1], e[1])\n"
     "  return 1\n"
     "end\n"
@@ -1770,7 +2310,8 @@ queue_figures_json(const struct qtool *t, const redisReply *r)
 		const struct qstream *qs = NULL;
 
 		for (size_t j = 0; j < t->q->n; j++)
-			if (strcmp(t->q->s[j].c.name, name) == 0)
+			if (t->q->s[j].kind == QS_QUEUE &&
+			    strcmp(t->q->s[j].c.name, name) == 0)
 				qs = &t->q->s[j];
 		if (qs == NULL || e->type != REDIS_REPLY_ARRAY ||
 		    e->elements != 3)
@@ -1900,7 +2441,8 @@ static struct qstream *
 queue_stream_named(struct queue *q, const char *name)
 {
 	for (size_t i = 0; i < q->n; i++)
-		if (strcmp(q->s[i].c.name, name) == 0)
+		if (q->s[i].kind == QS_QUEUE && strcmp(q->s[i].c.name,
+		    name) == 0)
 			return &q->s[i];
 	errno = ENOENT;
 	return NULL;
@@ -1915,7 +2457,8 @@ queue_tool_queues(struct queue *q, queue_tool_fn cb, void *arg)
 	int argc = 0, rc;
 
 	for (size_t i = 0; i < q->n; i++)
-		nameslen += strlen(q->s[i].c.name) + 1;
+		if (q->s[i].kind == QS_QUEUE)
+			nameslen += strlen(q->s[i].c.name) + 1;
 	names = calloc(1, nameslen + 1);
 	argv = calloc(6 + 2 * q->n, sizeof(*argv));
 	if (names == NULL || argv == NULL) {
@@ -1932,6 +2475,8 @@ queue_tool_queues(struct queue *q, queue_tool_fn cb, void *arg)
 	argv[argc++] = lk;
 	argv[argc++] = q->group;
 	for (size_t i = 0, off = 0; i < q->n; i++) {
+		if (q->s[i].kind != QS_QUEUE)
+			continue;
 		p = names + off;
 		strcpy(p, q->s[i].c.name);
 		off += strlen(p) + 1;

@@ -54,6 +54,26 @@ struct queue;
  * reclaim_margin. A reclaimed entry has used an attempt: its attempt is
  * one more and "lost" is added to its attempts.
  *
+ * A job that consumes a stream (queue_conf.job set) reads
+ *   mailvisor:stream:{NAME}  through the consumer group named after the
+ *                            job, created at "0" (a new job runs for the
+ *                            entries the stream holds); entries are
+ *                            acknowledged, never deleted (other groups
+ *                            read them; maxlen trims the stream)
+ *   mailvisor:retry:{JOB}    the job's own retries and reprocessed dead
+ *                            letters, same group; deleted once done
+ * An entry has the fields data, and optionally account, tenant_id,
+ * user_id, key (and those an emitting job adds: job, job_id); a retry
+ * adds attempt, origin_id, attempts; other fields are ignored. Its
+ * account, when named, must be configured, with the same tenant_id and
+ * user_id when those are given; a job whose command names an account
+ * needs one. Else: the dead letters, never run. The origin id of an
+ * entry is its id in the stream; the idempotency hold is
+ * mailvisor:idem:{JOB}:{key} (key, else the origin id; a key longer
+ * than 200 bytes by its hash), so that each consuming job has its own.
+ * With batch above 1, a run takes up to batch entries read and checked
+ * together, all of one account (or all of none).
+ *
  * Priorities: strict, highest first, except that every QUEUE_AGE_EVERY-th
  * delivery goes to the oldest waiting message whatever its queue, so that
  * lower queues are never starved.
@@ -70,13 +90,15 @@ struct queue;
 #define QUEUE_KEY_MAX		512	/* longest idempotency key: 200 */
 #define QUEUE_IDEM_TTL		(7L * 86400)
 
-/* [queue:NAME] */
+/* [queue:NAME], or a job that consumes the stream NAME (job set). */
 struct queue_conf {
 	char		*name;		/* [A-Za-z0-9_.-], QUEUE_NAME_MAX */
 	int		 priority;	/* higher first */
 	int		 max_retries;	/* attempts = max_retries + 1 */
 	struct backoff	 backoff;
 	int		 share;		/* percent of max_children; 0: any */
+	char		*job;		/* consuming job; NULL: a queue */
+	int		 batch;		/* entries per run (consume) */
 };
 
 struct queue_opts {
@@ -109,7 +131,12 @@ struct qmsg {
 	const struct account_conf	*acct;
 	json_t				*args;		/* object; borrowed */
 	int				 attempt;	/* 1 for the first */
+	const char			*stream;	/* the consumed stream;
+							 * NULL: a queued job */
+	int				 nmore;		/* entries of the batch
+							 * beside this one */
 	/* private */
+	TAILQ_HEAD(, qmsg)		 more;		/* those entries */
 	int				 qi;
 	int				 state;
 	json_t				*fields;	/* as received */
@@ -166,10 +193,22 @@ void queue_poll(struct queue *, int free_slots);
  * ZADD of the next attempt to the delayed set, due after the queue's
  * backoff or retry_after seconds when longer; Q_DLQ, or Q_RETRY with no
  * attempt left, XADD to the DLQ with reason (NULL: the record's status),
- * the record, the fields and every attempt's status. Frees m.
+ * the record, the fields and every attempt's status. Each entry of a
+ * batch is settled so, with the one record. Frees m.
  */
 void queue_finish(struct queue *, struct qmsg *m, json_t *record,
     enum qoutcome, double retry_after, const char *reason);
+
+/*
+ * The stdin of a run for consumed entries: the entry's data as stored;
+ * with a batch, a JSON array of every entry's data. Returns a new buffer
+ * of *len bytes (NUL-terminated), or NULL when out of memory.
+ */
+char *queue_input(struct qmsg *, size_t *len);
+
+/* The key of a run's input: the entry's key (else its origin id); for a
+ * batch, "batch-" and a hash of every entry's key. Truncated to len. */
+void queue_input_key(struct qmsg *, char *buf, size_t len);
 
 /*
  * Claims the scheduled fire of job at fire (unix s) across daemons with

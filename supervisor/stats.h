@@ -98,7 +98,7 @@ struct stats_cmd {
 };
 
 /* Most extra commands in one record's transaction. */
-#define STATS_EXTRA_MAX	16
+#define STATS_EXTRA_MAX	80
 
 /*
  * As stats_record(), and the nextra (at most STATS_EXTRA_MAX) commands

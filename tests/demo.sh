@@ -2,8 +2,10 @@
 # make demo: the main job on this machine alone. A private redis-server, the
 # Gmail API stand-in with its sample mailboxes (alice, bob and carol at
 # example.com), and mailvisord syncing every account every 5 seconds, its
-# HTTP API and dashboard on a free loopback port; then mailvisorctl monitor
-# stats. Runs until Ctrl-C, or for DEMO_SECONDS seconds when that is set
+# HTTP API and dashboard on a free loopback port; a sync job emitting each
+# change into the stream "mail", and a job consuming it with the example
+# processor examples/mail-summary (the dashboard's Streams panel shows its
+# group's lag go to 0); then mailvisorctl monitor stats and streams. Runs until Ctrl-C, or for DEMO_SECONDS seconds when that is set
 # (then it fails if a run failed); everything it started is stopped by pid
 # and its directory removed.
 #
@@ -125,6 +127,28 @@ memory_limit = 256m
 timeout = 60
 max_retries = 2
 
+# The pipeline: each change of each mailbox into the stream "mail", and
+# one run of the example processor per change (its line on stdin).
+[job:sync]
+command = $build/gmail-worker --action sync --cursor={cursor}
+	--credentials {credentials} --user_email {user_email}
+	--api_base $GMAIL --token_uri $GMAIL/token --quota_units_per_sec 0
+schedule = every 5s
+for_each_account = yes
+cursor = yes
+emit = mail
+memory_limit = 256m
+timeout = 60
+
+[job:summary]
+command = $top/examples/mail-summary
+consume = mail
+max_retries = 2
+timeout = 30
+
+[stream:mail]
+maxlen = 10000
+
 [account:alice]
 tenant_id = example
 user_id = alice
@@ -176,6 +200,9 @@ Mailvisor demo in $T (removed on exit)
   mailvisord          pid $MVD_PID, mailvisord.conf, log in mailvisord.log
                       job email_sync: gmail-worker --action fetch_emails
                       for each account every 5 seconds
+                      job sync: gmail-worker --action sync, each change
+                      into the stream mail; job summary consumes it
+                      (examples/mail-summary, one run per change)
 
 EOF
 
@@ -202,6 +229,28 @@ redis-cli -s "$REDIS_SOCK" GET "worker:metrics:email_sync:$id" | jq '
     {status, worker, job_id, account, duration, exit_code, max_rss_kb,
      result: (.result | {status, user_email, count,
        emails: [.emails[:3][] | {from: .from.email, subject}]})}'
+echo
+
+# The pipeline: every change of the first syncs processed, the summary
+# group's lag at 0.
+lag() {
+	curl -sf "$API/api/v1/streams" | jq -r '[.streams[] |
+	    select(.name == "mail") | .groups[] | select(.name == "summary") |
+	    .lag + .pending][0] // -1'
+}
+i=0
+while [ "$(redis-cli -s "$REDIS_SOCK" XLEN mailvisor:stream:mail)" -eq 0 ] ||
+    [ "$(lag)" != 0 ]; do
+	i=$((i + 1))
+	[ $i -le 600 ] || die "the summary job did not catch up: $(tail -n 5 "$T/mailvisord.log")"
+	sleep 0.1
+done
+id=$(redis-cli -s "$REDIS_SOCK" LINDEX worker:history:summary 0 | jq -r .job_id)
+echo "\$ redis-cli GET worker:metrics:summary:$id | jq ..."
+redis-cli -s "$REDIS_SOCK" GET "worker:metrics:summary:$id" | jq -c \
+    '{status, stream, entries, keys, result}'
+echo
+ctl streams
 echo
 ctl scheduler status
 echo
@@ -235,6 +284,10 @@ while :; do
 		    "\(.successful_executions // 0) ok, " +
 		    "\(.failed_executions // 0) failed, " +
 		    "average \((.average_duration // 0) * 1000 | floor) ms"' || :
+		curl -sf "$API/api/v1/streams" | jq -r '.streams[] |
+		    select(.name == "mail") | "         stream mail: " +
+		    "\(.length) entries, " + ([.groups[] | "group \(.name) " +
+		    "lag \(.lag) pending \(.pending)"] | join(", "))' || :
 	fi
 	sleep 1
 done
@@ -244,9 +297,13 @@ ctl monitor stats
 # A bounded demo (DEMO_SECONDS, as CI runs it) is also a check: every run
 # succeeded.
 if [ "$seconds" -gt 0 ]; then
-	failed=$(redis-cli -s "$REDIS_SOCK" HGET worker:stats:email_sync \
-	    failed_executions)
-	[ "${failed:-0}" -eq 0 ] || die "${failed} runs failed:
+	for job in email_sync sync summary; do
+		failed=$(redis-cli -s "$REDIS_SOCK" HGET "worker:stats:$job" \
+		    failed_executions)
+		[ "${failed:-0}" -eq 0 ] || die "$job: ${failed} runs failed:
 $(redis-cli -s "$REDIS_SOCK" ZRANGE worker:failures 0 2 |
-	    jq -c '{status, reason, exit_code, error: .result.error}')"
+		    jq -c '{worker, status, reason, exit_code, error: .result.error}')"
+	done
+	dead=$(redis-cli -s "$REDIS_SOCK" XLEN mailvisor:dlq)
+	[ "${dead:-0}" -eq 0 ] || die "$dead dead letters"
 fi

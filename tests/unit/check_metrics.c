@@ -244,7 +244,7 @@ START_TEST(test_streams)
 	t = text_of(m, &g);
 	ck_assert_str_eq(t, RUNS_HEAD DUR_HEAD TOK_HEAD GAUGES_TEXT
 	    "# HELP mailvisor_stream_length Entries in each stream jobs emit "
-	    "into, as last read.\n"
+	    "into or consume, as last read.\n"
 	    "# TYPE mailvisor_stream_length gauge\n"
 	    "mailvisor_stream_length{stream=\"mail\"} 6\n"
 	    "mailvisor_stream_length{stream=\"side\"} 0\n"

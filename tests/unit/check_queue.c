@@ -255,8 +255,8 @@ tool_wait(int sent)
 }
 
 static struct queue_conf qc2[2] = {
-	{ "hi", 10, 2, { 0.2, 1, 0.2, 0 }, 0 },
-	{ "lo", 3, 0, { 0.2, 1, 0.2, 0 }, 0 },
+	{ "hi", 10, 2, { 0.2, 1, 0.2, 0 }, 0, NULL, 0 },
+	{ "lo", 3, 0, { 0.2, 1, 0.2, 0 }, 0, NULL, 0 },
 };
 
 static struct queue *
@@ -865,7 +865,7 @@ END_TEST
 
 START_TEST(queue_new_refuses)
 {
-	struct queue_conf badq = { "bad name", 1, 0, { 1, 1, 1, 0 }, 0 };
+	struct queue_conf badq = { "bad name", 1, 0, { 1, 1, 1, 0 }, 0, NULL, 0 };
 	struct queue_conf *d;
 	size_t n;
 

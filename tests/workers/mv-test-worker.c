@@ -20,7 +20,8 @@ static const char usage[] =
     "       sleep [ignore-term|term-ok], nap MS, now, flood MIB, garbage,\n"
     "       segv, grandchild, fds, env, id, cgroup, stderr N [LEN], ndjson,\n"
     "       binary, sync --cursor=C [N [LEN [ok|fail75|bad-cursor]]],\n"
-    "       mark DIR TAG [MS [ok|fail75|fail|retry-after=S|fail75-first]]\n";
+    "       mark DIR TAG [MS [ok|fail75|fail|retry-after=S|fail75-first]],\n"
+    "       consume DIR [MS [ok|fail75|fail|emit]]\n";
 
 /* Writes s as a JSON string (quotes included). */
 static void
@@ -432,6 +433,76 @@ mode_mark(const char *dir, const char *tag, long ms, const char *outcome)
 	return 0;
 }
 
+/* Writes n bytes of s to the new file path. 0, or 70 (printed why). */
+static int
+write_file(const char *path, const char *s, size_t n)
+{
+	FILE *f;
+
+	if ((f = fopen(path, "wx")) == NULL) {
+		perror(path);
+		return 70;
+	}
+	if (fwrite(s, 1, n, f) != n || fclose(f) != 0) {
+		perror(path);
+		return 70;
+	}
+	return 0;
+}
+
+/*
+ * A consumer of stream entries: reads all of stdin, creates DIR/start.PID,
+ * works for ms milliseconds, then writes stdin as read to DIR/in.PID (its
+ * effect, absent when it was killed first) and ends as outcome says: ok;
+ * fail75 or fail (as those modes); emit, the line {"seen":STDIN} (stdin
+ * being JSON) before its success.
+ */
+static int
+mode_consume(const char *dir, long ms, const char *outcome)
+{
+	char path[4096], *in = NULL, *p;
+	size_t len = 0, cap = 0;
+	struct timespec ts;
+	ssize_t n;
+	int rc;
+
+	if (outcome == NULL)
+		outcome = "ok";
+	if (dir == NULL || ms < 0)
+		return 64;
+	for (;;) {
+		if (len + 65536 > cap) {
+			cap = 2 * cap + 65536;
+			if ((p = realloc(in, cap)) == NULL)
+				return 70;
+			in = p;
+		}
+		if ((n = read(0, in + len, cap - len)) <= 0)
+			break;
+		len += (size_t)n;
+	}
+	snprintf(path, sizeof(path), "%s/start.%ld", dir, (long)getpid());
+	if ((rc = write_file(path, "", 0)) != 0)
+		return rc;
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (ms % 1000) * 1000000L;
+	if (ms > 0)
+		nanosleep(&ts, NULL);
+	snprintf(path, sizeof(path), "%s/in.%ld", dir, (long)getpid());
+	if ((rc = write_file(path, in != NULL ? in : "", len)) != 0)
+		return rc;
+	if (strcmp(outcome, "emit") == 0)
+		printf("{\"seen\":%.*s}\n", (int)len, in);
+	free(in);
+	if (strcmp(outcome, "fail75") == 0)
+		return mode_fail75();
+	if (strcmp(outcome, "fail") == 0)
+		return mode_fail();
+	printf("{\"status\":\"success\",\"action\":\"consume\","
+	    "\"bytes\":%zu}\n", len);
+	return 0;
+}
+
 /*
  * A sync worker (contract §5) that needs no server: n change lines
  * {"change":"added","id":"mI","email":{"history_id":"I"},"pad":"x..."}
@@ -519,6 +590,9 @@ main(int argc, char **argv)
 	if (strcmp(m, "mark") == 0)
 		return mode_mark(a, argc > 3 ? argv[3] : NULL,
 		    argc > 4 ? num(argv[4]) : 0, argc > 5 ? argv[5] : NULL);
+	if (strcmp(m, "consume") == 0)
+		return mode_consume(a, argc > 3 ? num(argv[3]) : 0,
+		    argc > 4 ? argv[4] : NULL);
 	fputs(usage, stderr);
 	return 64;
 }
