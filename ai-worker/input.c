@@ -94,6 +94,13 @@ thread_from_object(json_t *o, struct ai_thread *t, struct mv_err *err)
 
 	if (change) {
 		e = json_object_get(o, "email");
+		if (json_is_string(change) && e == NULL &&
+		    strcmp(json_string_value(change), "added") != 0) {
+			t->nomail = json_pack("{s:s, s:s?}", "change",
+			    json_string_value(change), "id", json_string_value(
+			    json_object_get(o, "id")));
+			return AI_INPUT_NO_MAIL;
+		}
 		if (!json_is_string(change) || !is_email(e))
 			return mv_err_set(err, MV_E_INVALID_ARGUMENT, "input: "
 			    "a change line without an email (only \"added\" "
@@ -162,7 +169,9 @@ void
 ai_thread_free(struct ai_thread *t)
 {
 	json_decref(t->emails);
+	json_decref(t->nomail);
 	free(t->thread_id);
 	t->emails = NULL;
+	t->nomail = NULL;
 	t->thread_id = NULL;
 }

@@ -57,7 +57,7 @@ struct run {
 	size_t			 active;
 	size_t			 window;
 	json_t			**ready;	/* [line % window] */
-	size_t			 ok, failed;
+	size_t			 ok, failed, skipped;
 	struct mv_err		 first_err;
 	long			 prompt_tokens, completion_tokens;
 	json_t			*single;	/* json mode: the result */
@@ -329,6 +329,24 @@ run_flush(struct run *run)
 	}
 }
 
+/* The result of a change line without mail: nothing to ask the model. */
+static json_t *
+nomail_result(const struct run *run, size_t line, const struct ai_thread *t)
+{
+	json_t *env = mv_envelope_success(run->o->action, NULL);
+	const char *change = json_string_value(json_object_get(t->nomail,
+	    "change"));
+	char why[128];
+
+	if (line)
+		json_object_set_new(env, "line", json_integer((json_int_t)line));
+	snprintf(why, sizeof(why), "a %.40s change carries no mail", change);
+	json_object_set_new(env, "skipped", json_true());
+	json_object_set_new(env, "reason", json_string(why));
+	json_object_update(env, t->nomail);
+	return env;
+}
+
 /* One input line: its thread started, or its error stored. */
 static void
 run_line(struct run *run, const char *text, size_t len)
@@ -348,6 +366,12 @@ run_line(struct run *run, const char *text, size_t len)
 	line = ++run->next;
 	if (rc == 0) {
 		job_start(run, line, &t);
+		return;
+	}
+	if (rc == AI_INPUT_NO_MAIL) {
+		run->skipped++;
+		run_store(run, line, nomail_result(run, line, &t), &err);
+		ai_thread_free(&t);
 		return;
 	}
 	log_warnx("line %zu: %s", line, err.msg);
@@ -439,6 +463,7 @@ run_single(struct run *run)
 	struct ai_thread t;
 	size_t len;
 	char *text;
+	int rc = -1;
 
 	if ((text = mv_read_file(path, AI_INPUT_MAX, &len)) == NULL) {
 		if (errno == EMSGSIZE)
@@ -447,7 +472,14 @@ run_single(struct run *run)
 		else
 			mv_err_set(&err, MV_E_NO_INPUT, "input %.200s: %s",
 			    path, strerror(errno));
-	} else if (ai_input_parse(text, len, &t, &err) == 0) {
+	} else if ((rc = ai_input_parse(text, len, &t, &err)) ==
+	    AI_INPUT_NO_MAIL) {
+		free(text);
+		run->single = nomail_result(run, 0, &t);
+		ai_thread_free(&t);
+		output_line(run->out, run->single);
+		return 0;
+	} else if (rc == 0) {
 		free(text);
 		text = NULL;
 		job_start(run, 0, &t);
@@ -483,6 +515,8 @@ run_summary(const struct run *run)
 	    run->ok));
 	json_object_set_new(env, "failed", json_integer((json_int_t)
 	    run->failed));
+	json_object_set_new(env, "skipped", json_integer((json_int_t)
+	    run->skipped));
 	json_object_set_new(env, "model", mv_json_str(run->o->model));
 	json_object_set_new(env, "usage", usage_json(run->prompt_tokens,
 	    run->completion_tokens));

@@ -30,7 +30,21 @@ refused '42' "a number"
 refused '{"hello": "world"}' "an object of another shape"
 refused '[]' "an empty array"
 refused '[{"id": "m1", "subject": "x"}, 7]' "an array with a non-EMAIL"
-refused '{"change": "deleted", "id": "m1"}' "a change line without email"
+refused '{"change": "added", "id": "m1"}' "an added change line without email"
+refused '{"change": 5, "id": "m1"}' "a change that is not a string"
+# A change without mail (deleted, labels), as a job consuming a mail
+# stream gets: success, skipped, no call to the model.
+b=$(calls)
+printf '{"change": "deleted", "id": "m1"}' >"$TMP/in.json"
+aw --action summarize --input "$TMP/in.json"
+expect_ok
+expect_eq "$(jout '[.skipped, .change, .id, .reason] | @csv')" 'true,"deleted","m1","a deleted change carries no mail"' "deleted change"
+printf '%s\n' '{"change": "labels", "id": "m2", "label_ids": ["INBOX"]}' \
+    "$(cat "$M/change.json" | jq -c .)" >"$TMP/in.ndjson"
+aw --action classify --output ndjson --input "$TMP/in.ndjson"
+expect_rc 0
+expect_eq "$(jq -s -r '[.[0].skipped, .[1].skipped, .[1].category != null, .[2].count, .[2].succeeded, .[2].skipped] | @csv' "$TMP/out")" 'true,,true,2,2,1' "ndjson with a labels change"
+expect_eq "$(calls)" "$((b + 1))" "calls for a deleted and a labels change"
 refused '{"status": "error", "action": "get_thread", "error": {}}' "an error envelope without a type"
 refused '{"status": "success", "action": "sync", "summary": true}' "a summary line"
 refused '{"id": 5, "subject": "x"}' "an id that is not a string"
