@@ -4,10 +4,14 @@
 # example.com), and mailvisord syncing every account every 5 seconds, its
 # HTTP API and dashboard on a free loopback port; a sync job emitting each
 # change into the stream "mail", and a job consuming it with the example
-# processor examples/mail-summary (the dashboard's Streams panel shows its
-# group's lag go to 0); then mailvisorctl monitor stats and streams. Runs until Ctrl-C, or for DEMO_SECONDS seconds when that is set
-# (then it fails if a run failed); everything it started is stopped by pid
-# and its directory removed.
+# processor examples/mail-summary and a triage job asking the
+# OpenAI-compatible stand-in about each new message with ai-worker,
+# emitting into the stream "triage" (the dashboard's Streams panel shows
+# the groups' lag go to 0); mailvisorctl ai thread on one thread; then
+# mailvisorctl monitor stats and streams. Runs until Ctrl-C, or for
+# DEMO_SECONDS seconds when that is set (then it fails if a run failed or
+# a dead letter was left); everything it started is stopped by pid and its
+# directory removed.
 #
 #   tests/demo.sh [BUILD]
 set -eu
@@ -21,7 +25,7 @@ case $seconds in
 	exit 64
 	;;
 esac
-for p in gmail-worker mailvisord mailvisorctl; do
+for p in gmail-worker ai-worker mailvisord mailvisorctl; do
 	[ -x "$build/$p" ] || {
 		echo "demo: $build/$p is missing (make)" >&2
 		exit 69
@@ -31,6 +35,7 @@ done
 T=$(mktemp -d "${TMPDIR:-/tmp}/mailvisor-demo.XXXXXX")
 MVD_PID=
 STANDIN_PID=
+AI_PID=
 REDIS_PID=
 
 # stop PID: SIGTERM, then SIGKILL after 10 s.
@@ -49,6 +54,7 @@ cleanup() {
 	trap - EXIT INT TERM HUP
 	stop "$MVD_PID"
 	stop "$STANDIN_PID"
+	stop "$AI_PID"
 	stop "$REDIS_PID"
 	rm -rf "$T"
 }
@@ -92,6 +98,27 @@ while [ ! -s "$T/standin.port" ]; do
 	sleep 0.05
 done
 GMAIL=http://127.0.0.1:$(cat "$T/standin.port")
+
+# The OpenAI-compatible stand-in: deterministic answers from the mail, a
+# key required (in a file, mode 0600, as ai-worker wants it).
+(umask 077 && od -An -N16 -tx1 /dev/urandom | tr -d ' \n' >"$T/ai.key")
+/usr/bin/python3 "$top/tests/standin/ai-standin" --port 0 \
+    --port-file "$T/ai.port" --api-key-file "$T/ai.key" --quiet \
+    2>"$T/ai-standin.log" &
+AI_PID=$!
+i=0
+while [ ! -s "$T/ai.port" ]; do
+	i=$((i + 1))
+	[ $i -le 200 ] && kill -0 "$AI_PID" 2>/dev/null ||
+	    die "the AI stand-in did not start: $(cat "$T/ai-standin.log")"
+	sleep 0.05
+done
+AI=http://127.0.0.1:$(cat "$T/ai.port")
+# mailvisor-ai (the ai_thread job) finds the workers and the stand-ins
+# through these, which the job passes on (env).
+export GMAIL_WORKER="$build/gmail-worker" AI_WORKER="$build/ai-worker"
+export GMAIL_API_BASE="$GMAIL" GMAIL_TOKEN_URI="$GMAIL/token"
+export AI_WORKER_API_BASE="$AI/v1" AI_WORKER_MODEL=standin-model
 
 # Each account's credentials, mode 0600 as the worker wants them.
 mkdir -m 700 "$T/credentials"
@@ -146,7 +173,32 @@ consume = mail
 max_retries = 2
 timeout = 30
 
+# An AI stage: each new message classified and summarized by ai-worker
+# (deleted and relabelled messages are answered "skipped" at once), its
+# result line emitted into the stream "triage" for the application (in
+# ndjson, the last line, ai-worker's summary, is the run's result).
+[job:triage]
+command = $build/ai-worker --action process --tasks classify,summarize
+	--output ndjson --api_base $AI/v1 --model standin-model
+	--api_key_file $T/ai.key
+consume = mail
+emit = triage
+max_retries = 2
+timeout = 60
+
+# On demand: mailvisorctl ai thread --account A --thread-id T.
+[job:ai_thread]
+command = $top/ai-worker/mailvisor-ai --credentials {credentials}
+	--thread_id {thread_id} --api_key_file $T/ai.key
+args = thread_id:string(256)=
+env = PATH GMAIL_WORKER AI_WORKER GMAIL_API_BASE GMAIL_TOKEN_URI
+	AI_WORKER_API_BASE AI_WORKER_MODEL
+timeout = 60
+
 [stream:mail]
+maxlen = 10000
+
+[stream:triage]
 maxlen = 10000
 
 [account:alice]
@@ -203,6 +255,9 @@ Mailvisor demo in $T (removed on exit)
                       job sync: gmail-worker --action sync, each change
                       into the stream mail; job summary consumes it
                       (examples/mail-summary, one run per change)
+                      job triage: ai-worker on each change of mail, its
+                      results into the stream triage
+  AI stand-in         pid $AI_PID, $AI (OpenAI-compatible)
 
 EOF
 
@@ -232,15 +287,15 @@ redis-cli -s "$REDIS_SOCK" GET "worker:metrics:email_sync:$id" | jq '
 echo
 
 # The pipeline: every change of the first syncs processed, the summary
-# group's lag at 0.
+# and triage groups' lag at 0.
 lag() {
-	curl -sf "$API/api/v1/streams" | jq -r '[.streams[] |
-	    select(.name == "mail") | .groups[] | select(.name == "summary") |
+	curl -sf "$API/api/v1/streams" | jq -r --arg g "$1" '[.streams[] |
+	    select(.name == "mail") | .groups[] | select(.name == $g) |
 	    .lag + .pending][0] // -1'
 }
 i=0
 while [ "$(redis-cli -s "$REDIS_SOCK" XLEN mailvisor:stream:mail)" -eq 0 ] ||
-    [ "$(lag)" != 0 ]; do
+    [ "$(lag summary)" != 0 ] || [ "$(lag triage)" != 0 ]; do
 	i=$((i + 1))
 	[ $i -le 600 ] || die "the summary job did not catch up: $(tail -n 5 "$T/mailvisord.log")"
 	sleep 0.1
@@ -249,6 +304,30 @@ id=$(redis-cli -s "$REDIS_SOCK" LINDEX worker:history:summary 0 | jq -r .job_id)
 echo "\$ redis-cli GET worker:metrics:summary:$id | jq ..."
 redis-cli -s "$REDIS_SOCK" GET "worker:metrics:summary:$id" | jq -c \
     '{status, stream, entries, keys, result}'
+echo
+echo "\$ mailvisorctl stream tail triage -n 2 | jq ..."
+"$build/mailvisorctl" -c "$T/mailvisord.conf" stream tail triage -n 2 |
+    jq -c '{thread_id, message_ids, category, summary, skipped}'
+echo
+
+# On demand: the AI job on one of alice's threads.
+tid=$(redis-cli -s "$REDIS_SOCK" XRANGE mailvisor:stream:mail - + COUNT 50 |
+    grep -m1 '"thread_id"' | jq -r '.email.thread_id')
+echo "\$ mailvisorctl --json ai thread --account alice --thread-id $tid"
+"$build/mailvisorctl" -c "$T/mailvisord.conf" --json ai thread \
+    --account alice --thread-id "$tid" | tee "$T/ai.out"
+echo
+id=$(jq -r '.job_ids[0]' "$T/ai.out")
+i=0
+until redis-cli -s "$REDIS_SOCK" EXISTS "worker:metrics:ai_thread:$id" |
+    grep -q 1; do
+	i=$((i + 1))
+	[ $i -le 600 ] || die "no record of ai_thread $id: $(tail -n 5 "$T/mailvisord.log")"
+	sleep 0.1
+done
+echo "\$ redis-cli GET worker:metrics:ai_thread:$id | jq ..."
+redis-cli -s "$REDIS_SOCK" GET "worker:metrics:ai_thread:$id" | jq -c \
+    '{status, result: (.result | {thread_id, category, summary, usage})}'
 echo
 ctl streams
 echo
@@ -297,7 +376,7 @@ ctl monitor stats
 # A bounded demo (DEMO_SECONDS, as CI runs it) is also a check: every run
 # succeeded.
 if [ "$seconds" -gt 0 ]; then
-	for job in email_sync sync summary; do
+	for job in email_sync sync summary triage ai_thread; do
 		failed=$(redis-cli -s "$REDIS_SOCK" HGET "worker:stats:$job" \
 		    failed_executions)
 		[ "${failed:-0}" -eq 0 ] || die "$job: ${failed} runs failed:
