@@ -916,7 +916,7 @@ enqueue(struct sjob *sj, const struct account_conf *acct, json_t *args,
 	runq_push(sj->d, r);
 }
 
-/* One fire: a run, or one per account. */
+/* One fire: a run, or one per account of the job's provider. */
 static void
 fire(struct sjob *sj, int scheduled, json_t *args)
 {
@@ -927,7 +927,8 @@ fire(struct sjob *sj, int scheduled, json_t *args)
 		return;
 	}
 	for (size_t i = 0; i < c->naccounts; i++)
-		enqueue(sj, &c->accounts[i], args, scheduled);
+		if (conf_job_serves(sj->jc, &c->accounts[i]))
+			enqueue(sj, &c->accounts[i], args, scheduled);
 }
 
 static void sjob_arm(struct sjob *, time_t after);
@@ -970,7 +971,8 @@ fire_unclaimed(struct sjob *sj, time_t base)
 		return;
 	}
 	for (size_t i = 0; i < c->naccounts; i++)
-		skip_run(sj, &c->accounts[i], why);
+		if (conf_job_serves(sj->jc, &c->accounts[i]))
+			skip_run(sj, &c->accounts[i], why);
 }
 
 static void
@@ -1573,7 +1575,8 @@ mvd_free(struct mvd *d)
 }
 
 /* Checks args against job's declarations, rendering its argv once for
- * acct (or its first account when it needs one and acct is NULL).
+ * acct (or its first account of its provider when it needs one and acct
+ * is NULL).
  * 0, or -1 with err. */
 static int
 trigger_check(const struct sjob *sj, const struct account_conf *acct,
@@ -1588,9 +1591,11 @@ trigger_check(const struct sjob *sj, const struct account_conf *acct,
 			    sj->jc->name);
 			return -1;
 		}
-		if (c->naccounts == 0)
+		for (size_t i = 0; acct == NULL && i < c->naccounts; i++)
+			if (conf_job_serves(sj->jc, &c->accounts[i]))
+				acct = &c->accounts[i];
+		if (acct == NULL)
 			return 0;	/* nothing will run */
-		acct = &c->accounts[0];
 	}
 	if ((argv = conf_render_argv(sj->jc, acct, args, err, errlen)) == NULL)
 		return -1;
@@ -1629,6 +1634,13 @@ mvd_trigger_full(struct mvd *d, const char *job, const char *account,
 	if (sj->jc->consume != NULL) {
 		snprintf(err, errlen, "job '%s' consumes stream '%s': it runs "
 		    "for its entries only", job, sj->jc->consume);
+		errno = EINVAL;
+		return -1;
+	}
+	if (acct != NULL && !conf_job_serves(sj->jc, acct)) {
+		snprintf(err, errlen, "job '%s' runs for %s accounts; account "
+		    "'%s' is %s", job, conf_provider_name(sj->jc->provider),
+		    account, conf_provider_name(acct->provider));
 		errno = EINVAL;
 		return -1;
 	}
