@@ -1839,13 +1839,15 @@ mvd_schedules(struct mvd *d)
 		TAILQ_FOREACH(r, &d->active, entry)
 			running += strcmp(r->sj->jc->name, jc->name) == 0;
 		json_array_append_new(a, json_pack("{s:s, s:o, s:s, s:o, s:b, "
-		    "s:b, s:i, s:b, s:i, s:o}", "name", jc->name,
+		    "s:b, s:i, s:b, s:o, s:i, s:o}", "name", jc->name,
 		    "schedule", jc->schedule ? json_string(jc->schedule) :
 		    json_null(), "timezone", jc->timezone ? jc->timezone : "UTC",
 		    "next_run", iso_or_null(jc->has_schedule && !sj->paused &&
 		    !sj->removed ? sj->next_fire : 0), "paused", sj->paused,
 		    "removed", sj->removed, "running", running,
 		    "for_each_account", jc->for_each_account,
+		    "provider", jc->provider == CONF_PROVIDER_ANY ?
+		    json_null() : json_string(conf_provider_name(jc->provider)),
 		    "max_instances", (int)jc->max_instances,
 		    "args", args_json(jc)));
 	}

@@ -147,6 +147,10 @@ expect_eq "$cur" "$(jq -r .result.cursor "$TMP/rec")" "imap cursor stored"
 expect_eq "$(rcli EXISTS mailvisor:cursor:imap_sync:alice mailvisor:cursor:sync:box)" 0 \
     "cursors of another provider"
 
+api GET /api/v1/workers/scheduler/status
+expect_eq "$(jq -r '[.jobs[] | "\(.name)=\(.provider)"] | join(" ")' "$TMP/api")" \
+    "sync=gmail imap_sync=imap imap_send=imap seen=null" "providers of the jobs"
+
 # Refused for another provider's account: trigger, sync trigger, enqueue.
 api POST /api/v1/jobs/imap_sync/trigger '{"account":"alice"}'
 expect_eq "$CODE $(jq -r .error.type "$TMP/api")" "400 invalid_argument" "imap_sync for alice"
