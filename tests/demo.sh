@@ -5,7 +5,9 @@
 # HTTP API and dashboard on a free loopback port; a sync job emitting each
 # change into the stream "mail", and a job consuming it with the example
 # processor examples/mail-summary (the dashboard's Streams panel shows its
-# group's lag go to 0); then mailvisorctl monitor stats and streams. Runs until Ctrl-C, or for DEMO_SECONDS seconds when that is set
+# group's lag go to 0); then mailvisorctl monitor stats and streams.
+# When Dovecot is installed, an IMAP account too (tests/mailsrv.sh with the
+# sample mailbox), synced by imap-worker into the same stream. Runs until Ctrl-C, or for DEMO_SECONDS seconds when that is set
 # (then it fails if a run failed); everything it started is stopped by pid
 # and its directory removed.
 #
@@ -101,6 +103,39 @@ for u in alice bob carol; do
 	chmod 600 "$T/credentials/$u.json"
 done
 
+# IMAP: when Dovecot is installed, tests/mailsrv.sh's Dovecot with the
+# sample mailbox, and an account of provider imap synced by imap-worker
+# into the stream mail beside the Gmail sync; else left out.
+IMAP_CONF=
+IMAP_JOBS=
+if command -v dovecot >/dev/null 2>&1 && [ -x "$build/imap-worker" ]; then
+	MV_TOP=$top
+	. "$top/tests/mailsrv.sh"
+	mailsrv_start "$T/mail"
+	mailsrv_deliver_samples >/dev/null
+	IMAP_JOBS=imap_sync
+	IMAP_CONF="
+# The IMAP account: only the jobs of provider imap (and those without a
+# provider) run for it.
+[job:imap_sync]
+command = $build/imap-worker --action sync --cursor={cursor}
+	--credentials {credentials} --ca_file $MAILSRV_CA
+schedule = every 5s
+for_each_account = yes
+provider = imap
+cursor = yes
+emit = mail
+memory_limit = 256m
+timeout = 60
+
+[account:alice-imap]
+provider = imap
+tenant_id = example
+user_id = alice-imap
+credentials = $MAILSRV_CREDS_IMAPS
+"
+fi
+
 # mailvisord: the daemon writes its configuration check and log to
 # $T/mailvisord.log; the API's port is picked again if it was taken.
 write_conf() {
@@ -123,6 +158,7 @@ command = $build/gmail-worker --action fetch_emails --days_back {days_back}
 args = days_back:int(0..365)=3
 schedule = every 5s
 for_each_account = yes
+provider = gmail
 memory_limit = 256m
 timeout = 60
 max_retries = 2
@@ -135,6 +171,7 @@ command = $build/gmail-worker --action sync --cursor={cursor}
 	--api_base $GMAIL --token_uri $GMAIL/token --quota_units_per_sec 0
 schedule = every 5s
 for_each_account = yes
+provider = gmail
 cursor = yes
 emit = mail
 memory_limit = 256m
@@ -166,6 +203,7 @@ tenant_id = example
 user_id = carol
 user_email = carol@example.com
 credentials = $T/credentials/carol.json
+$IMAP_CONF
 EOF
 }
 
@@ -203,8 +241,18 @@ Mailvisor demo in $T (removed on exit)
                       job sync: gmail-worker --action sync, each change
                       into the stream mail; job summary consumes it
                       (examples/mail-summary, one run per change)
-
 EOF
+if [ -n "$IMAP_JOBS" ]; then
+	cat <<EOF
+  Dovecot (IMAP)      pid $MAILSRV_PID, IMAPS 127.0.0.1:$MAILSRV_IMAPS_PORT,
+                      the samples in alice@example.com's mailbox
+                      job imap_sync: imap-worker --action sync for the
+                      account alice-imap (provider imap) into the stream mail
+EOF
+else
+	echo "  Dovecot not installed: the IMAP account is left out"
+fi
+echo
 
 runs() {
 	n=$(redis-cli -s "$REDIS_SOCK" HGET worker:stats:email_sync \
@@ -297,7 +345,7 @@ ctl monitor stats
 # A bounded demo (DEMO_SECONDS, as CI runs it) is also a check: every run
 # succeeded.
 if [ "$seconds" -gt 0 ]; then
-	for job in email_sync sync summary; do
+	for job in email_sync sync summary $IMAP_JOBS; do
 		failed=$(redis-cli -s "$REDIS_SOCK" HGET "worker:stats:$job" \
 		    failed_executions)
 		[ "${failed:-0}" -eq 0 ] || die "$job: ${failed} runs failed:
