@@ -273,7 +273,7 @@ static struct sjob *job_find(struct mvd *, const char *);
 
 /* Points a run of a job from an older configuration at the job of the
  * same name in the current one (and its account of the same name), when
- * there is one. */
+ * there is one and it still runs for that account's provider. */
 static void
 run_rebind(struct run *r)
 {
@@ -285,6 +285,8 @@ run_rebind(struct run *r)
 	if (r->acct && (acct = conf_account(now->cref->conf,
 	    r->acct->name)) == NULL)
 		return;		/* its account is gone */
+	if (acct != NULL && !conf_job_serves(now->jc, acct))
+		return;		/* now of another provider: as it was */
 	now->refs++;
 	sjob_put(r->sj);
 	r->sj = now;
