@@ -1136,11 +1136,74 @@ undeclared(struct areq *r, const struct job_conf *j, const char *name)
 	mv_buf_free(&b);
 }
 
+/* As trigger() without an account, for the accounts of provider p only
+ * (the job runs for any provider and for each account). */
+static void
+trigger_provider(struct areq *r, const struct job_conf *j, int p,
+    json_t *args, int full)
+{
+	const struct conf *c = mvd_conf(r->api->d);
+	json_t *ids = json_array();
+	char err[256];
+
+	for (size_t i = 0; ids != NULL && i < c->naccounts; i++) {
+		if (c->accounts[i].provider != p)
+			continue;
+		if (mvd_trigger_full(r->api->d, j->name, c->accounts[i].name,
+		    args, full, ids, err, sizeof(err)) == -1) {
+			json_decref(ids);
+			areq_fail(r, errno == EINVAL ? 400 : 500, "%s", err);
+			return;
+		}
+	}
+	if (ids == NULL) {
+		areq_fail(r, 500, "out of memory");
+		return;
+	}
+	log_info("http: job %s: triggered for the %s accounts (%zu runs)",
+	    j->name, conf_provider_name(p), json_array_size(ids));
+	areq_json(r, 202, json_pack("{s:s, s:o}", "job", j->name, "job_ids",
+	    ids));
+}
+
+/* The provider field of a sync trigger against sync job j and the
+ * account named (NULL: none): its provider, -1 when unset, -2 after
+ * answering 400. */
+static int
+sync_provider(struct areq *r, const struct job_conf *j, const char *account)
+{
+	const char *prov = body_str(r, "provider");
+	const struct account_conf *a;
+	int p;
+
+	if (prov == NULL)
+		return -1;
+	if ((p = conf_provider_parse(prov)) == -1) {
+		areq_fail(r, 400, "field 'provider' must be one of gmail, "
+		    "imap, pop3");
+		return -2;
+	}
+	if (j->provider != CONF_PROVIDER_ANY && j->provider != p) {
+		areq_fail(r, 400, "sync_job '%s' runs for %s accounts, not %s",
+		    j->name, conf_provider_name(j->provider), prov);
+		return -2;
+	}
+	a = account != NULL ? conf_account(mvd_conf(r->api->d), account) :
+	    NULL;
+	if (a != NULL && a->provider != p) {
+		areq_fail(r, 400, "account '%s' is %s, not %s", a->name,
+		    conf_provider_name(a->provider), prov);
+		return -2;
+	}
+	return p;
+}
+
 /* The sync fields go to the sync job as its arguments; full_sync or
  * lookback_days that it does not declare is refused (400), not dropped,
  * except full_sync for a job that keeps a cursor: true runs it once
  * without the cursor (and goes as an argument too when declared).
- * provider, which can only be "gmail", goes when declared. */
+ * provider (gmail, imap or pop3: the job must run for it) picks the
+ * accounts of that provider, and goes as an argument when declared. */
 static void
 h_sync_trigger(struct areq *r)
 {
@@ -1148,19 +1211,17 @@ h_sync_trigger(struct areq *r)
 	    "lookback_days" };
 	const struct job_conf *j = conf_job(mvd_conf(r->api->d),
 	    r->api->sync_job);
-	const char *prov = body_str(r, "provider");
+	const char *account = body_str(r, "account");
 	json_t *args, *fs = json_object_get(r->body, "full_sync");
-	int full = 0;
+	int full = 0, p;
 
-	if (prov != NULL && strcmp(prov, "gmail") != 0) {
-		areq_fail(r, 400, "field 'provider' must be \"gmail\"");
-		return;
-	}
 	if (j == NULL) {
 		areq_fail(r, 404, "sync_job '%s' is not configured",
 		    r->api->sync_job);
 		return;
 	}
+	if ((p = sync_provider(r, j, account)) == -2)
+		return;
 	if (fs != NULL && j->cursor) {
 		if (!json_is_boolean(fs)) {
 			areq_fail(r, 400, "field 'full_sync' must be true or "
@@ -1186,7 +1247,11 @@ h_sync_trigger(struct areq *r)
 		}
 		json_object_set(args, passed[i], v);
 	}
-	trigger(r, r->api->sync_job, body_str(r, "account"), args, full);
+	if (p >= 0 && account == NULL && j->provider == CONF_PROVIDER_ANY &&
+	    j->for_each_account)
+		trigger_provider(r, j, p, args, full);
+	else
+		trigger(r, r->api->sync_job, account, args, full);
 	json_decref(args);
 }
 
@@ -1288,8 +1353,8 @@ cursor_done(struct rds *rds, redisReply *reply, void *arg)
 	}
 }
 
-/* Sends MGET or DEL of job j's cursors: of every account, or of
- * r->account; their names in r->names. Answers at once when there is
+/* Sends MGET or DEL of job j's cursors: of every account of its provider,
+ * or of r->account; their names in r->names. Answers at once when there is
  * none. */
 static void
 cursor_cmd(struct areq *r, const struct conf *c, const struct job_conf *j)
@@ -1307,7 +1372,8 @@ cursor_cmd(struct areq *r, const struct conf *c, const struct job_conf *j)
 	for (size_t i = 0; i < c->naccounts; i++) {
 		const char *a = c->accounts[i].name;
 
-		if (r->account[0] != '\0' && strcmp(a, r->account) != 0)
+		if ((r->account[0] != '\0' && strcmp(a, r->account) != 0) ||
+		    !conf_job_serves(j, &c->accounts[i]))
 			continue;
 		n++;
 		argv[n] = key(r->api, keys[n], sizeof(keys[n]),
@@ -1922,6 +1988,12 @@ enqueue_check(struct areq *r)
 		areq_fail(r, 400, "no account has tenant_id '%s' and user_id "
 		    "'%s'", q(b, sizeof(b), body_str(r, "tenant_id")),
 		    q(b2, sizeof(b2), body_str(r, "user_id")));
+		return -1;
+	}
+	if (!conf_job_serves(j, acct)) {
+		areq_fail(r, 400, "job '%s' runs for %s accounts; account '%s' "
+		    "is %s", j->name, conf_provider_name(j->provider),
+		    acct->name, conf_provider_name(acct->provider));
 		return -1;
 	}
 	if ((argv = conf_render_argv(j, acct, json_object_get(r->body, "args"),

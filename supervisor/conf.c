@@ -256,6 +256,11 @@ static const struct directive dirs[] = {
 	{ SEC_JOB, "for_each_account", CT_BOOL, 0, 1, "no",
 	  OJ(for_each_account), 0, NULL, "yes|no", NULL,
 	  "Whether each scheduled run is one run per account section." },
+	{ SEC_JOB, "provider", CT_ENUM, 0, 0, NULL,
+	  OJ(provider), 0, NULL, "gmail|imap|pop3", "gmail",
+	  "Provider of the accounts the job runs for, scheduled, triggered or "
+	  "queued (a run for another provider's account is refused); unset, "
+	  "any." },
 	{ SEC_JOB, "max_instances", CT_INT, 1, 1000, "1",
 	  OJ(max_instances), 0, NULL, "number", NULL,
 	  "Runs of the job at once; a scheduled run past it is recorded as "
@@ -340,6 +345,10 @@ static const struct directive dirs[] = {
 	  "/etc/mailvisor/credentials/alice.json",
 	  "File of the mailbox's credentials, passed as @PATH for "
 	  "{credentials}." },
+	{ SEC_ACCOUNT, "provider", CT_ENUM, 0, 0, "gmail",
+	  OA(provider), 0, NULL, "gmail|imap|pop3", NULL,
+	  "What the mailbox is, hence the jobs that run for it: those of its "
+	  "provider and those with none." },
 
 	{ SEC_QUEUE, "priority", CT_INT, 0, 100, "5",
 	  OQ(priority), 0, NULL, "number", NULL,
@@ -2163,6 +2172,34 @@ conf_stream_named(const struct conf *conf, const char *name)
 	return 0;
 }
 
+static const char *const provider_names[] = { "gmail", "imap", "pop3" };
+
+const char *
+conf_provider_name(int p)
+{
+	if (p < 0 || (size_t)p >= sizeof(provider_names) /
+	    sizeof(provider_names[0]))
+		return "any";
+	return provider_names[p];
+}
+
+int
+conf_provider_parse(const char *name)
+{
+	for (size_t i = 0; i < sizeof(provider_names) /
+	    sizeof(provider_names[0]); i++)
+		if (strcmp(provider_names[i], name) == 0)
+			return (int)i;
+	return -1;
+}
+
+int
+conf_job_serves(const struct job_conf *j, const struct account_conf *acct)
+{
+	return j->provider == CONF_PROVIDER_ANY || acct == NULL ||
+	    j->provider == acct->provider;
+}
+
 const struct account_conf *
 conf_account_by_ids(const struct conf *conf, const char *tenant,
     const char *user)
@@ -2680,6 +2717,7 @@ sec_start(struct loader *L, enum sec kind, int line, const char *label)
 	    kind == SEC_JOB ? (void *)&S->j :
 	    kind == SEC_QUEUE ? (void *)&S->qu :
 	    kind == SEC_STREAM ? (void *)&S->st : (void *)&S->a;
+	S->j.provider = CONF_PROVIDER_ANY;	/* unset: any */
 }
 
 /* 1 when s is a job, account or queue name. */
@@ -3093,13 +3131,15 @@ trial_run(struct loader *L, const struct job_conf *j,
 /*
  * Each scheduled run must render. The arguments are the defaults, the same
  * for every account, and of an account only user_email may be missing: one
- * run is rendered, then the other accounts are checked for user_email.
+ * run is rendered for the first account of the job's provider, then its
+ * other accounts are checked for user_email.
  */
 static void
 check_runs(struct loader *L)
 {
 	const struct account_conf *a = L->conf->accounts;
 	const struct job_conf *j;
+	int first;
 
 	for (size_t i = 0; i < L->conf->njobs; i++) {
 		j = &L->conf->jobs[i];
@@ -3110,12 +3150,17 @@ check_runs(struct loader *L)
 				trial_run(L, j, NULL);
 			continue;
 		}
-		if (L->conf->naccounts > 0)
-			trial_run(L, j, &a[0]);
-		for (size_t k = 1; k < L->conf->naccounts; k++) {
-			if (!(L->job_ok[i] & JOB_EMAIL) ||
-			    a[k].user_email != NULL)
+		first = 1;
+		for (size_t k = 0; k < L->conf->naccounts; k++) {
+			if (!conf_job_serves(j, &a[k]))
 				continue;
+			if (first)
+				trial_run(L, j, &a[k]);
+			if (first || !(L->job_ok[i] & JOB_EMAIL) ||
+			    a[k].user_email != NULL) {
+				first = 0;
+				continue;
+			}
 			lerr(L, j->line, "[job:%s]: no scheduled run for "
 			    "[account:%s]: account '%s' has no user_email",
 			    j->name, a[k].name, a[k].name);

@@ -26,6 +26,15 @@ enum conf_unclaimed {
 	CONF_UNCLAIMED_RUN,	/* run here: perhaps on several daemons */
 };
 
+/* provider: what kind of mailbox an account is, hence which worker serves
+ * it. A job's provider may be CONF_PROVIDER_ANY (unset). */
+enum conf_provider {
+	CONF_PROVIDER_ANY = -1,
+	CONF_PROVIDER_GMAIL,	/* gmail-worker */
+	CONF_PROVIDER_IMAP,	/* imap-worker */
+	CONF_PROVIDER_POP3,	/* imap-worker, POP3 */
+};
+
 /* A NULL-terminated array of n strings. */
 struct conf_words {
 	char	**v;
@@ -69,6 +78,8 @@ struct job_conf {
 	int			 has_schedule;
 	struct sched_spec	 sched;		/* valid when has_schedule */
 	int			 for_each_account;
+	int			 provider;	/* enum conf_provider: the
+						 * accounts it runs for */
 	int			 needs_account;	/* command uses {account},
 						 * {tenant_id}, ... */
 	long			 max_instances;
@@ -115,6 +126,7 @@ struct account_conf {
 	char	*user_id;
 	char	*user_email;	/* NULL when not set */
 	char	*credentials;	/* absolute path */
+	int	 provider;	/* enum conf_provider, never ANY */
 };
 
 /*
@@ -249,6 +261,16 @@ int conf_stream_named(const struct conf *, const char *name);
 /* 1 when s (len bytes) is a valid cursor: printable ASCII, at most
  * CONF_CURSOR_MAX bytes (empty included); else 0. */
 int conf_cursor_valid(const char *s, size_t len);
+
+/* The name of provider p ("gmail", "imap", "pop3"; "any"). Static. */
+const char *conf_provider_name(int p);
+
+/* The provider called name, or -1 when there is none ("any" included). */
+int conf_provider_parse(const char *name);
+
+/* 1 when job runs for acct: its provider is unset or acct's; else 0. */
+int conf_job_serves(const struct job_conf *job,
+    const struct account_conf *acct);
 
 /* The account whose tenant_id and user_id are these, or NULL. Borrowed. */
 const struct account_conf *conf_account_by_ids(const struct conf *,

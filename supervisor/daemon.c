@@ -273,7 +273,7 @@ static struct sjob *job_find(struct mvd *, const char *);
 
 /* Points a run of a job from an older configuration at the job of the
  * same name in the current one (and its account of the same name), when
- * there is one. */
+ * there is one and it still runs for that account's provider. */
 static void
 run_rebind(struct run *r)
 {
@@ -285,6 +285,8 @@ run_rebind(struct run *r)
 	if (r->acct && (acct = conf_account(now->cref->conf,
 	    r->acct->name)) == NULL)
 		return;		/* its account is gone */
+	if (acct != NULL && !conf_job_serves(now->jc, acct))
+		return;		/* now of another provider: as it was */
 	now->refs++;
 	sjob_put(r->sj);
 	r->sj = now;
@@ -916,7 +918,7 @@ enqueue(struct sjob *sj, const struct account_conf *acct, json_t *args,
 	runq_push(sj->d, r);
 }
 
-/* One fire: a run, or one per account. */
+/* One fire: a run, or one per account of the job's provider. */
 static void
 fire(struct sjob *sj, int scheduled, json_t *args)
 {
@@ -927,7 +929,8 @@ fire(struct sjob *sj, int scheduled, json_t *args)
 		return;
 	}
 	for (size_t i = 0; i < c->naccounts; i++)
-		enqueue(sj, &c->accounts[i], args, scheduled);
+		if (conf_job_serves(sj->jc, &c->accounts[i]))
+			enqueue(sj, &c->accounts[i], args, scheduled);
 }
 
 static void sjob_arm(struct sjob *, time_t after);
@@ -970,7 +973,8 @@ fire_unclaimed(struct sjob *sj, time_t base)
 		return;
 	}
 	for (size_t i = 0; i < c->naccounts; i++)
-		skip_run(sj, &c->accounts[i], why);
+		if (conf_job_serves(sj->jc, &c->accounts[i]))
+			skip_run(sj, &c->accounts[i], why);
 }
 
 static void
@@ -1573,7 +1577,8 @@ mvd_free(struct mvd *d)
 }
 
 /* Checks args against job's declarations, rendering its argv once for
- * acct (or its first account when it needs one and acct is NULL).
+ * acct (or its first account of its provider when it needs one and acct
+ * is NULL).
  * 0, or -1 with err. */
 static int
 trigger_check(const struct sjob *sj, const struct account_conf *acct,
@@ -1588,9 +1593,11 @@ trigger_check(const struct sjob *sj, const struct account_conf *acct,
 			    sj->jc->name);
 			return -1;
 		}
-		if (c->naccounts == 0)
+		for (size_t i = 0; acct == NULL && i < c->naccounts; i++)
+			if (conf_job_serves(sj->jc, &c->accounts[i]))
+				acct = &c->accounts[i];
+		if (acct == NULL)
 			return 0;	/* nothing will run */
-		acct = &c->accounts[0];
 	}
 	if ((argv = conf_render_argv(sj->jc, acct, args, err, errlen)) == NULL)
 		return -1;
@@ -1629,6 +1636,13 @@ mvd_trigger_full(struct mvd *d, const char *job, const char *account,
 	if (sj->jc->consume != NULL) {
 		snprintf(err, errlen, "job '%s' consumes stream '%s': it runs "
 		    "for its entries only", job, sj->jc->consume);
+		errno = EINVAL;
+		return -1;
+	}
+	if (acct != NULL && !conf_job_serves(sj->jc, acct)) {
+		snprintf(err, errlen, "job '%s' runs for %s accounts; account "
+		    "'%s' is %s", job, conf_provider_name(sj->jc->provider),
+		    account, conf_provider_name(acct->provider));
 		errno = EINVAL;
 		return -1;
 	}
@@ -1827,13 +1841,15 @@ mvd_schedules(struct mvd *d)
 		TAILQ_FOREACH(r, &d->active, entry)
 			running += strcmp(r->sj->jc->name, jc->name) == 0;
 		json_array_append_new(a, json_pack("{s:s, s:o, s:s, s:o, s:b, "
-		    "s:b, s:i, s:b, s:i, s:o}", "name", jc->name,
+		    "s:b, s:i, s:b, s:o, s:i, s:o}", "name", jc->name,
 		    "schedule", jc->schedule ? json_string(jc->schedule) :
 		    json_null(), "timezone", jc->timezone ? jc->timezone : "UTC",
 		    "next_run", iso_or_null(jc->has_schedule && !sj->paused &&
 		    !sj->removed ? sj->next_fire : 0), "paused", sj->paused,
 		    "removed", sj->removed, "running", running,
 		    "for_each_account", jc->for_each_account,
+		    "provider", jc->provider == CONF_PROVIDER_ANY ?
+		    json_null() : json_string(conf_provider_name(jc->provider)),
 		    "max_instances", (int)jc->max_instances,
 		    "args", args_json(jc)));
 	}

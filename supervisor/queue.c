@@ -534,6 +534,18 @@ queue_entry_idem(struct qmsg *m)
 	return NULL;
 }
 
+/* m's job against the provider of its account: NULL, or why not. */
+static const char *
+queue_provider_check(const struct qmsg *m, char *err, size_t errlen)
+{
+	if (m->acct == NULL || conf_job_serves(m->job, m->acct))
+		return NULL;
+	snprintf(err, errlen, "job '%s' runs for %s accounts; account '%s' "
+	    "is %s", m->job->name, conf_provider_name(m->job->provider),
+	    m->acct->name, conf_provider_name(m->acct->provider));
+	return err;
+}
+
 /* The account a consumed entry names, checked. NULL or why not. */
 static const char *
 queue_entry_account(struct queue *q, struct qmsg *m, char *err,
@@ -559,7 +571,7 @@ queue_entry_account(struct queue *q, struct qmsg *m, char *err,
 		    "account '%.64s'", a);
 		return err;
 	}
-	return NULL;
+	return queue_provider_check(m, err, errlen);
 }
 
 /* A consumed entry against its job (the stream's). NULL or why not. */
@@ -616,6 +628,8 @@ queue_check_job(struct queue *q, struct qmsg *m, char *err, size_t errlen)
 		return "no tenant_id or user_id";
 	if ((m->acct = conf_account_by_ids(q->conf, t, u)) == NULL)
 		return "tenant_id and user_id name no configured account";
+	if (queue_provider_check(m, err, errlen) != NULL)
+		return err;
 	json_decref(m->args);
 	a = queue_field(m, "args");
 	m->args = a != NULL ? json_loads(a, JSON_REJECT_DUPLICATES, NULL) :

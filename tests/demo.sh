@@ -8,10 +8,12 @@
 # OpenAI-compatible stand-in about each new message with ai-worker,
 # emitting into the stream "triage" (the dashboard's Streams panel shows
 # the groups' lag go to 0); mailvisorctl ai thread on one thread; then
-# mailvisorctl monitor stats and streams. Runs until Ctrl-C, or for
-# DEMO_SECONDS seconds when that is set (then it fails if a run failed or
-# a dead letter was left); everything it started is stopped by pid and its
-# directory removed.
+# mailvisorctl monitor stats and streams. When Dovecot is installed, an
+# IMAP account too (tests/mailsrv.sh with the sample mailbox), synced by
+# imap-worker into the same stream. Runs until Ctrl-C, or for DEMO_SECONDS
+# seconds when that is set (then it fails if a run failed or a dead letter
+# was left); everything it started is stopped by pid and its directory
+# removed.
 #
 #   tests/demo.sh [BUILD]
 set -eu
@@ -128,6 +130,39 @@ for u in alice bob carol; do
 	chmod 600 "$T/credentials/$u.json"
 done
 
+# IMAP: when Dovecot is installed, tests/mailsrv.sh's Dovecot with the
+# sample mailbox, and an account of provider imap synced by imap-worker
+# into the stream mail beside the Gmail sync; else left out.
+IMAP_CONF=
+IMAP_JOBS=
+if command -v dovecot >/dev/null 2>&1 && [ -x "$build/imap-worker" ]; then
+	MV_TOP=$top
+	. "$top/tests/mailsrv.sh"
+	mailsrv_start "$T/mail"
+	mailsrv_deliver_samples >/dev/null
+	IMAP_JOBS=imap_sync
+	IMAP_CONF="
+# The IMAP account: only the jobs of provider imap (and those without a
+# provider) run for it.
+[job:imap_sync]
+command = $build/imap-worker --action sync --cursor={cursor}
+	--credentials {credentials} --ca_file $MAILSRV_CA
+schedule = every 5s
+for_each_account = yes
+provider = imap
+cursor = yes
+emit = mail
+memory_limit = 256m
+timeout = 60
+
+[account:alice-imap]
+provider = imap
+tenant_id = example
+user_id = alice-imap
+credentials = $MAILSRV_CREDS_IMAPS
+"
+fi
+
 # mailvisord: the daemon writes its configuration check and log to
 # $T/mailvisord.log; the API's port is picked again if it was taken.
 write_conf() {
@@ -150,6 +185,7 @@ command = $build/gmail-worker --action fetch_emails --days_back {days_back}
 args = days_back:int(0..365)=3
 schedule = every 5s
 for_each_account = yes
+provider = gmail
 memory_limit = 256m
 timeout = 60
 max_retries = 2
@@ -162,6 +198,7 @@ command = $build/gmail-worker --action sync --cursor={cursor}
 	--api_base $GMAIL --token_uri $GMAIL/token --quota_units_per_sec 0
 schedule = every 5s
 for_each_account = yes
+provider = gmail
 cursor = yes
 emit = mail
 memory_limit = 256m
@@ -218,6 +255,7 @@ tenant_id = example
 user_id = carol
 user_email = carol@example.com
 credentials = $T/credentials/carol.json
+$IMAP_CONF
 EOF
 }
 
@@ -258,8 +296,18 @@ Mailvisor demo in $T (removed on exit)
                       job triage: ai-worker on each change of mail, its
                       results into the stream triage
   AI stand-in         pid $AI_PID, $AI (OpenAI-compatible)
-
 EOF
+if [ -n "$IMAP_JOBS" ]; then
+	cat <<EOF
+  Dovecot (IMAP)      pid $MAILSRV_PID, IMAPS 127.0.0.1:$MAILSRV_IMAPS_PORT,
+                      the samples in alice@example.com's mailbox
+                      job imap_sync: imap-worker --action sync for the
+                      account alice-imap (provider imap) into the stream mail
+EOF
+else
+	echo "  Dovecot not installed: the IMAP account is left out"
+fi
+echo
 
 runs() {
 	n=$(redis-cli -s "$REDIS_SOCK" HGET worker:stats:email_sync \
@@ -311,8 +359,10 @@ echo "\$ mailvisorctl stream tail triage -n 2 | jq ..."
 echo
 
 # On demand: the AI job on one of alice's threads.
-tid=$(redis-cli -s "$REDIS_SOCK" XRANGE mailvisor:stream:mail - + COUNT 50 |
-    grep -m1 '"thread_id"' | jq -r '.email.thread_id')
+tid=$("$build/gmail-worker" --credentials "@$T/credentials/alice.json" \
+    --api_base "$GMAIL" --token_uri "$GMAIL/token" --quota_units_per_sec 0 \
+    --action fetch_emails --days_back 0 --max_results 1 |
+    jq -r '.emails[0].thread_id')
 echo "\$ mailvisorctl --json ai thread --account alice --thread-id $tid"
 "$build/mailvisorctl" -c "$T/mailvisord.conf" --json ai thread \
     --account alice --thread-id "$tid" | tee "$T/ai.out"
@@ -376,7 +426,7 @@ ctl monitor stats
 # A bounded demo (DEMO_SECONDS, as CI runs it) is also a check: every run
 # succeeded.
 if [ "$seconds" -gt 0 ]; then
-	for job in email_sync sync summary triage ai_thread; do
+	for job in email_sync sync summary triage ai_thread $IMAP_JOBS; do
 		failed=$(redis-cli -s "$REDIS_SOCK" HGET "worker:stats:$job" \
 		    failed_executions)
 		[ "${failed:-0}" -eq 0 ] || die "$job: ${failed} runs failed:

@@ -5,7 +5,8 @@
 #   tests/deps.sh [demo|check|fuzz]
 #
 # demo: building the programs and running make demo (redis-server, the
-# stand-in, curl and jq); check (the default): also every test, the
+# stand-in, curl and jq, and Dovecot with openssl for the demo's IMAP
+# account); check (the default): also every test, the
 # sanitizers, the dashboard's browser test, the Debian package and the
 # local mail servers of tests/mailsrv.sh (Dovecot, aiosmtpd, mbsync for
 # make bench); fuzz:
@@ -21,10 +22,9 @@ set -eu
 
 demo="make gcc pkg-config libc6-dev libcurl4-gnutls-dev libetpan-dev
 libjansson-dev libssl-dev libbsd-dev libhiredis-dev libevent-dev libinih-dev redis-server
-python3 python3-cryptography jq curl tzdata"
+python3 python3-cryptography jq curl tzdata dovecot-imapd dovecot-pop3d openssl"
 check="$demo check python3-prometheus-client mandoc chromium nodejs
-build-essential dpkg-dev debhelper lintian dovecot-imapd dovecot-pop3d
-python3-aiosmtpd isync openssl"
+build-essential dpkg-dev debhelper lintian python3-aiosmtpd isync"
 
 case ${1:-check} in
 demo) pkgs=$demo ;;

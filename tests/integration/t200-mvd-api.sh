@@ -544,6 +544,11 @@ done
 [ "$(ls "$TMP/marks" | wc -l)" -eq 3 ] || fail "sync runs: $(ls "$TMP/marks")"
 req POST /api/v1/workers/sync/trigger '{"provider":"outlook"}'
 err 400 invalid_argument "another provider"
+req POST /api/v1/workers/sync/trigger '{"provider":"imap"}'
+ok 202 "sync trigger of a provider without accounts"
+expect_eq "$(jb '.job_ids | length')" 0 "runs for the imap accounts"
+req POST /api/v1/workers/sync/trigger '{"provider":"imap","account":"bob"}'
+err 400 invalid_argument "sync of a gmail account as imap"
 req POST /api/v1/workers/sync/trigger '{"account":"zed"}'
 err 404 not_found "sync of an unknown account"
 req POST /api/v1/workers/sync/trigger '{"lookback_days":"7"}'

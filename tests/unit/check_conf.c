@@ -1447,6 +1447,53 @@ START_TEST(test_trial_runs)
 }
 END_TEST
 
+/* provider: an account's defaults to gmail, a job's to any; a job runs
+ * (and is trial-rendered) for the accounts of its provider only. */
+START_TEST(test_provider)
+{
+	struct conf *c = load_ok("[job:g]\ncommand = /g {credentials}\n"
+	    "for_each_account = yes\nprovider = gmail\n"
+	    "[job:i]\ncommand = /i {user_email}\nschedule = @hourly\n"
+	    "for_each_account = yes\nprovider = imap\n"
+	    "[job:any]\ncommand = /a {account}\n"
+	    "[account:a]\ntenant_id = t\nuser_id = a\ncredentials = /a\n"
+	    "[account:b]\ntenant_id = t\nuser_id = b\ncredentials = /b\n"
+	    "provider = imap\nuser_email = b@example.com\n"
+	    "[account:c]\ntenant_id = t\nuser_id = c\ncredentials = /c\n"
+	    "provider = pop3\n");
+	const struct account_conf *a = conf_account(c, "a");
+	const struct account_conf *b = conf_account(c, "b");
+	const struct account_conf *p3 = conf_account(c, "c");
+
+	ck_assert_int_eq(a->provider, CONF_PROVIDER_GMAIL);
+	ck_assert_int_eq(b->provider, CONF_PROVIDER_IMAP);
+	ck_assert_int_eq(p3->provider, CONF_PROVIDER_POP3);
+	ck_assert_int_eq(conf_job(c, "any")->provider, CONF_PROVIDER_ANY);
+	ck_assert_int_eq(conf_job_serves(conf_job(c, "g"), a), 1);
+	ck_assert_int_eq(conf_job_serves(conf_job(c, "g"), b), 0);
+	ck_assert_int_eq(conf_job_serves(conf_job(c, "i"), b), 1);
+	ck_assert_int_eq(conf_job_serves(conf_job(c, "i"), p3), 0);
+	ck_assert_int_eq(conf_job_serves(conf_job(c, "any"), p3), 1);
+	ck_assert_str_eq(conf_provider_name(CONF_PROVIDER_POP3), "pop3");
+	ck_assert_str_eq(conf_provider_name(CONF_PROVIDER_ANY), "any");
+	ck_assert_int_eq(conf_provider_parse("imap"), CONF_PROVIDER_IMAP);
+	ck_assert_int_eq(conf_provider_parse("any"), -1);
+	ck_assert_int_eq(conf_provider_parse("outlook"), -1);
+	conf_free(c);
+	/* The gmail account without user_email is not the imap job's. */
+	load_fails("[job:i]\ncommand = /i {user_email}\nschedule = @hourly\n"
+	    "for_each_account = yes\nprovider = imap\n"
+	    "[account:a]\ntenant_id = t\nuser_id = a\ncredentials = /a\n"
+	    "[account:b]\ntenant_id = t\nuser_id = b\ncredentials = /b\n"
+	    "provider = imap\n"
+	    "[account:x]\ntenant_id = t\nuser_id = x\ncredentials = /x\n"
+	    "provider = outlook\n",
+	    "F:1: [job:i]: no scheduled run for [account:b]: account 'b' has "
+	    "no user_email\n"
+	    "F:19: provider: 'outlook' is not one of gmail, imap, pop3\n");
+}
+END_TEST
+
 /* ---- conf_split_command ---- */
 
 START_TEST(test_split_words)
@@ -1935,6 +1982,7 @@ conf_suite(void)
 	tcase_add_test(tc, test_placeholders);
 	tcase_add_test(tc, test_schedule);
 	tcase_add_test(tc, test_trial_runs);
+	tcase_add_test(tc, test_provider);
 	tcase_set_timeout(tc, 30);
 	suite_add_tcase(s, tc);
 
