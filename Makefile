@@ -152,6 +152,7 @@ FUZZ_DEPS_fuzz_html2text = common/html2text.o
 FUZZ_DEPS_fuzz_batch	= gmail-worker/batch.o common/retry.o common/rfc2047.o common/charset.o
 FUZZ_DEPS_fuzz_creds	= common/creds.o common/oauth.o
 FUZZ_DEPS_fuzz_imapnames = imap-worker/msgid.o imap-worker/mutf7.o
+FUZZ_DEPS_fuzz_ai_input = ai-worker/input.o
 FUZZ_DEPS_fuzz_conf	= supervisor/conf.o supervisor/sched.o supervisor/backoff.o
 FUZZ_DEPS_fuzz_command	= supervisor/conf.o supervisor/sched.o supervisor/backoff.o
 FUZZ_DEPS_fuzz_sched	= supervisor/sched.o

@@ -69,7 +69,16 @@ START_TEST(test_input)
 	ck_assert_str_eq(t.thread_id, "u");
 	ai_thread_free(&t);
 	ck_assert_int_eq(shape("{\"change\": \"labels\", \"id\": \"a\"}", &t),
+	    AI_INPUT_NO_MAIL);
+	ck_assert_str_eq(json_string_value(json_object_get(t.nomail, "change")),
+	    "labels");
+	ck_assert_str_eq(json_string_value(json_object_get(t.nomail, "id")),
+	    "a");
+	ai_thread_free(&t);
+	ck_assert_int_eq(shape("{\"change\": \"added\", \"id\": \"a\"}", &t),
 	    -1);
+	ck_assert_int_eq(shape("{\"status\": \"success\", \"summary\": "
+	    "true}", &t), AI_INPUT_SUMMARY);
 	ck_assert_int_eq(shape("[]", &t), -1);
 	ck_assert_int_eq(shape("[{\"id\": \"a\"}]", &t), -1);
 	ck_assert_int_eq(shape("null", &t), -1);
@@ -86,8 +95,8 @@ thread(struct ai_thread *t, size_t n, size_t len)
 
 	memset(body, 'x', len);
 	body[len] = '\0';
+	memset(t, 0, sizeof(*t));
 	t->emails = json_array();
-	t->thread_id = NULL;
 	for (size_t i = 0; i < n; i++) {
 		snprintf(id, sizeof(id), "m%zu", i);
 		json_array_append_new(t->emails, json_pack("{s:s, s:s}", "id",
