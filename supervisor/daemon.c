@@ -1841,7 +1841,7 @@ mvd_schedules(struct mvd *d)
 		TAILQ_FOREACH(r, &d->active, entry)
 			running += strcmp(r->sj->jc->name, jc->name) == 0;
 		json_array_append_new(a, json_pack("{s:s, s:o, s:s, s:o, s:b, "
-		    "s:b, s:i, s:b, s:o, s:i, s:o}", "name", jc->name,
+		    "s:b, s:i, s:b, s:o, s:i, s:o, s:o}", "name", jc->name,
 		    "schedule", jc->schedule ? json_string(jc->schedule) :
 		    json_null(), "timezone", jc->timezone ? jc->timezone : "UTC",
 		    "next_run", iso_or_null(jc->has_schedule && !sj->paused &&
@@ -1851,7 +1851,8 @@ mvd_schedules(struct mvd *d)
 		    "provider", jc->provider == CONF_PROVIDER_ANY ?
 		    json_null() : json_string(conf_provider_name(jc->provider)),
 		    "max_instances", (int)jc->max_instances,
-		    "args", args_json(jc)));
+		    "args", args_json(jc), "consumes", jc->consume ?
+		    json_string(jc->consume) : json_null()));
 	}
 	return a;
 }

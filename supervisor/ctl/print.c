@@ -253,6 +253,8 @@ sched_state(const json_t *j)
 		return "removed";
 	if (json_is_true(json_object_get(j, "paused")))
 		return "paused";
+	if (json_is_string(json_object_get(j, "consumes")))
+		return "consuming";
 	if (!json_is_string(json_object_get(j, "schedule")))
 		return "unscheduled";
 	return "active";
@@ -263,7 +265,12 @@ static const char *
 sched_text(const json_t *j, char *buf, size_t len)
 {
 	const char *s = str(j, "schedule"), *tz = str(j, "timezone");
+	const char *c = str(j, "consumes");
 
+	if (s == NULL && c != NULL) {
+		snprintf(buf, len, "stream %s", c);
+		return buf;
+	}
 	if (s == NULL)
 		return NULL;
 	if (tz == NULL || strcmp(tz, "UTC") == 0)
