@@ -286,7 +286,7 @@ demo:
 soak: deps
 	@$(MAKE) --no-print-directory all checks
 	@SOAK_RUNS=$${SOAK_RUNS:-100000} CHAOS_ROUNDS=$${CHAOS_ROUNDS:-40} \
-	 TEST_TIMEOUT=3600 ONLY="t150-mvd-soak t246-mvd-consume-chaos" \
+	 TEST_TIMEOUT=3600 JOBS=1 ONLY="t150-mvd-soak t246-mvd-consume-chaos" \
 	 tests/run-integration.sh $(BUILD)
 
 # Builds from a copy of the tree; needs debhelper and lintian (make deps).
