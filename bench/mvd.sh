@@ -3,7 +3,8 @@
 # in Redis against a bare fork/exec/wait loop at the same parallelism; the
 # overhead the daemon adds to one run; its RSS idle with 1 000 jobs; the
 # queue path (MVD_BENCH=queue alone); emitting into a stream
-# (MVD_BENCH=emit alone). Prints figures; never fails on time.
+# (MVD_BENCH=emit alone); the time slots stay free between runs
+# (MVD_BENCH=gaps alone). Prints figures; never fails on time.
 #   bench/mvd.sh [BUILD]
 set -eu
 build=$(cd "${1:-build}" && pwd)
@@ -163,6 +164,79 @@ queue_vs_baseline() {
 	echo "entries/s, median of $rounds: stream $stream ($(tr '\n' ' ' <"$T/stream")), stream batch 10 $stream10 ($(tr '\n' ' ' <"$T/stream10"))"
 	echo "ratios: stream/queue $(awk "BEGIN { printf \"%.2f\", $stream / $queue }"), stream/loop $(awk "BEGIN { printf \"%.2f\", $stream / $loop }"), stream batch 10/loop $(awk "BEGIN { printf \"%.2f\", $stream10 / $loop }")"
 }
+# slot_gaps FILE SLOTS: from the stamps of okworker FILE (a line a run:
+# its start and end, monotonic ns), how long a slot stayed free between a
+# run's end and the next run's start (the slot freed first takes the next
+# run): "p50 p90 p99 mean" in µs. Reaping, recording and spawning are in
+# it, and on the queue path any wait on Redis with nothing ready to start.
+slot_gaps() {
+	sort -n "$1" | awk -v k="$2" '
+	{
+		if (nf < k) { f[++nf] = $2; next }
+		m = 1
+		for (i = 2; i <= nf; i++) if (f[i] < f[m]) m = i
+		print ($1 - f[m]) / 1000
+		f[m] = $2
+	}' | sort -n | awk '{ v[NR] = $1; t += $1 } END {
+	    printf "p50 %.0f p90 %.0f p99 %.0f mean %.0f", v[int(NR * 0.5)],
+		v[int(NR * 0.9)], v[int(NR * 0.99)], t / NR }'
+}
+
+# The time slots stay free between runs, --run against the queue path and
+# a consumed stream, GJOBS (5 000) runs of okworker stamping, 2 at a time,
+# GROUNDS (3) rounds: where the queue path loses against --run.
+gaps_vs_run() {
+	n=${GJOBS:-5000}
+	rounds=${GROUNDS:-3}
+	st=$T/stamps
+	{
+		printf '[mailvisord]\nmax_children = 2\nlog_level = warn\n'
+		printf '[redis]\nsocket = %s\n' "$T/r.sock"
+		printf '[job:tiny]\ncommand = %s %s\nfor_each_account = true\n' \
+		    "$build/okworker" "$st"
+		printf 'max_instances = 1000\n'
+		printf '[job:eat]\ncommand = %s %s\nconsume = bench\n' \
+		    "$build/okworker" "$st"
+		i=0
+		while [ $i -lt 100 ]; do
+			printf '[account:a%d]\ntenant_id = t\nuser_id = u%d\n' $i $i
+			printf 'credentials = /dev/null\n'
+			i=$((i + 1))
+		done
+	} >"$T/gaps.conf"
+	echo "== slot free time between runs (µs), $n runs of a static worker, 2 at a time, $rounds rounds"
+	r=0
+	while [ $r -lt "$rounds" ]; do
+		rm -f "$st"
+		redis-cli -s "$T/r.sock" FLUSHALL >/dev/null
+		# shellcheck disable=SC2046
+		"$build/mailvisord" -c "$T/gaps.conf" $(runs_args "$n" |
+		    sed 's/trivial/tiny/g') 2>"$T/mvd.log" ||
+		    { tail "$T/mvd.log"; exit 1; }
+		echo "--run:  $(slot_gaps "$st" 2)"
+		rm -f "$st"
+		redis-cli -s "$T/r.sock" FLUSHALL >/dev/null
+		i=0
+		while [ $i -lt "$n" ]; do
+			echo "XADD mailvisor:queue:sync * job tiny tenant_id t user_id u0"
+			i=$((i + 1))
+		done | redis-cli -s "$T/r.sock" >/dev/null
+		"$build/mailvisord" -c "$T/gaps.conf" 2>>"$T/q.log" &
+		MPID=$!
+		while [ "$(redis-cli -s "$T/r.sock" HGET worker:stats:tiny total_executions)" != "$n" ]; do
+			sleep 0.02
+		done
+		kill $MPID
+		wait $MPID 2>/dev/null || true
+		MPID=
+		echo "queue:  $(slot_gaps "$st" 2)"
+		rm -f "$st"
+		consume_round "$T/gaps.conf" eat bench "$n" >/dev/null
+		echo "stream: $(slot_gaps "$st" 2)"
+		r=$((r + 1))
+	done
+}
+
 # Emit: one run printing ELINES (100 000) change lines of about 300 bytes
 # into a stream, through mailvisord --run, against the same lines sent
 # by redis-cli --pipe as pipelined XADDs (Redis's own ceiling here) and
@@ -233,6 +307,10 @@ if [ "${MVD_BENCH:-all}" = emit ]; then
 	emit_vs_baseline
 	exit 0
 fi
+if [ "${MVD_BENCH:-all}" = gaps ]; then
+	gaps_vs_run
+	exit 0
+fi
 
 echo "== dispatch rate, $N trivial runs, $P at once"
 base=$("$build/spawnloop" "$N" "$P" "$W" ok)
@@ -285,6 +363,9 @@ queue_vs_baseline
 
 echo
 emit_vs_baseline
+
+echo
+gaps_vs_run
 
 echo
 echo "== queues: end to end (XADD to record), $N trivial jobs, 4 slots a daemon"
