@@ -1352,14 +1352,19 @@ queue_read_done(struct rds *r, redisReply *reply, void *arg)
 	queue_pump(q);
 }
 
-/* How many messages a stream keeps read ahead: twice the slots, and
+/* How many messages stream si keeps read ahead: twice the slots, and
  * QUEUE_PREFETCH more, so that a slot that frees up starts the next one
  * at once, its check already done, and that the next read and check
- * (two round trips) come back before the buffer runs dry. */
+ * (two round trips) come back before the buffer runs dry; for a job that
+ * consumes in batches, a whole batch more per slot, so that each run
+ * starts with its batch full rather than with what came in. */
 static int
-queue_target(const struct queue *q)
+queue_target(const struct queue *q, size_t si)
 {
 	long t = 2 * q->conf->daemon.max_children + QUEUE_PREFETCH;
+
+	if (q->s[si].kind != QS_QUEUE && q->s[si].c.batch > 1)
+		t += q->s[si].c.batch * q->conf->daemon.max_children;
 
 	return t > QUEUE_BATCH_MAX ? QUEUE_BATCH_MAX : (int)t;
 }
@@ -1391,7 +1396,7 @@ queue_wants(struct queue *q, size_t si)
 
 	if (s->dry)
 		return 0;
-	if (s->nbuf * 2 < queue_target(q))
+	if (s->nbuf * 2 < queue_target(q, si))
 		return 1;
 	return q->tenant_limit > 0 && q->avail > 0 &&
 	    s->nbuf < QUEUE_BATCH_MAX && !queue_share_full(q, si) &&
@@ -1430,8 +1435,8 @@ queue_read(struct queue *q, size_t si, int block, int own)
 			continue;
 		rd->si[n] = (int)i;
 		v[k + n++] = q->s[i].key;
-		if (queue_target(q) - q->s[i].nbuf > most)
-			most = queue_target(q) - q->s[i].nbuf;
+		if (queue_target(q, i) - q->s[i].nbuf > most)
+			most = queue_target(q, i) - q->s[i].nbuf;
 	}
 	if (n == 0) {
 		free(rd);
