@@ -305,6 +305,7 @@ session_login(struct session *s, struct mv_err *err)
 	/* The capabilities after login are the ones that count. */
 	if ((r = session_capability(s)) != MAILIMAP_NO_ERROR)
 		return session_fail(s, r, "CAPABILITY", err);
+	s->gmail = session_has(s, "X-GM-EXT-1");
 	return 0;
 }
 
