@@ -5,8 +5,9 @@
 # from X-GM-LABELS as Gmail's API names them (INBOX, SENT, SPAM, TRASH,
 # IMPORTANT, STARRED, UNREAD, user labels by name); thread_id the hex of
 # X-GM-THRID; Spam and Trash with --include_spam_trash; --label by folder
-# or by Gmail's label id, each message once over several; get_email; the
-# EMAIL fields equal to gmail-worker's of the same messages.
+# or by Gmail's label id, each message once over several; get_email; sync
+# of All Mail alone; the EMAIL fields equal to gmail-worker's of the same
+# messages.
 . "$MV_TOP/tests/integration/lib.sh"
 
 start_standin
@@ -97,6 +98,20 @@ cmp -s "$TMP/fetched.json" "$TMP/got.json" || {
 gi --action get_email --id "Work/601/1" && expect_ok
 jout '.email.label_ids | index("Work")' | grep -q '^[0-9]' ||
     fail "a Work message without Work: $(jq -c .email.label_ids "$TMP/out")"
+
+# sync: All Mail alone, each message once with Gmail's labels; then
+# nothing new.
+gi --action sync --lookback_days 0 && expect_rc 0
+expect_eq "$(tail -n 1 "$TMP/out" | jq .added)" $((total - 2)) "sync: added"
+expect_eq "$(jq -s '[.[] | select(.change == "added") | .email.message_id] | unique | length' "$TMP/out")" \
+    $((total - 2)) "sync: distinct messages"
+expect_eq "$(jq -s "[.[] | select(.change == \"added\") | select(.id | startswith(\"$ALL/\"))] | length" "$TMP/out")" \
+    $((total - 2)) "sync: ids in All Mail"
+expect_eq "$(jq -sc '.[] | select(.email.subject == "Project kickoff") | [.email.label_ids, .email.thread_id]' "$TMP/out")" \
+    '[["INBOX","Work","UNREAD"],"17a0ffff00000001"]' "sync: labels and thread"
+cur=$(tail -n 1 "$TMP/out" | jq -r .cursor)
+gi --action sync --cursor "$cur" && expect_rc 0
+expect_eq "$(wc -l <"$TMP/out")" 1 "sync: nothing new"
 
 # The same messages through gmail-worker: the same EMAIL fields (ids,
 # labels, threads and Gmail's own dates aside; see t511).
