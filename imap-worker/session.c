@@ -1,6 +1,6 @@
 /* The IMAP session: connection, TLS or STARTTLS, login (password,
- * XOAUTH2 or OAUTHBEARER), EXAMINE, and libetpan's return codes as the contract's
- * errors. */
+ * XOAUTH2 or OAUTHBEARER), EXAMINE, and libetpan's return codes as the
+ * contract's errors. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
