@@ -128,4 +128,27 @@ cmp -s "$TMP/gmail.json" "$TMP/imap.json" || {
 	diff "$TMP/gmail.json" "$TMP/imap.json" | head -40 >&2
 	fail "EMAIL fields differ between gmail-worker and imap-worker"
 }
+# OAUTHBEARER without SASL-IR (the client response after a "+"), chosen
+# as the server offers it: a good token logs in, a bad one is auth with the
+# server's status, the error answered with the dummy response; no token
+# printed.
+launch_standin "$MV_TOP/tests/standin/imap-gmail" \
+    --mailbox "$MV_TOP/tests/standin/mailbox/alice@example.com" \
+    --token ya29.gmail-imap-good
+port=${STANDIN_URL##*:}
+for t in good bad; do
+	printf '{"type": "imap", "host": "127.0.0.1", "port": %s, "security": "none", "username": "alice@example.com", "oauth2": {"access_token": "ya29.gmail-imap-%s"}}\n' \
+	    "$port" "$t" >"$TMP/g.json"
+	gi --action fetch_emails --days_back 0 --max_results 2
+	! grep -q "ya29.gmail-imap" "$TMP/out" "$TMP/err" || fail "token printed"
+	[ $t = good ] && expect_ok && expect_eq "$(jout .count)" 2 "fetched by OAUTHBEARER"
+	[ $t = bad ] && expect_error auth 77
+done
+jout .error.message | grep -q "OAUTHBEARER refused: invalid_token" ||
+    fail "not said: $(jout .error.message)"
+expect_eq "$(jq -sc '[.[] | select(.oauthbearer) | .oauthbearer | [.gs2, .host, .port, .token_ok, .ends]]' "$STANDIN_LOG")" \
+    "[[\"n,a=alice@example.com\",\"127.0.0.1\",\"$port\",true,true],[\"n,a=alice@example.com\",\"127.0.0.1\",\"$port\",false,true]]" \
+    "what the client sent"
+expect_eq "$(jq -r 'select(.dummy) | .dummy' "$STANDIN_LOG")" AQ== "dummy response"
+grep -q "ya29.gmail-imap" "$STANDIN_LOG" && fail "token logged"
 echo "t520 ok"
