@@ -7,7 +7,7 @@
 # X-GM-THRID; Spam and Trash with --include_spam_trash; --label by folder
 # or by Gmail's label id, each message once over several; get_email; sync
 # of All Mail alone; the EMAIL fields equal to gmail-worker's of the same
-# messages.
+# messages; OAUTHBEARER without SASL-IR, and its error.
 . "$MV_TOP/tests/integration/lib.sh"
 
 start_standin
