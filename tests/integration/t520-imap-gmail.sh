@@ -51,12 +51,14 @@ expect_eq "$(by_subject 'Lunch on Thursday?' .label_ids)" '["INBOX","Work","IMPO
     "an important read message"
 expect_eq "$(by_subject 'Booking confirmation' .label_ids)" '["STARRED"]' \
     "an archived starred message"
+expect_eq "$(by_subject 'Your receipt #1042' .label_ids)" '["Reçus","UNREAD"]' \
+    "a user label in modified UTF-7"
 expect_eq "$(jout '[.emails[] | select(.label_ids | index("SENT"))] | length')" 1 \
     "sent messages"
 jout '.emails[].thread_id' | grep -qv '^[0-9a-f]\{1,16\}$' &&
     fail "a thread_id not in lowercase hex"
 expect_eq "$(jout '[.emails[] | select(.label_ids | index("UNREAD"))] | length')" \
-    "$(jout '[.emails[] | .id | ltrimstr("'"$ALL"'/603/") | tonumber | select(. % 2 == 0)] | length')" \
+    "$(jout '[.emails[] | .id | sub(".*/"; "") | tonumber | select(. % 2 == 0)] | length')" \
     "UNREAD: the stand-in's unseen (even UIDs)"
 
 # Spam and Trash when asked, labelled so.
@@ -79,6 +81,9 @@ gi --action fetch_emails --days_back 0 --label Work --label INBOX && expect_ok
 expect_eq "$(jout .count)" "$(jout '[.emails[].message_id] | unique | length')" \
     "each message once over Work and INBOX"
 expect_eq "$(jout .count)" $((total - 6)) "Work and INBOX"
+gi --action fetch_emails --days_back 0 --label Reçus && expect_ok
+expect_eq "$(jq -c '[.emails[] | [.subject, .label_ids]]' "$TMP/out")" \
+    '[["Your receipt #1042",["Reçus","UNREAD"]]]' "--label Reçus"
 gi --action fetch_emails --days_back 0 --label SENT && expect_ok
 expect_eq "$(jout .count)" 1 "--label SENT"
 jout '.emails[0].id' | grep -q '^%5BGmail%5D%2FSent%20Mail/' ||
