@@ -15,6 +15,7 @@
 #include "common/output.h"
 #include "imap-worker/actions.h"
 #include "imap-worker/fetch.h"
+#include "imap-worker/gmlabels.h"
 #include "imap-worker/folders.h"
 #include "imap-worker/msgid.h"
 #include "imap-worker/mutf7.h"
@@ -97,7 +98,7 @@ meta_ext(struct meta *m, const struct mailimap_extension_data *x)
 
 	if (x == NULL || x->ext_data == NULL)
 		return;
-	if (x->ext_extension == &mailimap_extension_xgmlabels) {
+	if (gmlabels_is(x)) {
 		gl = x->ext_data;
 		m->gm = 1;
 		for (it = clist_begin(gl->att_labels); it; it = clist_next(it))

@@ -9,6 +9,7 @@
 
 #include "common/http.h"
 #include "common/oauth.h"
+#include "imap-worker/gmlabels.h"
 #include "imap-worker/mutf7.h"
 #include "imap-worker/pop3.h"
 #include "imap-worker/session.h"
@@ -68,6 +69,7 @@ session_greet(struct session *s, struct mv_err *err)
 	mailstream *st;
 	int r;
 
+	gmlabels_register();
 	if ((s->m = mailimap_new(0, NULL)) == NULL ||
 	    (st = conn_stream(&s->conn)) == NULL)
 		return mv_err_set(err, MV_E_INTERNAL, "out of memory");

@@ -7,7 +7,8 @@
 # X-GM-THRID; Spam and Trash with --include_spam_trash; --label by folder
 # or by Gmail's label id, each message once over several; get_email; sync
 # of All Mail alone; the EMAIL fields equal to gmail-worker's of the same
-# messages; OAUTHBEARER without SASL-IR, and its error.
+# messages; system labels bare or quoted; OAUTHBEARER without SASL-IR,
+# and its error.
 . "$MV_TOP/tests/integration/lib.sh"
 
 start_standin
@@ -32,6 +33,7 @@ total=$(ls "$MV_TOP/tests/standin/mailbox/alice@example.com" | wc -l)
 # Every message once, from All Mail: not Spam, not Trash.
 gi --action fetch_emails --days_back 0 && expect_ok
 expect_eq "$(jout .count)" $((total - 2)) "messages fetched"
+jq -c '[.emails[] | [.id, .label_ids, .thread_id]]' "$TMP/out" >"$TMP/labels.json"
 expect_eq "$(jout '[.emails[].message_id] | unique | length')" \
     $((total - 2)) "distinct messages"
 expect_eq "$(jout "[.emails[] | select(.id | startswith(\"$ALL/\"))] | length")" \
@@ -133,6 +135,18 @@ cmp -s "$TMP/gmail.json" "$TMP/imap.json" || {
 	diff "$TMP/gmail.json" "$TMP/imap.json" | head -40 >&2
 	fail "EMAIL fields differ between gmail-worker and imap-worker"
 }
+# System labels bare (\Inbox, as Gmail's documentation shows them): the
+# same labels.
+launch_standin "$MV_TOP/tests/standin/imap-gmail" \
+    --mailbox "$MV_TOP/tests/standin/mailbox/alice@example.com" \
+    --bare-system-labels
+jq --argjson p "${STANDIN_URL##*:}" '.port = $p' "$TMP/g.json" >"$TMP/g2.json"
+mv "$TMP/g2.json" "$TMP/g.json"
+chmod 600 "$TMP/g.json"
+gi --action fetch_emails --days_back 0 && expect_ok
+expect_eq "$(jq -c '[.emails[] | [.id, .label_ids, .thread_id]]' "$TMP/out")" \
+    "$(cat "$TMP/labels.json")" "labels from bare system labels"
+
 # OAUTHBEARER without SASL-IR (the client response after a "+"), chosen
 # as the server offers it: a good token logs in, a bad one is auth with the
 # server's status, the error answered with the dummy response; no token
