@@ -1,6 +1,7 @@
 /* imap-worker's credentials document: read through common/creds (the same
  * sources and rules as gmail-worker's), checked field by field. */
 #include <stdlib.h>
+#include <strings.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -142,7 +143,7 @@ static int
 take_secret(json_t *doc, const char *source, struct account *a,
     struct mv_err *err)
 {
-	json_t *o = json_object_get(doc, "oauth2");
+	json_t *o = json_object_get(doc, "oauth2"), *m;
 	char src[300];
 
 	if (o != NULL && json_object_get(doc, "password") != NULL)
@@ -156,6 +157,17 @@ take_secret(json_t *doc, const char *source, struct account *a,
 	if (a->oauth.type == CREDS_SERVICE_ACCOUNT)
 		return mv_err_set(err, MV_E_BAD_CREDENTIALS, "%s: a "
 		    "service_account cannot log in to a mailbox", src);
+	if ((m = json_object_get(o, "mechanism")) == NULL)
+		a->mech = OAUTH_AUTO;
+	else if (json_is_string(m) && strcasecmp(json_string_value(m),
+	    "xoauth2") == 0)
+		a->mech = OAUTH_XOAUTH2;
+	else if (json_is_string(m) && strcasecmp(json_string_value(m),
+	    "oauthbearer") == 0)
+		a->mech = OAUTH_OAUTHBEARER;
+	else
+		return mv_err_set(err, MV_E_BAD_CREDENTIALS, "%s: field "
+		    "'mechanism' must be xoauth2 or oauthbearer", src);
 	a->has_oauth = 1;
 	return 0;
 }

@@ -19,6 +19,13 @@ struct server {
 	enum sec	 security;
 };
 
+/* How an OAuth2 token logs in to IMAP. */
+enum oauth_mech {
+	OAUTH_AUTO,		/* OAUTHBEARER when offered, else XOAUTH2 */
+	OAUTH_XOAUTH2,
+	OAUTH_OAUTHBEARER,	/* RFC 7628 */
+};
+
 struct account {
 	int		 pop3;		/* type "pop3" (else "imap") */
 	struct server	 in;
@@ -27,6 +34,7 @@ struct account {
 	char		*password;	/* NULL with oauth2 */
 	int		 has_oauth;
 	struct creds	 oauth;		/* authorized_user or access_token */
+	enum oauth_mech	 mech;		/* oauth2's "mechanism" */
 };
 
 /*
@@ -35,7 +43,8 @@ struct account {
  * type "imap" or "pop3" (default imap), host, port (default by protocol
  * and security), security "tls" | "starttls" | "none" (default tls),
  * username, and password or oauth2 (an authorized_user document or
- * {"access_token": ...}); smtp {host, port, security} optional (default
+ * {"access_token": ...}, either with an optional "mechanism": "xoauth2"
+ * or "oauthbearer"); smtp {host, port, security} optional (default
  * port 587 starttls, 465 tls). Errors: as creds_load(); bad_credentials
  * names the field, never a value. Returns 0, or -1 with err and a empty.
  */

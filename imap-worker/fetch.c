@@ -1,17 +1,24 @@
 /* fetch_emails and get_email: UID SEARCH, then UID FETCH of the sizes and
  * flags, then of the bodies (BODY.PEEK: nothing is marked read) in
  * batches bounded in bytes, each message decoded by common/mime into the
- * EMAIL object. */
+ * EMAIL object. On Gmail (X-GM-EXT-1) the labels and the thread come from
+ * X-GM-LABELS and X-GM-THRID, and each message is read once, from All
+ * Mail. */
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "common/mime.h"
 #include "common/output.h"
 #include "imap-worker/actions.h"
 #include "imap-worker/fetch.h"
+#include "imap-worker/gmlabels.h"
 #include "imap-worker/folders.h"
 #include "imap-worker/msgid.h"
+#include "imap-worker/mutf7.h"
 #include "shared/b64.h"
 #include "shared/log.h"
 #include "shared/utf8.h"
@@ -28,7 +35,81 @@ struct meta {
 	int64_t		 internal;	/* epoch seconds; -1 unknown */
 	json_t		*labels;	/* label_ids: folder, UNREAD, ... */
 	int		 seen;
+	int		 gm;		/* X-GM-LABELS answered */
+	uint64_t	 thrid, gmid;	/* X-GM-THRID, X-GM-MSGID (0: none) */
 };
+
+/* Appends label to labels unless it is there already. */
+static void
+label_add(json_t *labels, json_t *label)
+{
+	json_t *v;
+	size_t i;
+
+	if (label == NULL)
+		return;
+	json_array_foreach(labels, i, v)
+		if (json_equal(v, label)) {
+			json_decref(label);
+			return;
+		}
+	json_array_append_new(labels, label);
+}
+
+/* Gmail's system labels (X-GM-LABELS) as its API names them. */
+static const struct {
+	const char *imap, *api;
+} gm_system[] = {
+	{ "\\Inbox", "INBOX" }, { "\\Sent", "SENT" }, { "\\Draft", "DRAFT" },
+	{ "\\Drafts", "DRAFT" }, { "\\Important", "IMPORTANT" },
+	{ "\\Starred", "STARRED" }, { "\\Trash", "TRASH" },
+	{ "\\Spam", "SPAM" }, { "\\Junk", "SPAM" },
+};
+
+/* One X-GM-LABELS label as a label id: a system one by its API name, a
+ * user one by its name (modified UTF-7 decoded); another backslashed one
+ * (\\Muted, ...) is left out. New reference or NULL. */
+static json_t *
+gm_label(const char *raw)
+{
+	char *u;
+	json_t *j;
+	size_t i;
+
+	for (i = 0; i < sizeof(gm_system) / sizeof(gm_system[0]); i++)
+		if (strcasecmp(raw, gm_system[i].imap) == 0)
+			return json_string(gm_system[i].api);
+	if (raw[0] == '\\' || raw[0] == '\0')
+		return NULL;
+	if ((u = mutf7_decode(raw)) == NULL)
+		return mv_json_str(raw);
+	j = mv_json_str(u);
+	free(u);
+	return j;
+}
+
+/* The extension items of a FETCH answer: X-GM-LABELS, X-GM-THRID and
+ * X-GM-MSGID. */
+static void
+meta_ext(struct meta *m, const struct mailimap_extension_data *x)
+{
+	const struct mailimap_msg_att_xgmlabels *gl;
+	clistiter *it;
+
+	if (x == NULL || x->ext_data == NULL)
+		return;
+	if (gmlabels_is(x)) {
+		gl = x->ext_data;
+		m->gm = 1;
+		for (it = clist_begin(gl->att_labels); it; it = clist_next(it))
+			if (m->labels != NULL && clist_content(it) != NULL)
+				label_add(m->labels, gm_label(
+				    clist_content(it)));
+	} else if (x->ext_extension == &mailimap_extension_xgmthrid)
+		m->thrid = *(uint64_t *)x->ext_data;
+	else if (x->ext_extension == &mailimap_extension_xgmmsgid)
+		m->gmid = *(uint64_t *)x->ext_data;
+}
 
 static int64_t
 meta_time(const struct mailimap_date_time *d)
@@ -60,14 +141,15 @@ meta_flag(struct meta *m, const struct mailimap_flag *f)
 		m->seen = 1;
 		break;
 	case MAILIMAP_FLAG_FLAGGED:
-		json_array_append_new(m->labels, json_string("STARRED"));
+		label_add(m->labels, json_string("STARRED"));
 		break;
 	case MAILIMAP_FLAG_DRAFT:
-		json_array_append_new(m->labels, json_string("DRAFT"));
+		label_add(m->labels, json_string("DRAFT"));
 		break;
 	case MAILIMAP_FLAG_KEYWORD:
-		if (f->fl_data.fl_keyword != NULL)
-			json_array_append_new(m->labels,
+		/* Gmail's keywords ($NotPhishing, ...) are no labels. */
+		if (f->fl_data.fl_keyword != NULL && !m->gm)
+			label_add(m->labels,
 			    mv_json_str(f->fl_data.fl_keyword));
 		break;
 	default:
@@ -98,6 +180,13 @@ meta_take(struct meta *m, const struct mailimap_msg_att *att,
 {
 	clistiter *it;
 
+	/* X-GM-LABELS first: it decides what the flags add. */
+	for (it = clist_begin(att->att_list); it; it = clist_next(it)) {
+		struct mailimap_msg_att_item *i = clist_content(it);
+
+		if (i->att_type == MAILIMAP_MSG_ATT_ITEM_EXTENSION)
+			meta_ext(m, i->att_data.att_extension_data);
+	}
 	for (it = clist_begin(att->att_list); it; it = clist_next(it)) {
 		struct mailimap_msg_att_item *i = clist_content(it);
 		struct mailimap_msg_att_static *st;
@@ -106,6 +195,8 @@ meta_take(struct meta *m, const struct mailimap_msg_att *att,
 			meta_flags(m, i->att_data.att_dyn);
 			continue;
 		}
+		if (i->att_type == MAILIMAP_MSG_ATT_ITEM_EXTENSION)
+			continue;
 		st = i->att_data.att_static;
 		if (st->att_type == MAILIMAP_MSG_ATT_UID)
 			m->uid = st->att_data.att_uid;
@@ -155,26 +246,77 @@ uid_fetch(struct session *s, const uint32_t *uids, size_t n,
 	return 0;
 }
 
+/* The label ids of one FETCH answer into m->labels: on Gmail X-GM-LABELS,
+ * then gm_folder (the label the folder read stands for, when not NULL),
+ * the flags' and UNREAD; else the folder, UNREAD, the flags'. */
+static void
+meta_labels(struct meta *m, const char *folder, const char *gm_folder,
+    const struct mailimap_msg_att *att)
+{
+	m->labels = json_array();
+	meta_take(m, att, NULL, NULL);
+	if (!m->gm) {
+		json_array_insert_new(m->labels, 0, mv_json_str(folder));
+		if (!m->seen)
+			json_array_insert_new(m->labels, 1,
+			    json_string("UNREAD"));
+		return;
+	}
+	if (gm_folder != NULL)
+		label_add(m->labels, mv_json_str(gm_folder));
+	if (!m->seen)
+		label_add(m->labels, json_string("UNREAD"));
+}
+
 json_t *
 fetch_label_ids(const char *folder, const struct mailimap_msg_att *att,
     uint32_t *uid)
 {
-	struct meta m = { 0, 0, -1, json_array(), 0 };
+	struct meta m = { 0, 0, -1, NULL, 0, 0, 0, 0 };
 
-	json_array_append_new(m.labels, mv_json_str(folder));
-	meta_take(&m, att, NULL, NULL);
-	if (!m.seen)
-		json_array_insert_new(m.labels, 1, json_string("UNREAD"));
+	meta_labels(&m, folder, NULL, att);
 	*uid = m.uid;
 	return m.labels;
+}
+
+const char *
+fetch_gm_folder_label(const struct folder *fo)
+{
+	static const struct {
+		const char *role, *label;
+	} map[] = {
+		{ "inbox", "INBOX" }, { "sent", "SENT" }, { "drafts", "DRAFT" },
+		{ "trash", "TRASH" }, { "junk", "SPAM" },
+		{ "flagged", "STARRED" },
+	};
+	size_t i;
+
+	if (fo->role == NULL)
+		return strncmp(fo->name, "[Gmail]/", 8) == 0 ||
+		    strncmp(fo->name, "[Google Mail]/", 14) == 0 ? NULL :
+		    strcasecmp(fo->name, "INBOX") == 0 ? "INBOX" : fo->name;
+	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (strcmp(fo->role, map[i].role) == 0)
+			return map[i].label;
+	return NULL;
+}
+
+/* The hexadecimal of a Gmail id, as its API prints it, into buf. */
+static const char *
+gm_hex(uint64_t v, char *buf, size_t len)
+{
+	snprintf(buf, len, "%" PRIx64, v);
+	return buf;
 }
 
 /* The first FETCH: flags, size and arrival of uids[0..n). metas[i] for
  * uids[i]; a UID the server no longer has keeps size 0 and uid 0. */
 static int
-fetch_meta(struct session *s, const char *folder, const uint32_t *uids,
-    size_t n, struct meta *metas, struct mv_err *err)
+fetch_meta(struct session *s, const char *folder, const char *gm_folder,
+    json_t *seen, const uint32_t *uids, size_t n, struct meta *metas,
+    struct mv_err *err)
 {
+	char hex[24];
 	struct mailimap_fetch_type *ft = mailimap_fetch_type_new_fetch_att_list_empty();
 	clist *res;
 	clistiter *it;
@@ -183,22 +325,39 @@ fetch_meta(struct session *s, const char *folder, const uint32_t *uids,
 	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_flags());
 	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_rfc822_size());
 	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_internaldate());
+	if (s->gmail) {
+		mailimap_fetch_type_new_fetch_att_list_add(ft,
+		    mailimap_fetch_att_new_xgmlabels());
+		mailimap_fetch_type_new_fetch_att_list_add(ft,
+		    mailimap_fetch_att_new_xgmthrid());
+		mailimap_fetch_type_new_fetch_att_list_add(ft,
+		    mailimap_fetch_att_new_xgmmsgid());
+	}
 	if (uid_fetch(s, uids, n, ft, SESSION_BUDGET, &res, err) == -1) {
 		mailimap_fetch_type_free(ft);
 		return -1;
 	}
 	mailimap_fetch_type_free(ft);
 	for (it = clist_begin(res); it; it = clist_next(it)) {
-		struct meta m = { 0, 0, -1, NULL, 0 };
+		struct meta m = { 0, 0, -1, NULL, 0, 0, 0, 0 };
 		size_t i;
 
-		meta_take(&m, clist_content(it), NULL, NULL);
-		m.labels = fetch_label_ids(folder, clist_content(it), &m.uid);
+		meta_labels(&m, folder, gm_folder, clist_content(it));
 		for (i = 0; i < n && uids[i] != m.uid; i++)
 			;
 		if (i == n || metas[i].uid != 0) {
 			json_decref(m.labels);
 			continue;
+		}
+		/* Gmail shows a message in each of its labels' folders: the
+		 * first one read gives it, the others are left out. */
+		if (seen != NULL && m.gmid != 0) {
+			gm_hex(m.gmid, hex, sizeof(hex));
+			if (json_object_get(seen, hex) != NULL) {
+				json_decref(m.labels);
+				continue;
+			}
+			json_object_set_new(seen, hex, json_true());
 		}
 		metas[i] = m;
 	}
@@ -253,7 +412,7 @@ email_build(struct session *s, const char *folder, const struct meta *m,
 	enum mime_format fmt = strcmp(s->o->format, "metadata") == 0 ||
 	    headers_only ? MIME_METADATA : MIME_RAW;
 	json_t *res = json_object(), *e;
-	char *id = msgid_make(folder, s->uidvalidity, m->uid), *raw;
+	char *id = msgid_make(folder, s->uidvalidity, m->uid), *raw, hex[24];
 
 	json_object_set_new(res, "id", id ? json_string(id) : json_null());
 	free(id);
@@ -266,7 +425,8 @@ email_build(struct session *s, const char *folder, const struct meta *m,
 	json_decref(res);
 	if (e == NULL)
 		return NULL;
-	json_object_set_new(e, "thread_id", json_null());
+	json_object_set_new(e, "thread_id", m->thrid != 0 ?
+	    json_string(gm_hex(m->thrid, hex, sizeof(hex))) : json_null());
 	json_object_set_new(e, "history_id", json_null());
 	if (fmt != MIME_METADATA)
 		json_object_set_new(e, "snippet", fetch_snippet(e));
@@ -342,7 +502,7 @@ fetch_bodies(struct sink *k, const char *folder, const struct meta *metas,
 	mailimap_fetch_type_free(ft);
 	memset(out, 0, sizeof(out));
 	for (it = clist_begin(res); rc == 0 && it; it = clist_next(it)) {
-		struct meta m = { 0, 0, -1, NULL, 0 };
+		struct meta m = { 0, 0, -1, NULL, 0, 0, 0, 0 };
 		const char *body = NULL;
 		size_t blen = 0;
 
@@ -421,7 +581,8 @@ fetch_uids(struct sink *k, const char *folder, const uint32_t *uids,
 	for (off = 0; rc == 0 && off < n; off += m) {
 		m = n - off < META_BATCH ? n - off : META_BATCH;
 		memset(metas, 0, sizeof(metas));
-		rc = fetch_meta(k->s, folder, uids + off, m, metas, err);
+		rc = fetch_meta(k->s, folder, k->gm_folder, k->seen,
+		    uids + off, m, metas, err);
 		if (rc == 0)
 			rc = fetch_batch(k, folder, metas, m, err);
 		metas_free(metas, m);
@@ -474,9 +635,11 @@ uid_desc(const void *a, const void *b)
 	return x < y ? 1 : x > y ? -1 : 0;
 }
 
-/* One folder of fetch_emails. */
+/* One folder of fetch_emails (gm_folder: the label it stands for, on
+ * Gmail). */
 static int
-fetch_folder(struct sink *k, const char *folder, struct mv_err *err)
+fetch_folder(struct sink *k, const char *folder, const char *gm_folder,
+    struct mv_err *err)
 {
 	uint32_t *uids = NULL;
 	size_t n = 0;
@@ -491,9 +654,91 @@ fetch_folder(struct sink *k, const char *folder, struct mv_err *err)
 	if (k->max > 0 && n > (size_t)k->max - k->count)
 		n = (size_t)k->max - k->count;
 	log_info("%s: %zu messages to fetch", folder, n);
+	k->gm_folder = gm_folder;
 	rc = fetch_uids(k, folder, uids, n, err);
 	free(uids);
 	return rc;
+}
+
+/* Drops f->v[i] from what is read (its name freed). */
+static void
+folder_skip(struct folders *f, size_t i)
+{
+	free(f->v[i].name);
+	f->v[i].name = NULL;
+}
+
+/* On Gmail, the folder --label names: a folder of that name, else the
+ * folder whose role a Gmail label id stands for (SENT: the \Sent one).
+ * NULL when neither. */
+static const struct folder *
+gm_label_folder(const struct folders *all, const char *label)
+{
+	static const struct {
+		const char *label, *role;
+	} map[] = {
+		{ "SENT", "sent" }, { "DRAFT", "drafts" }, { "TRASH", "trash" },
+		{ "SPAM", "junk" }, { "STARRED", "flagged" },
+	};
+	size_t i;
+
+	for (i = 0; i < all->n; i++)
+		if (strcmp(all->v[i].name, label) == 0 ||
+		    (strcasecmp(label, "INBOX") == 0 &&
+		    strcasecmp(all->v[i].name, "INBOX") == 0))
+			return &all->v[i];
+	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (strcmp(label, map[i].label) == 0)
+			return folders_by_role(all, map[i].role);
+	return NULL;
+}
+
+/* Gmail's folders to read: --label's, else All Mail (every message once:
+ * Gmail shows it again in each label's folder), with Spam and Trash (not
+ * in All Mail) for --include_spam_trash. Without an All Mail folder (hidden
+ * from IMAP), the default folders, each message read once all the same. */
+static int
+gm_folders(struct session *s, struct folders *f, struct mv_err *err)
+{
+	const struct folder *fo, *all_mail;
+	struct folders all;
+	size_t i;
+
+	if (folders_list(s, &all, err) == -1)
+		return -1;
+	if (s->o->label.n == 0) {
+		all_mail = folders_by_role(&all, "all");
+		for (i = 0; i < all.n; i++) {
+			fo = &all.v[i];
+			if (all_mail != NULL ? fo != all_mail && (fo->role ==
+			    NULL || (strcmp(fo->role, "junk") != 0 &&
+			    strcmp(fo->role, "trash") != 0) ||
+			    !s->o->include_spam_trash) :
+			    !folders_default(fo, s->o->include_spam_trash))
+				folder_skip(&all, i);
+		}
+		*f = all;
+		return 0;
+	}
+	f->v = calloc(s->o->label.n, sizeof(*f->v));
+	if (f->v == NULL) {
+		folders_free(&all);
+		return mv_err_set(err, MV_E_INTERNAL, "out of memory");
+	}
+	for (i = 0; i < s->o->label.n; i++) {
+		if ((fo = gm_label_folder(&all, s->o->label.v[i])) == NULL)
+			f->v[f->n].name = strdup(s->o->label.v[i]);
+		else {
+			f->v[f->n] = *fo;
+			f->v[f->n].name = strdup(fo->name);
+		}
+		if (f->v[f->n++].name == NULL) {
+			folders_free(&all);
+			return mv_err_set(err, MV_E_INTERNAL, "out of memory");
+		}
+	}
+	folders_free(&all);
+	return 0;
 }
 
 /* The folders to read: --label, else every default one. */
@@ -504,6 +749,8 @@ fetch_folders(struct session *s, struct folders *f, struct mv_err *err)
 	size_t i;
 
 	memset(f, 0, sizeof(*f));
+	if (s->gmail)
+		return gm_folders(s, f, err);
 	if (s->o->label.n > 0) {
 		f->v = calloc(s->o->label.n, sizeof(*f->v));
 		if (f->v == NULL)
@@ -519,10 +766,8 @@ fetch_folders(struct session *s, struct folders *f, struct mv_err *err)
 		return -1;
 	*f = all;
 	for (i = 0; i < all.n; i++)
-		if (!folders_default(&all.v[i], s->o->include_spam_trash)) {
-			free(all.v[i].name);
-			all.v[i].name = NULL;
-		}
+		if (!folders_default(&all.v[i], s->o->include_spam_trash))
+			folder_skip(&all, i);
 	return 0;
 }
 
@@ -547,20 +792,24 @@ int
 act_fetch_emails(struct session *s)
 {
 	struct mv_err err = MV_ERR_INIT;
-	struct sink k = { s, NULL, 0, s->o->max_results, NULL };
+	struct sink k = { s, NULL, 0, s->o->max_results, NULL, NULL, NULL };
 	struct folders f;
 	size_t i;
 	int rc = 0;
 
 	if (!s->ndjson)
 		k.emails = json_array();
+	if (s->gmail)
+		k.seen = json_object();
 	if (fetch_folders(s, &f, &err) == -1)
 		rc = -1;
 	for (i = 0; rc == 0 && i < f.n; i++)
 		if (f.v[i].name != NULL && (k.max == 0 ||
 		    k.count < (size_t)k.max))
-			rc = fetch_folder(&k, f.v[i].name, &err);
+			rc = fetch_folder(&k, f.v[i].name, s->gmail ?
+			    fetch_gm_folder_label(&f.v[i]) : NULL, &err);
 	folders_free(&f);
+	json_decref(k.seen);
 	return fetch_finish(&k, rc == -1 ? &err : NULL);
 }
 
@@ -568,7 +817,9 @@ int
 act_get_email(struct session *s)
 {
 	struct mv_err err = MV_ERR_INIT;
-	struct sink k = { s, json_array(), 0, 0, NULL };
+	struct sink k = { s, json_array(), 0, 0, NULL, NULL, NULL };
+	struct folders all = { NULL, 0 };
+	const struct folder *fo;
 	struct msgid id;
 	json_t *env;
 
@@ -589,11 +840,16 @@ act_get_email(struct session *s)
 		mv_err_set(&err, MV_E_NOT_FOUND, "message %.300s: the folder's"
 		    " UIDVALIDITY is now %u: its ids changed", s->o->id.v[0],
 		    s->uidvalidity);
-	else if (err.type == MV_OK &&
+	else if (err.type == MV_OK && s->gmail &&
+	    folders_list(s, &all, &err) == 0 &&
+	    (fo = gm_label_folder(&all, id.folder)) != NULL)
+		k.gm_folder = fetch_gm_folder_label(fo);
+	if (err.type == MV_OK &&
 	    fetch_uids(&k, id.folder, &id.uid, 1, &err) == 0 && k.count == 0)
 		mv_err_set(&err, MV_E_NOT_FOUND, "message %.300s: not found",
 		    s->o->id.v[0]);
 	msgid_free(&id);
+	folders_free(&all);
 	if (err.type != MV_OK) {
 		json_decref(k.emails);
 		return action_fail(s, &err);
@@ -616,7 +872,7 @@ fetch_raw(struct session *s, uint32_t uid, size_t *len, struct mv_err *err)
 	char *out = NULL;
 
 	memset(m, 0, sizeof(m));
-	if (fetch_meta(s, "", &uid, 1, m, err) == -1)
+	if (fetch_meta(s, "", NULL, NULL, &uid, 1, m, err) == -1)
 		return NULL;
 	json_decref(m[0].labels);
 	if (m[0].uid == 0) {

@@ -7,6 +7,7 @@
 
 #include <jansson.h>
 
+#include "imap-worker/folders.h"
 #include "imap-worker/session.h"
 
 /* Where fetched emails go: printed one line each as they come (emails
@@ -18,6 +19,9 @@ struct sink {
 	long		 max;		/* 0: no cap */
 	const char	*change;	/* sync: each email as a change line
 					   {"change": change, "id", "email"} */
+	const char	*gm_folder;	/* Gmail: the label the folder read
+					   stands for, or NULL */
+	json_t		*seen;		/* Gmail: X-GM-MSGIDs sunk, or NULL */
 };
 
 /* Hands one JSON object (stolen) to the sink as it is: printed as a line
@@ -29,6 +33,11 @@ int sink_emit(struct sink *k, json_t *obj, struct mv_err *err);
  * reference. */
 json_t *fetch_label_ids(const char *folder,
     const struct mailimap_msg_att *att, uint32_t *uid);
+
+/* On Gmail, the label id a folder stands for: INBOX, SENT, DRAFT, TRASH,
+ * SPAM, STARRED by its role, a user label's folder by its name; NULL for
+ * All Mail and Gmail's other folders. */
+const char *fetch_gm_folder_label(const struct folder *fo);
 
 /* Prints fetch_emails' result from k (its emails, stolen), or err when
  * not NULL; returns the exit code. */

@@ -241,7 +241,7 @@ pop3_fetch_emails(struct session *s)
 {
 	struct mv_err err = MV_ERR_INIT;
 	struct sink k = { s, s->ndjson ? NULL : json_array(), 0,
-	    s->o->max_results, NULL };
+	    s->o->max_results, NULL, NULL, NULL };
 	carray *list;
 	int rc;
 
@@ -323,7 +323,8 @@ static int
 pop3_sync(struct session *s)
 {
 	struct mv_err err = MV_ERR_INIT;
-	struct sink k = { s, s->ndjson ? NULL : json_array(), 0, 0, "added" };
+	struct sink k = { s, s->ndjson ? NULL : json_array(), 0, 0, "added", NULL,
+	    NULL };
 	char reason[128] = "", *cur;
 	carray *list;
 	unsigned first;

@@ -1,15 +1,19 @@
-/* The IMAP session: connection, TLS or STARTTLS, login (password or
- * XOAUTH2), EXAMINE, and libetpan's return codes as the contract's
- * errors. */
+/* The IMAP session: connection, TLS or STARTTLS, login (password,
+ * XOAUTH2 or OAUTHBEARER), EXAMINE, and libetpan's return codes as the
+ * contract's errors. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "common/http.h"
 #include "common/oauth.h"
+#include "imap-worker/gmlabels.h"
 #include "imap-worker/mutf7.h"
 #include "imap-worker/pop3.h"
 #include "imap-worker/session.h"
+#include "shared/b64.h"
 #include "shared/log.h"
 #include "shared/str.h"
 
@@ -65,6 +69,7 @@ session_greet(struct session *s, struct mv_err *err)
 	mailstream *st;
 	int r;
 
+	gmlabels_register();
 	if ((s->m = mailimap_new(0, NULL)) == NULL ||
 	    (st = conn_stream(&s->conn)) == NULL)
 		return mv_err_set(err, MV_E_INTERNAL, "out of memory");
@@ -143,9 +148,129 @@ session_token(struct session *s, struct mv_err *err)
 	return tok;
 }
 
+/* The "status" of an OAUTHBEARER failure (RFC 7628 §3.2.2: base64 of a
+ * JSON object), cleaned, into buf; "" when there is none. */
+static void
+session_bearer_status(const char *b64, char *buf, size_t len)
+{
+	unsigned char *js;
+	json_t *doc;
+	size_t n;
+
+	buf[0] = '\0';
+	if ((js = mv_b64_decode(b64, strlen(b64), &n)) == NULL)
+		return;
+	if ((doc = json_loadb((char *)js, n, 0, NULL)) != NULL &&
+	    json_is_string(json_object_get(doc, "status")))
+		mv_quote_clean(buf, len, json_string_value(json_object_get(doc,
+		    "status")), 60);
+	json_decref(doc);
+	free(js);
+}
+
+/*
+ * AUTHENTICATE OAUTHBEARER (RFC 7628), which libetpan lacks, spoken on its
+ * stream: the initial response inline when the server has SASL-IR, else
+ * after the first "+"; a "+" carrying the server's error is answered with
+ * the dummy response ^A, then the tagged NO follows. Returns libetpan's
+ * codes: MAILIMAP_NO_ERROR (the session then authenticated), _ERROR_LOGIN
+ * (with *status the error's status when the server gave one), _ERROR_STREAM
+ * or _ERROR_PARSE.
+ */
+static int
+session_oauthbearer(struct session *s, const char *tok, char *status,
+    size_t statuslen)
+{
+	static const char tag[] = "OB1";
+	mailstream *st = s->m->imap_stream;
+	char *gs2, *b64, *line;
+	size_t n, len;
+	int sent = 0, ir = session_has(s, "SASL-IR"), r;
+
+	status[0] = '\0';
+	len = strlen(s->acct.username) + strlen(s->acct.in.host) +
+	    strlen(tok) + 64;
+	if ((gs2 = malloc(len)) == NULL)
+		return MAILIMAP_ERROR_MEMORY;
+	n = (size_t)snprintf(gs2, len, "n,a=%s,\001host=%s\001port=%d\001"
+	    "auth=Bearer %s\001\001", s->acct.username, s->acct.in.host,
+	    s->acct.in.port, tok);
+	b64 = mv_b64_encode(gs2, n, 0, 1);
+	explicit_bzero(gs2, len);
+	free(gs2);
+	if (b64 == NULL)
+		return MAILIMAP_ERROR_MEMORY;
+	r = MAILIMAP_ERROR_STREAM;
+	if (mailstream_write(st, tag, strlen(tag)) == -1 ||
+	    mailstream_write(st, " AUTHENTICATE OAUTHBEARER", 25) == -1)
+		goto out;
+	if (ir && (mailstream_write(st, " ", 1) == -1 ||
+	    mailstream_write(st, b64, strlen(b64)) == -1))
+		goto out;
+	sent = ir;
+	if (mailstream_write(st, "\r\n", 2) == -1 || mailstream_flush(st) == -1)
+		goto out;
+	for (;;) {
+		if ((line = mailimap_read_line(s->m)) == NULL) {
+			r = MAILIMAP_ERROR_STREAM;
+			goto out;
+		}
+		line[strcspn(line, "\r\n")] = '\0';
+		if (line[0] == '+') {
+			/* The token, or (sent already) the error: ^A. */
+			if (!sent) {
+				sent = 1;
+				if (mailstream_write(st, b64, strlen(b64)) ==
+				    -1)
+					goto out;
+			} else {
+				session_bearer_status(line + 1 + (line[1] ==
+				    ' '), status, statuslen);
+				if (mailstream_write(st, "AQ==", 4) == -1)
+					goto out;
+			}
+			if (mailstream_write(st, "\r\n", 2) == -1 ||
+			    mailstream_flush(st) == -1)
+				goto out;
+			continue;
+		}
+		if (strncmp(line, tag, strlen(tag)) != 0 ||
+		    line[strlen(tag)] != ' ')
+			continue;	/* untagged: CAPABILITY and the like */
+		line += strlen(tag) + 1;
+		if (strncasecmp(line, "OK", 2) == 0) {
+			s->m->imap_state = MAILIMAP_STATE_AUTHENTICATED;
+			r = MAILIMAP_NO_ERROR;
+		} else if (strncasecmp(line, "NO", 2) == 0 ||
+		    strncasecmp(line, "BAD", 3) == 0) {
+			if (status[0] == '\0')
+				mv_quote_clean(status, statuslen, line, 200);
+			r = MAILIMAP_ERROR_LOGIN;
+		} else
+			r = MAILIMAP_ERROR_PARSE;
+		goto out;
+	}
+out:
+	explicit_bzero(b64, strlen(b64));
+	free(b64);
+	return r;
+}
+
+/* Which mechanism a token logs in with: the document's, else OAUTHBEARER
+ * when the server offers it, else XOAUTH2. */
+static int
+session_bearer(struct session *s)
+{
+	if (s->acct.mech != OAUTH_AUTO)
+		return s->acct.mech == OAUTH_OAUTHBEARER;
+	return mailimap_has_authentication(s->m, "OAUTHBEARER");
+}
+
 static int
 session_login(struct session *s, struct mv_err *err)
 {
+	char status[256];
+	const char *what = "LOGIN";
 	char *tok;
 	int r;
 
@@ -155,16 +280,34 @@ session_login(struct session *s, struct mv_err *err)
 	else {
 		if ((tok = session_token(s, err)) == NULL)
 			return -1;
-		r = mailimap_oauth2_authenticate(s->m, s->acct.username, tok);
 		s->token = tok;		/* SMTP may need it too */
+		/* What the server offers before login decides. */
+		if (s->acct.mech == OAUTH_AUTO &&
+		    (r = session_capability(s)) != MAILIMAP_NO_ERROR)
+			return session_fail(s, r, "CAPABILITY", err);
+		conn_set_budget(&s->conn, SESSION_BUDGET);
+		if (session_bearer(s)) {
+			what = "AUTHENTICATE OAUTHBEARER";
+			r = session_oauthbearer(s, tok, status,
+			    sizeof(status));
+			if (r == MAILIMAP_ERROR_LOGIN)
+				return mv_err_set(err, MV_E_AUTH, "%s refused:"
+				    " %s", what, status[0] ? status :
+				    "no reason given");
+		} else {
+			what = "AUTHENTICATE XOAUTH2";
+			r = mailimap_oauth2_authenticate(s->m,
+			    s->acct.username, tok);
+		}
 	}
 	if (r != MAILIMAP_NO_ERROR)
 		return session_fail(s, r == MAILIMAP_ERROR_STREAM ||
 		    r == MAILIMAP_ERROR_PARSE ? r : MAILIMAP_ERROR_LOGIN,
-		    s->acct.has_oauth ? "AUTHENTICATE XOAUTH2" : "LOGIN", err);
+		    what, err);
 	/* The capabilities after login are the ones that count. */
 	if ((r = session_capability(s)) != MAILIMAP_NO_ERROR)
 		return session_fail(s, r, "CAPABILITY", err);
+	s->gmail = session_has(s, "X-GM-EXT-1");
 	return 0;
 }
 

@@ -29,6 +29,7 @@ struct session {
 	char		*examined;	/* the folder EXAMINEd, or NULL */
 	int		 rw;		/* examined is SELECTed read-write */
 	uint32_t	 uidvalidity, uidnext, exists;
+	int		 gmail;		/* the server has X-GM-EXT-1 */
 };
 
 /*

@@ -280,6 +280,9 @@ sync_qresync(struct sync *y, const char *folder, const struct fcur *old,
 
 	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_uid());
 	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_flags());
+	if (y->s->gmail)
+		mailimap_fetch_type_new_fetch_att_list_add(ft,
+		    mailimap_fetch_att_new_xgmlabels());
 	conn_set_budget(&y->s->conn, SESSION_BUDGET * 4);
 	r = mailimap_uid_fetch_qresync(y->s->m, set, ft, old->modseq, &res, &v);
 	mailimap_set_free(set);
@@ -329,21 +332,24 @@ sync_folder(struct sync *y, const char *folder, struct fcur *now,
 	return sync_new(y, folder, old->uidnext, err);
 }
 
-/* Every folder a fetch reads by default. */
+/* Every folder a fetch reads by default; on Gmail, All Mail alone (every
+ * message but spam and trash, once). */
 static int
 sync_folders(struct sync *y, struct mv_err *err)
 {
+	const struct folder *all;
 	struct folders f;
 	size_t i;
 	int rc = 0;
 
 	if (folders_list(y->s, &f, err) == -1)
 		return -1;
+	all = y->s->gmail ? folders_by_role(&f, "all") : NULL;
 	y->new.v = calloc(f.n + 1, sizeof(*y->new.v));
 	if (y->new.v == NULL)
 		rc = mv_err_set(err, MV_E_INTERNAL, "out of memory");
 	for (i = 0; rc == 0 && i < f.n; i++) {
-		if (!folders_default(&f.v[i], 0))
+		if (all != NULL ? &f.v[i] != all : !folders_default(&f.v[i], 0))
 			continue;
 		y->new.v[y->new.n].folder = f.v[i].name;
 		f.v[i].name = NULL;

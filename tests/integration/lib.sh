@@ -104,6 +104,20 @@ gw() {
 	    --quota_units_per_sec 0 "$@" >"$TMP/out" 2>"$TMP/err" || RC=$?
 }
 
+# EMAIL_STRIP: a jq filter of a fetch_emails result to the EMAIL fields
+# that the same messages share through gmail-worker and imap-worker, keyed
+# by Message-ID (a message with two labels lies in two folders: once is
+# enough). IMAP servers keep messages with CRLF line ends, the Gmail
+# stand-in its files' LF: the decoded size of a text attachment differs by
+# its line count, so only the sizes of the others are kept. gmail-worker
+# reads format raw: the message's own bytes, which the stand-in's format
+# full gives already decoded.
+EMAIL_STRIP='[.emails[] | del(.id, .thread_id, .label_ids, .snippet,
+    .history_id, .internal_date, .size_estimate, .too_large, .raw)
+    | .attachments |= map(del(.attachment_id)
+      | if (.mime_type | test("^(text|message)/")) then del(.size) else . end)]
+    | unique_by(.message_id)'
+
 # iw CREDFILE ARGS...: imap-worker with that credentials document (a path)
 # and the test CA of tests/mailsrv.sh; stdout in $TMP/out, stderr in
 # $TMP/err, exit code in $RC. Never fails itself.

@@ -15,17 +15,8 @@ unseen() {
 	mailsrv_doveadm -f flow mailbox status -u "$MAILSRV_USER" unseen "$1"
 }
 
-# The same messages through both workers, keyed by Message-ID (a message
-# with two labels lies in two folders: once is enough). Dovecot keeps
-# messages with CRLF line ends, the stand-in its files' LF: the decoded
-# size of a text attachment differs by its line count, so only the sizes
-# of the others are compared. gmail-worker reads format raw: the message's
-# own bytes, which the stand-in's format full gives already decoded.
-strip='[.emails[] | del(.id, .thread_id, .label_ids, .snippet, .history_id,
-    .internal_date, .size_estimate, .too_large, .raw)
-    | .attachments |= map(del(.attachment_id)
-      | if (.mime_type | test("^(text|message)/")) then del(.size) else . end)]
-    | unique_by(.message_id)'
+# The same messages through both workers (see EMAIL_STRIP).
+strip=$EMAIL_STRIP
 gw --action fetch_emails --days_back 0 --include_spam_trash --max_results 500 \
     --format raw
 expect_ok

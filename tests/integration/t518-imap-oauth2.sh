@@ -2,9 +2,11 @@
 # imap-worker logging in with OAuth2 against Dovecot that asks the Gmail
 # API stand-in's /tokeninfo about tokens (tests/mailsrv.sh with
 # MAILSRV_TOKENINFO_URL): an access token, and an authorized_user document
-# refreshed at the stand-in's token endpoint, then AUTHENTICATE XOAUTH2;
-# the mail read as with a password; another user's token and an unknown
-# one refused (auth); ping's token_expires_in; no token or secret printed.
+# refreshed at the stand-in's token endpoint, then AUTHENTICATE OAUTHBEARER
+# (Dovecot offers it) or XOAUTH2 as the document's "mechanism" says; the
+# mail read as with a password; another user's token and an unknown one
+# refused (auth) by either mechanism; ping's token_expires_in; no token or
+# secret printed.
 . "$MV_TOP/tests/integration/lib.sh"
 . "$MV_TOP/tests/mailsrv.sh"
 
@@ -19,12 +21,35 @@ clean() {
 	! grep -qF "$static" "$TMP/out" "$TMP/err" || fail "token printed"
 }
 
-# A static access token.
+# with_mech FILE MECH: FILE's document with oauth2.mechanism MECH.
+with_mech() {
+	jq --arg m "$2" '.oauth2.mechanism = $m' "$1" >"$1.$2"
+	chmod 600 "$1.$2"
+	echo "$1.$2"
+}
+# logins METHOD: how many logins Dovecot logged by METHOD.
+logins() {
+	grep -c "Login: user=<.*method=$1" "$MAILSRV_LOG" || true
+}
+
+# A static access token: OAUTHBEARER, offered by the server, by default.
 TOK=$(mailsrv_creds_oauth2 "$TMP/creds/alice-access-token.json" static)
 iw "$TOK" --action ping && expect_ok && clean
+expect_eq "$(logins OAUTHBEARER)" 1 "OAUTHBEARER logins"
+expect_eq "$(logins XOAUTH2)" 0 "XOAUTH2 logins"
 iw "$TOK" --action fetch_emails --days_back 0 --label INBOX && expect_ok
 n=$(jout .count)
 [ "$n" -gt 0 ] || fail "nothing fetched with a token"
+
+# The same token with "mechanism": "xoauth2", then "oauthbearer".
+iw "$(with_mech "$TOK" xoauth2)" --action fetch_emails --days_back 0 \
+    --label INBOX && expect_ok && clean
+expect_eq "$(jout .count)" "$n" "fetched by XOAUTH2"
+expect_eq "$(logins XOAUTH2)" 1 "XOAUTH2 logins"
+iw "$(with_mech "$TOK" oauthbearer)" --action ping && expect_ok && clean
+expect_eq "$(logins OAUTHBEARER)" 3 "OAUTHBEARER logins"
+iw "$(with_mech "$TOK" plain)" --action ping &&
+    expect_error bad_credentials 78
 
 # An authorized_user document: one refresh grant, then XOAUTH2.
 REF=$(mailsrv_creds_oauth2 "$TMP/creds/alice-authorized-user.json" refresh)
@@ -53,5 +78,10 @@ iw "$BOB" --action ping && expect_error auth 77
 printf '{"access_token": "ya29.standin-unknown"}\n' >"$TMP/unknown.json"
 UNK=$(mailsrv_creds_oauth2 "$TMP/unknown.json" unknown)
 iw "$UNK" --action ping && expect_error auth 77
+grep -q "OAUTHBEARER refused" "$TMP/out" || fail "not said: $(cat "$TMP/out")"
+clean
+iw "$(with_mech "$UNK" xoauth2)" --action ping && expect_error auth 77
+clean
+iw "$(with_mech "$BOB" oauthbearer)" --action ping && expect_error auth 77
 clean
 echo "t518 ok"

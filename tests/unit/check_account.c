@@ -57,7 +57,18 @@ START_TEST(test_oauth2)
 	    "\"oauth2\": {\"access_token\": \"t\"}}", &a, &err), 0);
 	ck_assert_int_eq(a.has_oauth, 1);
 	ck_assert_int_eq(a.oauth.type, CREDS_ACCESS_TOKEN);
+	ck_assert_int_eq(a.mech, OAUTH_AUTO);
 	ck_assert_ptr_null(a.password);
+	account_free(&a);
+	ck_assert_int_eq(load("{\"host\": \"h\", \"username\": \"u\", "
+	    "\"oauth2\": {\"access_token\": \"t\", \"mechanism\": "
+	    "\"OAUTHBEARER\"}}", &a, &err), 0);
+	ck_assert_int_eq(a.mech, OAUTH_OAUTHBEARER);
+	account_free(&a);
+	ck_assert_int_eq(load("{\"host\": \"h\", \"username\": \"u\", "
+	    "\"oauth2\": {\"access_token\": \"t\", \"mechanism\": "
+	    "\"xoauth2\"}}", &a, &err), 0);
+	ck_assert_int_eq(a.mech, OAUTH_XOAUTH2);
 	account_free(&a);
 }
 END_TEST
@@ -83,6 +94,9 @@ START_TEST(test_bad)
 		  "\"s3cret\", \"oauth2\": {\"access_token\": \"t\"}}", "exclude" },
 		{ "{\"host\": \"h\", \"username\": \"u\", \"password\": "
 		  "\"s3cret\", \"smtp\": {\"port\": 25}}", "'host'" },
+		{ "{\"host\": \"h\", \"username\": \"u\", \"oauth2\": "
+		  "{\"access_token\": \"s3cret\", \"mechanism\": \"plain\"}}",
+		  "'mechanism'" },
 		{ "{\"host\": \"h\", \"username\": \"u\", \"password\": "
 		  "\"s3cret\", \"smtp\": {\"host\": \"s\", \"security\": 1}}",
 		  "'smtp.security'" },
