@@ -53,6 +53,32 @@ cmds_per_job() {	# JOBS POLLS
 	    } END { printf "%stotal=%.1f\n", o, t / n }'
 }
 
+# queue_round CONF N: N jobs "tiny" added to the queue sync, then the
+# daemon started on CONF until it has recorded them all; prints jobs per
+# second and leaves in polls the bench's own HGETs (for cmds_per_job).
+queue_round() {
+	redis-cli -s "$T/r.sock" FLUSHALL >/dev/null
+	i=0
+	while [ $i -lt "$2" ]; do
+		echo "XADD mailvisor:queue:sync * job tiny tenant_id t user_id u0"
+		i=$((i + 1))
+	done | redis-cli -s "$T/r.sock" >/dev/null
+	redis-cli -s "$T/r.sock" CONFIG RESETSTAT >/dev/null
+	polls=1
+	a=$(now)
+	"$build/mailvisord" -c "$1" 2>>"$T/q.log" &
+	MPID=$!
+	while [ "$(redis-cli -s "$T/r.sock" HGET worker:stats:tiny total_executions)" != "$2" ]; do
+		polls=$((polls + 1))
+		sleep 0.02
+	done
+	b=$(now)
+	kill $MPID
+	wait $MPID 2>/dev/null || true
+	MPID=
+	awk "BEGIN { printf \"%.0f\\n\", $2 / ($b - $a) }"
+}
+
 # consume_round CONF JOB STREAM N: N entries added to STREAM, then the
 # daemon started on CONF until JOB has consumed them all (each entry in a
 # record: a batch's records count its entries); prints entries per
@@ -126,28 +152,8 @@ queue_vs_baseline() {
 		awk "BEGIN { printf \"%.0f\\n\", $n / ($b - $a) }" >>"$T/run"
 		[ $r -eq 0 ] && echo "--run commands per job: $(cmds_per_job "$n" 0)"
 
-		redis-cli -s "$T/r.sock" FLUSHALL >/dev/null
-		i=0
-		while [ $i -lt "$n" ]; do
-			echo "XADD mailvisor:queue:sync * job tiny tenant_id t user_id u0"
-			i=$((i + 1))
-		done | redis-cli -s "$T/r.sock" >/dev/null
-		redis-cli -s "$T/r.sock" CONFIG RESETSTAT >/dev/null
-		polls=0
-		a=$(now)
-		"$build/mailvisord" -c "$T/tiny.conf" 2>>"$T/q.log" &
-		MPID=$!
-		while [ "$(redis-cli -s "$T/r.sock" HGET worker:stats:tiny total_executions)" != "$n" ]; do
-			polls=$((polls + 1))
-			sleep 0.02
-		done
-		b=$(now)
-		polls=$((polls + 1))
+		queue_round "$T/tiny.conf" "$n" >>"$T/queue"
 		[ $r -eq 0 ] && echo "queue commands per job: $(cmds_per_job "$n" "$polls")"
-		kill $MPID
-		wait $MPID 2>/dev/null || true
-		MPID=
-		awk "BEGIN { printf \"%.0f\\n\", $n / ($b - $a) }" >>"$T/queue"
 		consume_round "$T/consume.conf" eat bench "$n" >>"$T/stream"
 		[ $r -eq 0 ] && echo "stream commands per entry: $(cmds_per_job "$n" "$polls")"
 		consume_round "$T/consume.conf" eat10 bench10 "$n" >>"$T/stream10"
@@ -215,20 +221,7 @@ gaps_vs_run() {
 		    { tail "$T/mvd.log"; exit 1; }
 		echo "--run:  $(slot_gaps "$st" 2)"
 		rm -f "$st"
-		redis-cli -s "$T/r.sock" FLUSHALL >/dev/null
-		i=0
-		while [ $i -lt "$n" ]; do
-			echo "XADD mailvisor:queue:sync * job tiny tenant_id t user_id u0"
-			i=$((i + 1))
-		done | redis-cli -s "$T/r.sock" >/dev/null
-		"$build/mailvisord" -c "$T/gaps.conf" 2>>"$T/q.log" &
-		MPID=$!
-		while [ "$(redis-cli -s "$T/r.sock" HGET worker:stats:tiny total_executions)" != "$n" ]; do
-			sleep 0.02
-		done
-		kill $MPID
-		wait $MPID 2>/dev/null || true
-		MPID=
+		queue_round "$T/gaps.conf" "$n" >/dev/null
 		echo "queue:  $(slot_gaps "$st" 2)"
 		rm -f "$st"
 		consume_round "$T/gaps.conf" eat bench "$n" >/dev/null
