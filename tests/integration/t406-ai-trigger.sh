@@ -11,6 +11,7 @@ unset MAILVISOR_URL MAILVISOR_TOKEN MAILVISOR_TOKEN_FILE http_proxy \
 start_redis
 start_standin
 GURL=$STANDIN_URL
+GLOG=$STANDIN_LOG
 start_ai_standin
 ALICE=$TMP/creds/alice-authorized-user.json
 gfaults() { (STANDIN_URL=$GURL; faults "$1"); }
@@ -44,6 +45,7 @@ expect_eq "$(jq -s 'length' "$TMP/out")" 4 "three results and the summary"
 # The first stage's error is the result: not_found, 65.
 pipe --action get_thread --thread_id ffffffffffff0000 -- --action summarize
 expect_error not_found 65
+expect_eq "$(jout .error.http_status)" 404 "upstream http_status kept"
 grep -q 'get_thread failed' "$TMP/out" || fail "no upstream action: $(cat "$TMP/out")"
 # ... rate_limited with its retry_after, 75.
 gfaults '[{"path": "/threads/", "status": 429, "count": 5, "retry_after": 40}]'
@@ -80,6 +82,15 @@ PATH=$MV_BUILD:$PATH "$PIPE" --credentials "@$ALICE" --limit 2 \
     2>"$TMP/err" || RC=$?
 expect_rc 0
 expect_eq "$(jq -s -r '.[-1] | [.count, .succeeded] | @csv' "$TMP/out")" 2,2 "mailvisor-ai --limit"
+RC=0
+PATH=$MV_BUILD:$PATH "$PIPE" --credentials "@$ALICE" --limit 3 \
+    --query is:unread --api_key_file "$TMP/ai.key" --tasks classify \
+    >"$TMP/out" 2>"$TMP/err" || RC=$?
+expect_rc 0
+[ "$(jq -s '.[-1].count' "$TMP/out")" -le 3 ] || fail "--limit 3 gave more"
+[ "$(jq -s "[.[] | select(.path | endswith(\"/messages\")) |
+    select((.query.q // [\"\"])[0] | test(\"is:unread\"))] | length" "$GLOG")" -ge 1 ] ||
+    fail "--query did not reach messages.list"
 RC=0
 "$PIPE" --credentials "@$ALICE" >"$TMP/out" 2>"$TMP/err" || RC=$?
 expect_rc 64
