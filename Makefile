@@ -214,6 +214,10 @@ $(BUILD)/spawnlimit: bench/spawnlimit.c
 	@echo "  LD      $@"
 	@$(CC) $(CFLAGS) -O2 -Wall $(LDFLAGS) -o $@ $< -lhiredis
 
+$(BUILD)/rwait: bench/rwait.c
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS) -std=c11 -D_GNU_SOURCE $(MV_WARN) $(LDFLAGS) -o $@ $< -lhiredis
+
 # Static: a run then costs the supervisor's work, not the loader's.
 $(BUILD)/okworker: bench/okworker.c
 	@echo "  LD      $@"
@@ -294,7 +298,7 @@ deb:
 	@packaging/mkdeb.sh $(BUILD)
 
 BENCH_BIN = $(BUILD)/runstat $(BUILD)/spawnloop $(BUILD)/spawnlimit \
-	    $(BUILD)/okworker
+	    $(BUILD)/okworker $(BUILD)/rwait
 
 bench: all checks $(BENCH_BIN)
 	@bench/run.sh $(BUILD)

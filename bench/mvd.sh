@@ -42,16 +42,32 @@ now() { date +%s.%N; }
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 # Commands per job from INFO commandstats ("cmd=calls/job ..., total"),
-# leaving out POLLS HGETs of the bench's own.
-cmds_per_job() {	# JOBS POLLS
+# leaving out POLLS calls of CMD (hget) of the bench's own.
+cmds_per_job() {	# JOBS POLLS [CMD]
 	redis-cli -s "$T/r.sock" INFO commandstats | tr -d '\r' |
-	    awk -F '[_:,=]' -v n="$1" -v polls="$2" '
+	    awk -F '[_:,=]' -v n="$1" -v polls="$2" -v pc="${3:-hget}" '
 	    /^cmdstat_/ && $2 !~ /^(info|config|flushall|ping|xinfo)/ {
-		c = $4; if ($2 == "hget") c -= polls
+		c = $4; if ($2 == pc) c -= polls
 		if (c <= 0) next
 		t += c; o = o sprintf("%s=%.2f ", $2, c / n)
 	    } END { printf "%stotal=%.1f\n", o, t / n }'
 }
+
+# watch_until VALUE COMMAND...: returns once COMMAND's reply is VALUE,
+# asked every 10 ms by bench/rwait on one connection (a shell loop
+# forking redis-cli and sleep at each poll takes CPU from the daemon
+# measured, on a machine of two cores); prints how many times it asked.
+watch_until() {
+	"$build/rwait" "$T/r.sock" "$@"
+}
+
+# The lag and pending entries of group ARGV[1] of stream KEYS[1].
+lag_lua="for _, g in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
+  local t = {}
+  for i = 1, #g, 2 do t[g[i]] = g[i + 1] end
+  if t.name == ARGV[1] then return (t.lag or 0) + t.pending end
+end
+return -1"
 
 # queue_round CONF N: N jobs "tiny" added to the queue sync, then the
 # daemon started on CONF until it has recorded them all; prints jobs per
@@ -64,14 +80,10 @@ queue_round() {
 		i=$((i + 1))
 	done | redis-cli -s "$T/r.sock" >/dev/null
 	redis-cli -s "$T/r.sock" CONFIG RESETSTAT >/dev/null
-	polls=1
 	a=$(now)
 	"$build/mailvisord" -c "$1" 2>>"$T/q.log" &
 	MPID=$!
-	while [ "$(redis-cli -s "$T/r.sock" HGET worker:stats:tiny total_executions)" != "$2" ]; do
-		polls=$((polls + 1))
-		sleep 0.02
-	done
+	polls=$(watch_until "$2" HGET worker:stats:tiny total_executions)
 	b=$(now)
 	kill $MPID
 	wait $MPID 2>/dev/null || true
@@ -91,16 +103,10 @@ consume_round() {
 		i=$((i + 1))
 	done | redis-cli -s "$T/r.sock" >/dev/null
 	redis-cli -s "$T/r.sock" CONFIG RESETSTAT >/dev/null
-	polls=0
 	a=$(now)
 	"$build/mailvisord" -c "$1" 2>>"$T/c.log" &
 	MPID=$!
-	while [ "$(redis-cli -s "$T/r.sock" --json XINFO GROUPS \
-	    "mailvisor:stream:$3" | jq --arg g "$2" \
-	    '.[] | select(.name == $g) | .lag + .pending')" != 0 ]; do
-		polls=$((polls + 1))
-		sleep 0.02
-	done
+	polls=$(watch_until 0 EVAL "$lag_lua" 1 "mailvisor:stream:$3" "$2")
 	b=$(now)
 	kill $MPID
 	wait $MPID 2>/dev/null || true
@@ -155,9 +161,9 @@ queue_vs_baseline() {
 		queue_round "$T/tiny.conf" "$n" >>"$T/queue"
 		[ $r -eq 0 ] && echo "queue commands per job: $(cmds_per_job "$n" "$polls")"
 		consume_round "$T/consume.conf" eat bench "$n" >>"$T/stream"
-		[ $r -eq 0 ] && echo "stream commands per entry: $(cmds_per_job "$n" "$polls")"
+		[ $r -eq 0 ] && echo "stream commands per entry: $(cmds_per_job "$n" "$polls" eval)"
 		consume_round "$T/consume.conf" eat10 bench10 "$n" >>"$T/stream10"
-		[ $r -eq 0 ] && echo "stream (batch 10) commands per entry: $(cmds_per_job "$n" "$polls")"
+		[ $r -eq 0 ] && echo "stream (batch 10) commands per entry: $(cmds_per_job "$n" "$polls" eval)"
 		r=$((r + 1))
 	done
 	loop=$(median <"$T/loop")
@@ -385,9 +391,7 @@ for daemons in 1 2 4; do
 		echo "XADD mailvisor:queue:sync * job q tenant_id t user_id u"
 		i=$((i + 1))
 	done | redis-cli -s "$T/r.sock" >/dev/null
-	while [ "$(redis-cli -s "$T/r.sock" HGET worker:stats:q total_executions)" != "$N" ]; do
-		sleep 0.05
-	done
+	watch_until "$N" HGET worker:stats:q total_executions >/dev/null
 	b=$(now)
 	kill $pids
 	wait $pids 2>/dev/null || true
