@@ -159,10 +159,13 @@ static const char queue_mover_lua[] =
 /*
  * The idempotency and revocation check of a batch of entries: KEYS[1] the
  * revoked set, ARGV[1] the hold's TTL, ARGV[2] the hold keys' prefix,
- * then per entry its origin id, entry id and idempotency key. Per entry,
- * in order: 2 revoked; 1 another job holds the key; 0 ours (the hold
- * taken or already ours): run it. One SMISMEMBER for the batch and one
- * SET NX per entry (a GET only when the key is held).
+ * then per entry its origin id, entry id and idempotency key ("" none).
+ * Per entry, in order: 2 revoked; 1 another job holds the key; 0 ours
+ * (the hold taken or already ours, or no key): run it. One SMISMEMBER for
+ * the batch and one SET NX per entry with a key (a GET only when the key
+ * is held). An entry without a key takes no hold: held by its own origin
+ * id, it could only ever meet itself again (a retry, a reclaim), which
+ * runs.
  */
 static const char queue_check_lua[] =
     "local n = (#ARGV - 2) / 3\n"
@@ -174,11 +177,12 @@ static const char queue_check_lua[] =
     "local rv = redis.call('SMISMEMBER', KEYS[1], unpack(ids))\n"
     "local out = {}\n"
     "for i = 0, n - 1 do\n"
-    "  local o, k = ARGV[3 + 3 * i], ARGV[2] .. ARGV[5 + 3 * i]\n"
+    "  local o, k = ARGV[3 + 3 * i], ARGV[5 + 3 * i]\n"
     "  if rv[2 * i + 1] == 1 or rv[2 * i + 2] == 1 then out[i + 1] = 2\n"
-    "  elseif redis.call('SET', k, o, 'NX', 'EX', ARGV[1]) then"
-    " out[i + 1] = 0\n"
-    "  elseif redis.call('GET', k) == o then out[i + 1] = 0\n"
+    "  elseif k == '' then out[i + 1] = 0\n"
+    "  elseif redis.call('SET', ARGV[2] .. k, o, 'NX', 'EX', ARGV[1])"
+    " then out[i + 1] = 0\n"
+    "  elseif redis.call('GET', ARGV[2] .. k) == o then out[i + 1] = 0\n"
     "  else out[i + 1] = 1 end\n"
     "end\n"
     "return out\n";
@@ -451,15 +455,17 @@ queue_check_meta(struct qmsg *m)
 	return NULL;
 }
 
-/* A queued job's idempotency key. NULL or why not. */
+/* A queued job's idempotency key, if it has one. NULL or why not. */
 static const char *
 queue_check_idem(struct qmsg *m)
 {
 	const char *s = queue_field(m, "idempotency_key");
 
-	if (s != NULL && *s == '\0')
+	if (s == NULL)
+		return NULL;
+	if (*s == '\0')
 		return "empty idempotency_key";
-	if ((m->idem = strdup(s != NULL ? s : m->job_id)) == NULL)
+	if ((m->idem = strdup(s)) == NULL)
 		return "out of memory";
 	return NULL;
 }
@@ -515,7 +521,8 @@ queue_entry_take(struct qmsg *m, const redisReply *f)
 	return NULL;
 }
 
-/* The idempotency key of a consumed entry, in its job's namespace. */
+/* The idempotency key of a consumed entry that has one, in its job's
+ * namespace. */
 static const char *
 queue_entry_idem(struct qmsg *m)
 {
@@ -523,7 +530,7 @@ queue_entry_idem(struct qmsg *m)
 	char buf[QUEUE_IDEM_MAX + QUEUE_NAME_MAX + 32];
 
 	if (k == NULL || *k == '\0')
-		k = m->job_id;
+		return NULL;
 	if (strlen(k) <= QUEUE_IDEM_MAX)
 		snprintf(buf, sizeof(buf), "%s:%s", m->job->name, k);
 	else
@@ -1031,7 +1038,7 @@ queue_check_send(struct queue *q, struct qmsg **m, size_t n, rds_reply_fn cb,
 	for (i = 0; i < n && i < QUEUE_BATCH_MAX; i++) {
 		v[c++] = m[i]->job_id;
 		v[c++] = m[i]->id;
-		v[c++] = m[i]->idem;
+		v[c++] = m[i]->idem != NULL ? m[i]->idem : "";
 	}
 	return rds_eval(q->cmd, &queue_check_script, c, v, NULL, cb, arg);
 }

@@ -40,11 +40,11 @@ struct queue;
  * these twice, sends the message to the DLQ.
  *
  * The job id of every record of a queued job is its origin id (the first
- * entry's id), so that all its attempts share it. The idempotency key is
- * idempotency_key, else the origin id; its hold (SET NX EX) names the
- * origin, so that a retry, a reclaim or a reprocessed dead letter of the
- * same job runs, and another message with the same key is recorded
- * "skipped" and acknowledged, never run.
+ * entry's id), so that all its attempts share it. A message with an
+ * idempotency_key holds it (SET NX EX) in the name of its origin, so that
+ * a retry, a reclaim or a reprocessed dead letter of the same job runs,
+ * and another message with the same key is recorded "skipped" and
+ * acknowledged, never run. A message without one takes no hold.
  *
  * Reclaim: every heartbeat (QUEUE_HEARTBEAT_MS) a daemon sets its
  * consumer key (EX QUEUE_HEARTBEAT_TTL), resets the idle time of the
@@ -69,8 +69,8 @@ struct queue;
  * user_id when those are given; a job whose command names an account
  * needs one. Else: the dead letters, never run. The origin id of an
  * entry is its id in the stream; the idempotency hold is
- * mailvisor:idem:{JOB}:{key} (key, else the origin id; a key longer
- * than 200 bytes by its hash), so that each consuming job has its own.
+ * mailvisor:idem:{JOB}:{key} (none without a key; a key longer than
+ * 200 bytes by its hash), so that each consuming job has its own.
  * With batch above 1, a run takes up to batch entries read and checked
  * together, all of one account (or all of none).
  *
@@ -142,7 +142,7 @@ struct qmsg {
 	json_t				*fields;	/* as received */
 	json_t				*attempts;	/* earlier statuses */
 	char				*tenant;
-	char				*idem;
+	char				*idem;		/* NULL: none */
 	unsigned long long		 ms, seq;
 	int64_t				 checked_ms;	/* verdict 0 */
 };

@@ -65,6 +65,8 @@ expect_eq "$(rcli HGET worker:stats:echo total_executions)" "$N" "records"
 expect_eq "$(rcli HGET worker:stats:echo successful_executions)" "$N" "successes"
 expect_eq "$(rcli --scan --pattern 'worker:metrics:echo:*' | wc -l | tr -d ' ')" "$N" "distinct job ids"
 expect_eq "$(rcli XPENDING mailvisor:queue:sync mailvisor | head -1)" 0 "pending entries"
+# Jobs without an idempotency key take no hold: no key left for a week.
+expect_eq "$(rcli --scan --pattern 'mailvisor:idem:*' | wc -l | tr -d ' ')" 0 "holds of keyless jobs"
 for i in 1 2 3; do
 	grep -q 'job echo' "$TMP/mvd$i.log" && fail "daemon $i logged about echo runs: $(grep 'job echo' "$TMP/mvd$i.log" | head -3)"
 done
@@ -93,6 +95,7 @@ wait_for 20 sh -c "[ \"\$(redis-cli -s $REDIS_SOCK HGET worker:stats:echo total_
 sleep 1
 expect_eq "$(rcli HGET worker:stats:echo successful_executions)" $((N + 1)) "one run for one key"
 expect_eq "$(rcli LRANGE worker:history:echo 0 1 | jq -r .status | sort | tr '\n' ' ')" "skipped success " "the duplicate skipped"
+expect_eq "$(rcli --scan --pattern 'mailvisor:idem:*')" "mailvisor:idem:k-42" "the one hold"
 
 # kill -9 mid-job: another daemon finishes it, once, after timeout + margin.
 rcli XADD mailvisor:queue:sync '*' job slow tenant_id t1 user_id alice >/dev/null
