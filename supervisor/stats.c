@@ -34,7 +34,8 @@
  * count of extra commands and each as its argc and arguments.
  * The fields no record has touched yet are written as 0, so that the
  * hash always has all seven (contract §3): a worker that never failed
- * has a failed_executions of 0.
+ * has a failed_executions of 0. Only when the hash is new or lacks one
+ * (HLEN): four writes saved on every other record.
  * The average is total_duration / (successful + failed), computed here
  * from the totals just written: it always agrees with them, even when
  * several daemons write the same hash. Printed with 6 decimals at most,
@@ -58,9 +59,11 @@ static const char stats_record_lua[] =
     "local r = call('HINCRBY', k[1], 'total_executions', 1)\n"
     "if nerr == 1 and not (string.find(first, '^WRONGTYPE') or\n"
     "    string.find(first, '^ERR')) then return r end\n"
-    "for _, f in ipairs({'successful_executions', 'failed_executions',"
+    "if r == 1 or call('HLEN', k[1]) < 7 then\n"
+    "  for _, f in ipairs({'successful_executions', 'failed_executions',"
     " 'total_duration', 'average_duration'}) do\n"
-    "  call('HSETNX', k[1], f, '0')\n"
+    "    call('HSETNX', k[1], f, '0')\n"
+    "  end\n"
     "end\n"
     "local avg\n"
     "if a[1] ~= 'k' then\n"

@@ -961,6 +961,15 @@ START_TEST(stats_record_zero_fields)
 	ck_assert_int_eq(stats_flush_wait(s, 3), 0);
 	ck_q(c, "1", "HGET worker:stats:ok failed_executions");
 	ck_q(c, "1.5", "HGET worker:stats:ok average_duration");
+	/* A hash that lost fields (written by hand, or by an older writer)
+	 * gets them back at its next record, whatever its count. */
+	ck_q(c, "2", "HDEL worker:stats:ok failed_executions "
+	    "total_duration");
+	stats_record(s, "ok", "5", mkrec("skipped", "ok", "5", 0, STARTED));
+	ck_assert_int_eq(stats_flush_wait(s, 3), 0);
+	ck_q(c, "7", "HLEN worker:stats:ok");
+	ck_q(c, "0", "HGET worker:stats:ok failed_executions");
+	ck_q(c, "3", "HGET worker:stats:ok total_executions");
 	redisFree(c);
 	stats_free(s);
 	rds_free(r);
