@@ -9,6 +9,7 @@
 
 #include "ai-worker/job.h"
 #include "ai-worker/opts.h"
+#include "common/cli.h"
 #include "common/http.h"
 #include "common/output.h"
 #include "shared/buf.h"
@@ -113,16 +114,9 @@ setup(struct ai_opts *o, int argc, char **argv, struct mv_err *err)
 {
 	if (ai_opts_parse(o, argc, argv, err) == -1)
 		return -1;
-	if (o->help) {
-		ai_opts_usage();
+	if (cli_early("ai-worker", o->help, o->version, o->quiet, o->verbose,
+	    ai_opts_usage))
 		return 1;
-	}
-	if (o->version) {
-		printf("ai-worker %s\n", MV_VERSION);
-		return 1;
-	}
-	log_set_level(o->quiet ? LOG_LVL_ERROR : LOG_LVL_WARN +
-	    (o->verbose > 2 ? 2 : o->verbose));
 	return ai_opts_check(o, err);
 }
 

@@ -7,49 +7,26 @@
 #include "gmail-worker/actions.h"
 #include "gmail-worker/gmail.h"
 #include "gmail-worker/opts.h"
+#include "common/cli.h"
 #include "common/output.h"
 #include "shared/log.h"
 #include "shared/mvtime.h"
-
-#ifndef MV_VERSION
-#define MV_VERSION "0.1.0"
-#endif
-
-static int
-is_stdin(const char *s)
-{
-	return s != NULL && strcmp(s, "-") == 0;
-}
-
-/* How many options want to read stdin. */
-static int
-stdin_readers(const struct opts *o)
-{
-	const char *creds = o->credentials ? o->credentials :
-	    getenv("GMAIL_WORKER_CREDENTIALS");
-
-	return is_stdin(creds) + is_stdin(o->body_file) +
-	    is_stdin(o->html_file) + is_stdin(o->raw_file);
-}
 
 /* Checks what every action needs. Returns 0 or -1 with err. */
 static int
 check_common(const struct opts *o, const struct action **a,
     struct mv_err *err)
 {
-	if (strcmp(o->output, "json") != 0 && strcmp(o->output, "ndjson") != 0)
-		return mv_err_set(err, MV_E_INVALID_ARGUMENT, "--output: '%.32s'"
-		    " is neither json nor ndjson", o->output);
-	if (o->action == NULL)
-		return mv_err_set(err, MV_E_INVALID_ARGUMENT, "no --action "
-		    "given (see --help)");
-	if ((*a = action_find(o->action)) == NULL)
-		return mv_err_set(err, MV_E_INVALID_ARGUMENT, "unknown action "
-		    "'%.64s' (see --help)", o->action);
-	if (stdin_readers(o) > 1)
-		return mv_err_set(err, MV_E_INVALID_ARGUMENT, "only one of "
-		    "--credentials, --body_file, --html_file and --raw_file "
-		    "can read stdin (-)");
+	const char *creds = o->credentials ? o->credentials :
+	    getenv("GMAIL_WORKER_CREDENTIALS");
+	const char *const paths[] = { creds, o->body_file, o->html_file,
+	    o->raw_file };
+
+	*a = o->action != NULL ? action_find(o->action) : NULL;
+	if (cli_check(o->output, o->action, *a != NULL, paths, 4,
+	    "--credentials, --body_file, --html_file and --raw_file",
+	    err) == -1)
+		return -1;
 	if (gm_profile_rate(o->quota_profile) < 0)
 		return mv_err_set(err, MV_E_INVALID_ARGUMENT, "--quota_profile:"
 		    " '%.32s' is neither classic nor 2026", o->quota_profile);
@@ -81,18 +58,11 @@ main(int argc, char **argv)
 	log_init("gmail-worker", LOG_LVL_WARN);
 	mv_err_clear(&err);
 	if (opts_parse(&o, argc, argv, &err) == 0) {
-		if (o.help) {
-			opts_usage();
+		if (cli_early("gmail-worker", o.help, o.version, o.quiet,
+		    o.verbose, opts_usage)) {
 			opts_free(&o);
 			return 0;
 		}
-		if (o.version) {
-			printf("gmail-worker %s\n", MV_VERSION);
-			opts_free(&o);
-			return 0;
-		}
-		log_set_level(o.quiet ? LOG_LVL_ERROR : LOG_LVL_WARN +
-		    (o.verbose > 2 ? 2 : o.verbose));
 		check_common(&o, &a, &err);
 	}
 	ndjson = o.output && strcmp(o.output, "ndjson") == 0;

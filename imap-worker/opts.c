@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/cli.h"
 #include "imap-worker/opts.h"
 #include "shared/opt.h"
 
@@ -109,10 +110,7 @@ opts_parse(struct opts *o, int argc, char **argv, struct mv_err *err)
 	opts_defaults(o);
 	if (mv_opt_parse(&opts_table, o, argc, argv, err) == -1)
 		return -1;
-	/* A sync's changes stream (contract §5). */
-	if (o->output == NULL)
-		o->output = o->action && strcmp(o->action, "sync") == 0 ?
-		    "ndjson" : "json";
+	o->output = cli_output(o->output, o->action);
 	return 0;
 }
 

@@ -1,8 +1,10 @@
-/* Unit tests of gmail-worker/opts.c: the option table and its parser. */
+/* Unit tests of gmail-worker/opts.c, the option table and its parser,
+ * and of common/cli.c, what the workers' command lines share. */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/cli.h"
 #include "gmail-worker/opts.h"
 
 #define ARGC(a) ((int)(sizeof(a) / sizeof(a[0])))
@@ -126,6 +128,42 @@ START_TEST(test_list_cap)
 }
 END_TEST
 
+/* The default --output: ndjson for sync only. */
+START_TEST(test_cli_output)
+{
+	ck_assert_str_eq(cli_output(NULL, "sync"), "ndjson");
+	ck_assert_str_eq(cli_output(NULL, "fetch_emails"), "json");
+	ck_assert_str_eq(cli_output(NULL, NULL), "json");
+	ck_assert_str_eq(cli_output("json", "sync"), "json");
+}
+END_TEST
+
+START_TEST(test_cli_check)
+{
+	const char *none[] = { NULL, "body.txt", NULL };
+	const char *one[] = { "-", "body.txt", NULL };
+	const char *two[] = { "-", NULL, "-" };
+	struct mv_err err;
+
+	mv_err_clear(&err);
+	ck_assert_int_eq(cli_check("json", "ping", 1, none, 3, "A, B and C",
+	    &err), 0);
+	ck_assert_int_eq(cli_check("ndjson", "ping", 1, one, 3, "A, B and C",
+	    &err), 0);
+	ck_assert_int_eq(cli_check("json", "ping", 1, two, 3, "A, B and C",
+	    &err), -1);
+	ck_assert_int_eq(err.type, MV_E_INVALID_ARGUMENT);
+	ck_assert_str_eq(err.msg, "only one of A, B and C can read stdin (-)");
+	ck_assert_int_eq(cli_check("yaml", "ping", 1, none, 3, "", &err), -1);
+	ck_assert_ptr_nonnull(strstr(err.msg, "'yaml' is neither json nor "
+	    "ndjson"));
+	ck_assert_int_eq(cli_check("json", NULL, 0, none, 3, "", &err), -1);
+	ck_assert_ptr_nonnull(strstr(err.msg, "no --action"));
+	ck_assert_int_eq(cli_check("json", "nope", 0, none, 3, "", &err), -1);
+	ck_assert_ptr_nonnull(strstr(err.msg, "unknown action 'nope'"));
+}
+END_TEST
+
 static Suite *
 opts_suite(void)
 {
@@ -137,6 +175,8 @@ opts_suite(void)
 	tcase_add_test(tc, test_env);
 	tcase_add_test(tc, test_errors);
 	tcase_add_test(tc, test_list_cap);
+	tcase_add_test(tc, test_cli_output);
+	tcase_add_test(tc, test_cli_check);
 	suite_add_tcase(s, tc);
 	return s;
 }
