@@ -788,6 +788,132 @@ fetch_finish(struct sink *k, const struct mv_err *err)
 	return action_finish(k->s, env, NULL);
 }
 
+/* A message --max_results over several folders may take: its folder
+ * (index in the folders read), UID and arrival. */
+struct cand {
+	size_t		 fi;
+	uint32_t	 uid;
+	int64_t		 internal;	/* -1 unknown */
+};
+
+/* Newest arrival first; then by folder, highest UID first. */
+static int
+cand_newest(const void *a, const void *b)
+{
+	const struct cand *x = a, *y = b;
+
+	if (x->internal != y->internal)
+		return x->internal < y->internal ? 1 : -1;
+	if (x->fi != y->fi)
+		return x->fi < y->fi ? -1 : 1;
+	return x->uid < y->uid ? 1 : x->uid > y->uid ? -1 : 0;
+}
+
+/* By folder, highest UID (newest) first in each. */
+static int
+cand_by_folder(const void *a, const void *b)
+{
+	const struct cand *x = a, *y = b;
+
+	if (x->fi != y->fi)
+		return x->fi < y->fi ? -1 : 1;
+	return x->uid < y->uid ? 1 : x->uid > y->uid ? -1 : 0;
+}
+
+/* Adds to *c the arrival of folder fi's newest k->max messages of
+ * --days_back (a folder's newest by UID: only those can be among the
+ * newest of all). Returns 0, or -1 with err. */
+static int
+cand_folder(struct sink *k, const struct folders *f, size_t fi,
+    struct cand **c, size_t *nc, struct mv_err *err)
+{
+	struct meta metas[META_BATCH];
+	uint32_t *uids = NULL;
+	struct cand *v;
+	size_t n = 0, off, m, j;
+	int rc = 0;
+
+	if (session_examine(k->s, f->v[fi].name, err) == -1)
+		return -1;
+	if (k->s->exists == 0)
+		return 0;
+	if (fetch_search(k->s, k->s->o->days_back, &uids, &n, err) == -1)
+		return -1;
+	if (n > (size_t)k->max)
+		n = (size_t)k->max;
+	if ((v = realloc(*c, (*nc + n + 1) * sizeof(*v))) == NULL) {
+		free(uids);
+		return mv_err_set(err, MV_E_INTERNAL, "out of memory");
+	}
+	*c = v;
+	for (off = 0; rc == 0 && off < n; off += m) {
+		m = n - off < META_BATCH ? n - off : META_BATCH;
+		memset(metas, 0, sizeof(metas));
+		rc = fetch_meta(k->s, f->v[fi].name, NULL, NULL, uids + off,
+		    m, metas, err);
+		for (j = 0; rc == 0 && j < m; j++)
+			if (metas[j].uid != 0)
+				v[(*nc)++] = (struct cand){ fi, metas[j].uid,
+				    metas[j].internal };
+		metas_free(metas, m);
+	}
+	free(uids);
+	return rc;
+}
+
+/*
+ * --max_results over several folders: the newest N of them all, not the
+ * first folders' N. Each folder's newest N by UID are the only ones that
+ * can be; their arrival (the flags and sizes FETCH, without bodies) ranks
+ * them all; the N newest are fetched folder by folder, newest first in
+ * each. Returns 0, or -1 with err.
+ */
+static int
+fetch_newest(struct sink *k, const struct folders *f, struct mv_err *err)
+{
+	struct cand *c = NULL;
+	uint32_t *uids = NULL;
+	size_t nc = 0, i, j, n;
+	int rc = 0;
+
+	for (i = 0; rc == 0 && i < f->n; i++)
+		if (f->v[i].name != NULL)
+			rc = cand_folder(k, f, i, &c, &nc, err);
+	if (rc == 0 && nc > 0) {
+		qsort(c, nc, sizeof(*c), cand_newest);
+		if (nc > (size_t)k->max)
+			nc = (size_t)k->max;
+		qsort(c, nc, sizeof(*c), cand_by_folder);
+		log_info("the newest %zu messages of %zu folders to fetch", nc,
+		    f->n);
+	}
+	if (rc == 0 && nc > 0 && (uids = calloc(nc, sizeof(*uids))) == NULL)
+		rc = mv_err_set(err, MV_E_INTERNAL, "out of memory");
+	for (i = 0; rc == 0 && i < nc; i += n) {
+		for (n = 0; i + n < nc && c[i + n].fi == c[i].fi; n++)
+			uids[n] = c[i + n].uid;
+		j = c[i].fi;
+		k->gm_folder = k->s->gmail ? fetch_gm_folder_label(&f->v[j]) :
+		    NULL;
+		if ((rc = session_examine(k->s, f->v[j].name, err)) == 0)
+			rc = fetch_uids(k, f->v[j].name, uids, n, err);
+	}
+	free(uids);
+	free(c);
+	return rc;
+}
+
+/* How many folders f has left to read. */
+static size_t
+folders_read(const struct folders *f)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < f->n; i++)
+		n += f->v[i].name != NULL;
+	return n;
+}
+
 int
 act_fetch_emails(struct session *s)
 {
@@ -803,11 +929,15 @@ act_fetch_emails(struct session *s)
 		k.seen = json_object();
 	if (fetch_folders(s, &f, &err) == -1)
 		rc = -1;
-	for (i = 0; rc == 0 && i < f.n; i++)
-		if (f.v[i].name != NULL && (k.max == 0 ||
-		    k.count < (size_t)k.max))
-			rc = fetch_folder(&k, f.v[i].name, s->gmail ?
-			    fetch_gm_folder_label(&f.v[i]) : NULL, &err);
+	else if (k.max > 0 && folders_read(&f) > 1)
+		rc = fetch_newest(&k, &f, &err);
+	else
+		for (i = 0; rc == 0 && i < f.n; i++)
+			if (f.v[i].name != NULL && (k.max == 0 ||
+			    k.count < (size_t)k.max))
+				rc = fetch_folder(&k, f.v[i].name, s->gmail ?
+				    fetch_gm_folder_label(&f.v[i]) : NULL,
+				    &err);
 	folders_free(&f);
 	json_decref(k.seen);
 	return fetch_finish(&k, rc == -1 ? &err : NULL);

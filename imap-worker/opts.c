@@ -59,8 +59,8 @@ static const struct mv_opt opt_table[] = {
 	  1L << 30, "BYTES", "larger messages give their headers only "
 	  "(default 52428800)" },
 	{ "max_results", 0, MV_OPT_LONG, O(max_results), 0, 10000000, "N",
-	  "fetch_emails: at most N messages, newest first, 0 = no cap "
-	  "(default 0)" },
+	  "fetch_emails: at most N messages, the newest of all the folders "
+	  "read, 0 = no cap (default 0)" },
 	{ "output", 'o', MV_OPT_STR, O(output), 0, 0, "MODE",
 	  "json (one document) or ndjson (one line per item) (default json)" },
 	{ "output_file", 0, MV_OPT_STR, O(output_file), 0, 0, "FILE|-",

@@ -51,12 +51,12 @@ jout '.emails[].id' | grep -q '^\(Junk\|Trash\)/' && fail "Junk or Trash read"
 iw "$C" --action fetch_emails --days_back 0 --label Junk && expect_ok
 expect_eq "$(jout '[.emails[].id | startswith("Junk/")] | all')" true "--label Junk"
 [ "$(jout .count)" -ge 1 ] || fail "nothing in Junk"
-# --label repeatable, --max_results newest first.
-iw "$C" --action fetch_emails --days_back 0 --label INBOX --label Work \
-    --max_results 3 --output ndjson
+# --max_results, newest first.
+iw "$C" --action fetch_emails --days_back 0 --label INBOX --max_results 3 \
+    --output ndjson
 expect_rc 0
 expect_eq "$(head -n 3 "$TMP/out" | jq -r '.id' | cut -d/ -f1 | sort -u)" INBOX \
-    "the first 3 from INBOX"
+    "3 from INBOX"
 expect_eq "$(tail -n 1 "$TMP/out" | jq -c '[.summary, .count]')" "[true,3]" summary
 top=$(mailsrv_doveadm -f flow mailbox status -u "$MAILSRV_USER" uidnext INBOX |
     sed 's/.*uidnext=//')
@@ -136,4 +136,23 @@ expect_eq "$(jout '[.emails[] | select(.too_large) | .body_text] | unique | @jso
     '[null]' "bodies of messages too large"
 expect_eq "$(jout '[.emails[] | select(.too_large) | .subject != ""] | all')" \
     true "headers of messages too large"
+# --label repeatable; --max_results over several folders takes the newest
+# of them all, not the first folder's: a message arriving in Work now is
+# among them, with the newest of INBOX.
+iw "$C" --action fetch_emails --days_back 0 --label INBOX --label Work
+expect_ok
+jout '[.emails[].internal_date] | sort | reverse | .[0:2]' >"$TMP/newest.json"
+printf 'From: Carol <carol@example.com>\r\nTo: alice@example.com\r\nSubject: just in\r\nMessage-ID: <just-in@example.com>\r\nDate: %s\r\n\r\nHello.\r\n' \
+    "$(LC_ALL=C date -R)" >"$TMP/new.eml"
+mailsrv_deliver "$TMP/new.eml" Work
+iw "$C" --action fetch_emails --days_back 0 --label INBOX --label Work \
+    --max_results 3 --output ndjson
+expect_rc 0
+expect_eq "$(tail -n 1 "$TMP/out" | jq -c '[.summary, .count]')" "[true,3]" \
+    "summary of 3 over two folders"
+expect_eq "$(sed '$d' "$TMP/out" | jq -r 'select(.id | startswith("Work/")) |
+    .message_id')" "<just-in@example.com>" "the newest, in Work"
+expect_eq "$(sed '$d' "$TMP/out" | jq -s -c '[.[] | select(.id |
+    startswith("INBOX/")) | .internal_date] | sort | reverse')" \
+    "$(jq -c . "$TMP/newest.json")" "with the two newest of INBOX and Work"
 echo "t511 ok"
