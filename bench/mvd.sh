@@ -298,6 +298,56 @@ emit_vs_baseline() {
 	echo "ratio mailvisord/redis-cli --pipe: $(awk "BEGIN { printf \"%.2f\", $mvd / $pipe }")"
 	echo "daemon peak RSS: $(sort -n "$T/e.rss" | tail -1) kB for $n lines, $small kB for 10 lines"
 }
+# The queue sync's configuration: a job printing its start time.
+qconf() {
+	printf '[mailvisord]\nmax_children = 4\nlog_level = warn\n'
+	printf '[redis]\nsocket = %s\n' "$T/r.sock"
+	printf '[job:q]\ncommand = %s now\n' "$W"
+	printf '[account:a]\ntenant_id = t\nuser_id = u\ncredentials = /dev/null\n'
+}
+
+# enqueue_to_start WHAT JOB: 200 jobs added one at a time, each once the
+# last is recorded, a slot always free: to the queue sync (WHAT queue) or
+# to the stream lat that JOB consumes (WHAT stream); prints the time from
+# the entry's id to the worker's start (its now_ms).
+enqueue_to_start() {
+	redis-cli -s "$T/r.sock" FLUSHALL >/dev/null
+	"$build/mailvisord" -c "$T/lat.conf" 2>>"$T/q.log" &
+	MPID=$!
+	sleep 1
+	i=0
+	while [ $i -lt 200 ]; do
+		if [ "$1" = queue ]; then
+			redis-cli -s "$T/r.sock" XADD mailvisor:queue:sync '*' \
+			    job "$2" tenant_id t user_id u >/dev/null
+		else
+			redis-cli -s "$T/r.sock" XADD mailvisor:stream:lat '*' \
+			    data '{}' key "k$i" >/dev/null
+		fi
+		i=$((i + 1))
+		watch_until "$i" HGET "worker:stats:$2" total_executions >/dev/null
+	done
+	kill $MPID
+	wait $MPID 2>/dev/null || true
+	MPID=
+	redis-cli -s "$T/r.sock" --scan --pattern "worker:metrics:$2:*" |
+	    while read -r k; do redis-cli -s "$T/r.sock" GET "$k"; done |
+	    jq -s -r 'map((.result.now_ms) - (.job_id | split("-")[0] | tonumber)) | sort |
+	      "latency p50 \(.[length/2|floor]) ms, p99 \(.[length*99/100|floor]) ms, max \(.[-1]) ms"'
+}
+
+# The time from enqueueing to the start, a slot free, for a queued job and
+# for an entry of a stream a job consumes (MVD_BENCH=latency alone).
+latency_vs_queue() {
+	{
+		qconf
+		printf '[job:eatnow]\ncommand = %s now\nconsume = lat\n' "$W"
+	} >"$T/lat.conf"
+	echo "== enqueue to start, one job at a time, a slot free (200 jobs)"
+	echo "queue:  $(enqueue_to_start queue q)"
+	echo "stream: $(enqueue_to_start stream eatnow)"
+}
+
 if [ "${MVD_BENCH:-all}" = queue ] || [ "${MVD_BENCH:-all}" = stream ]; then
 	queue_vs_baseline
 	exit 0
@@ -308,6 +358,10 @@ if [ "${MVD_BENCH:-all}" = emit ]; then
 fi
 if [ "${MVD_BENCH:-all}" = gaps ]; then
 	gaps_vs_run
+	exit 0
+fi
+if [ "${MVD_BENCH:-all}" = latency ]; then
+	latency_vs_queue
 	exit 0
 fi
 
@@ -368,12 +422,6 @@ gaps_vs_run
 
 echo
 echo "== queues: end to end (XADD to record), $N trivial jobs, 4 slots a daemon"
-qconf() {
-	printf '[mailvisord]\nmax_children = 4\nlog_level = warn\n'
-	printf '[redis]\nsocket = %s\n' "$T/r.sock"
-	printf '[job:q]\ncommand = %s now\n' "$W"
-	printf '[account:a]\ntenant_id = t\nuser_id = u\ncredentials = /dev/null\n'
-}
 qconf >"$T/q.conf"
 for daemons in 1 2 4; do
 	redis-cli -s "$T/r.sock" FLUSHALL >/dev/null
@@ -399,24 +447,4 @@ for daemons in 1 2 4; do
 done
 
 echo
-echo "== queues: enqueue to start, one job at a time, a slot free (200 jobs)"
-redis-cli -s "$T/r.sock" FLUSHALL >/dev/null
-"$build/mailvisord" -c "$T/q.conf" 2>>"$T/q.log" &
-MPID=$!
-sleep 1
-i=0
-while [ $i -lt 200 ]; do
-	redis-cli -s "$T/r.sock" XADD mailvisor:queue:sync '*' job q \
-	    tenant_id t user_id u >/dev/null
-	i=$((i + 1))
-	while [ "$(redis-cli -s "$T/r.sock" HGET worker:stats:q total_executions)" != "$i" ]; do
-		sleep 0.005
-	done
-done
-kill $MPID
-wait $MPID 2>/dev/null || true
-MPID=
-redis-cli -s "$T/r.sock" --scan --pattern 'worker:metrics:q:*' |
-    while read -r k; do redis-cli -s "$T/r.sock" GET "$k"; done |
-    jq -s -r 'map((.result.now_ms) - (.job_id | split("-")[0] | tonumber)) | sort |
-      "latency p50 \(.[length/2|floor]) ms, p99 \(.[length*99/100|floor]) ms, max \(.[-1]) ms"'
+latency_vs_queue

@@ -132,6 +132,7 @@ struct mvd {
 	size_t			 njobs;
 	struct rds		*rds;
 	struct rds		*rds_block;	/* XREADGROUP BLOCK */
+	struct rds		*rds_wake;	/* XREAD BLOCK: consumed streams */
 	struct stats		*stats;
 	struct queue		*queue_mod;	/* Redis Streams queues */
 	struct runq		 queue;		/* waiting for a slot */
@@ -1438,10 +1439,21 @@ queue_start(struct mvd *d)
 		return -1;
 	rds_set_name(d->rds_block, "redis (queue reads)");
 	rds_set_timeout(d->rds_block, QUEUE_BLOCK_MS / 1000.0 + 10);
+	d->rds_wake = rds_new(d->base, c->redis.url, c->redis.socket,
+	    c->redis.password_file, (int)c->redis.db);
+	if (d->rds_wake == NULL) {
+		queue_conf_free(qs, n);
+		return -1;
+	}
+	rds_set_name(d->rds_wake, "redis (stream wake-ups)");
+	rds_set_timeout(d->rds_wake, QUEUE_BLOCK_MS / 1000.0 + 10);
 	d->queue_mod = queue_new(d->base, d->rds, d->rds_block, d->stats,
 	    qs, n, &o, c, queue_deliver, d);
 	queue_conf_free(qs, n);
-	return d->queue_mod == NULL ? -1 : 0;
+	if (d->queue_mod == NULL)
+		return -1;
+	queue_set_wake(d->queue_mod, d->rds_wake);
+	return 0;
 }
 
 static void
@@ -1569,6 +1581,7 @@ mvd_free(struct mvd *d)
 	queue_free(d->queue_mod);
 	stats_free(d->stats);
 	rds_free(d->rds_block);
+	rds_free(d->rds_wake);
 	rds_free(d->rds);
 	cref_put(d->cref);
 	free(d->key_prefix);

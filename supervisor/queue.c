@@ -85,6 +85,8 @@ struct qtool {
 struct queue {
 	struct event_base	*base;
 	struct rds		*cmd, *blk;
+	struct rds		*wake;		/* NULL: none */
+	int			 waking;	/* its XREAD awaited */
 	struct stats		*st;
 	const struct conf	*conf;
 	struct qstream		*s;
@@ -97,6 +99,7 @@ struct queue {
 	int			 tenant_limit;
 	int			 block_ms;
 	int			 hb_ms;
+	int			 tick_ms;
 	queue_deliver_fn	 deliver;
 	void			*arg;
 	struct qmsgs		 active;	/* CHECK and RUN */
@@ -1482,12 +1485,107 @@ queue_read_own(struct queue *q)
 			(void)queue_read(q, i, 0, 1);
 }
 
+static void queue_wake_arm(struct queue *);
+
+/* The reply of the wake read: the streams that have a new entry are read
+ * (through their groups) at once, then it waits again. */
+static void
+queue_wake_done(struct rds *r, redisReply *reply, void *arg)
+{
+	struct queue *q = arg;
+	const redisReply *st;
+	size_t i, j;
+
+	(void)r;
+	q->waking = 0;
+	if (reply == NULL)
+		return;		/* the connection went: armed when back */
+	if (reply->type == REDIS_REPLY_ERROR) {
+		log_warnx("queue: XREAD: %s", reply->str);
+		return;		/* the tick reads them all the same */
+	}
+	for (i = 0; reply->type == REDIS_REPLY_ARRAY && i < reply->elements;
+	    i++) {
+		st = reply->element[i];
+		if (st->type != REDIS_REPLY_ARRAY || st->elements != 2 ||
+		    st->element[0]->type != REDIS_REPLY_STRING)
+			continue;
+		for (j = 0; j < q->n; j++)
+			if (q->s[j].kind == QS_CONSUME &&
+			    strlen(q->s[j].key) == st->element[0]->len &&
+			    memcmp(q->s[j].key, st->element[0]->str,
+			    st->element[0]->len) == 0)
+				q->s[j].dry = 0;
+	}
+	queue_pump(q);
+}
+
+/*
+ * Waits on the wake connection for a new entry in any stream a job
+ * consumes that had nothing new at its last read: XREAD BLOCK from "$",
+ * no group (one blocking command holds a connection, and each job reads
+ * through its own group), so that such an entry starts at once rather
+ * than at the next tick. One added between that last read and this call
+ * waits for the tick (QUEUE_TICK_MS), as every one did without it.
+ */
+static void
+queue_wake_arm(struct queue *q)
+{
+	const char *v[6 + 2 * 64];
+	char bms[16];
+	size_t i, j, n = 0;
+	int c = 0;
+
+	if (q->wake == NULL || q->waking || !rds_connected(q->wake))
+		return;
+	v[c++] = "XREAD"; v[c++] = "COUNT"; v[c++] = "1";
+	v[c++] = "BLOCK"; v[c++] = bms; v[c++] = "STREAMS";
+	for (i = 0; i < q->n && n < 64; i++) {
+		if (q->s[i].kind != QS_CONSUME || !q->s[i].dry ||
+		    q->s[i].reading)
+			continue;
+		for (j = 0; j < n && strcmp(v[c + j], q->s[i].key) != 0; j++)
+			;
+		if (j == n)
+			v[c + n++] = q->s[i].key;
+	}
+	if (n == 0)
+		return;
+	for (i = 0; i < n; i++)
+		v[c + n + i] = "$";
+	snprintf(bms, sizeof(bms), "%d", q->block_ms);
+	if (rds_command(q->wake, c + 2 * (int)n, v, NULL, queue_wake_done,
+	    q) == 0)
+		q->waking = 1;
+}
+
+static void
+queue_wake_connect(void *arg)
+{
+	queue_wake_arm(arg);
+}
+
+void
+queue_set_wake(struct queue *q, struct rds *wake)
+{
+	if (q->wake != NULL) {
+		rds_on_connect(q->wake, NULL, q);
+		rds_cancel(q->wake, q);
+		q->waking = 0;
+	}
+	if ((q->wake = wake) != NULL) {
+		rds_on_connect(wake, queue_wake_connect, q);
+		queue_wake_arm(q);
+	}
+}
+
 /*
  * Checks what was read, starts what may start, and keeps the buffers
  * filled ahead; when nothing at all is buffered and slots are free, a
- * blocking read of the queues waits for messages (the streams jobs
- * consume, each read through its own group, are read again at each
- * tick: QUEUE_TICK_MS).
+ * blocking read of the queues waits for messages; the streams jobs
+ * consume, each read through its own group, are read again when the wake
+ * read sees a new entry (queue_wake_arm()) and at each tick
+ * (QUEUE_TICK_MS).
  */
 static void
 queue_pump(struct queue *q)
@@ -1500,6 +1598,7 @@ queue_pump(struct queue *q)
 	for (i = 0; i < q->n; i++)
 		if (!q->s[i].reading && queue_wants(q, i))
 			(void)queue_read(q, i, 0, 0);
+	queue_wake_arm(q);
 	if (q->avail <= 0)
 		return;
 	for (i = 0; i < q->n; i++) {
@@ -1526,7 +1625,8 @@ queue_poll(struct queue *q, int free_slots)
 	queue_pump(q);
 }
 
-/* Every QUEUE_TICK_MS: due retries back, dry marks cleared, pump. */
+/* Every tick (QUEUE_TICK_MS): due retries back, dry marks cleared,
+ * pump. */
 static void
 queue_tick_cb(int fd, short ev, void *arg)
 {
@@ -1546,7 +1646,7 @@ queue_tick_cb(int fd, short ev, void *arg)
 	for (i = 0; i < q->n; i++)
 		q->s[i].dry = 0;
 	queue_pump(q);
-	queue_arm(q->tick_ev, QUEUE_TICK_MS);
+	queue_arm(q->tick_ev, q->tick_ms);
 }
 
 /* Every QUEUE_HEARTBEAT_MS: our heartbeat, and the idle time of the
@@ -1784,6 +1884,8 @@ queue_set_opts(struct queue *q, const struct queue_opts *o)
 	q->tenant_limit = o != NULL ? o->tenant_limit : 0;
 	q->block_ms = o != NULL && o->block_ms > 0 ? o->block_ms :
 	    QUEUE_BLOCK_MS;
+	q->tick_ms = o != NULL && o->tick_ms > 0 ? o->tick_ms :
+	    QUEUE_TICK_MS;
 	q->hb_ms = o != NULL && o->heartbeat_ms > 0 ? o->heartbeat_ms :
 	    QUEUE_HEARTBEAT_MS;
 	return 0;
@@ -1827,7 +1929,7 @@ queue_new(struct event_base *base, struct rds *cmd, struct rds *blocking,
 		errno = ENOMEM;
 		return NULL;
 	}
-	queue_arm(q->tick_ev, QUEUE_TICK_MS);
+	queue_arm(q->tick_ev, q->tick_ms);
 	queue_arm(q->hb_ev, 0);
 	rds_on_connect(cmd, queue_on_connect, q);
 	/* A blocking read's reply lost with its connection: the entries
@@ -2097,16 +2199,19 @@ queue_input(struct qmsg *m, size_t *len)
 	struct mv_buf b;
 	struct qmsg *x;
 	json_t *d;
+	/* A job that consumes in batches always gets an array, of one
+	 * entry too. */
+	int array = m->job != NULL && m->job->batch > 1;
 
 	mv_buf_init(&b, 0);
 	for (int i = 0; (x = queue_nth(m, i)) != NULL; i++) {
 		d = json_object_get(x->fields, "data");
-		if ((m->nmore > 0 && mv_buf_append(&b, i == 0 ? "[" : ",",
-		    1) == -1) || mv_buf_append(&b, json_string_value(d),
+		if ((array && mv_buf_append(&b, i == 0 ? "[" : ",", 1) ==
+		    -1) || mv_buf_append(&b, json_string_value(d),
 		    json_string_length(d)) == -1)
 			goto fail;
 	}
-	if (m->nmore > 0 && mv_buf_append(&b, "]", 1) == -1)
+	if (array && mv_buf_append(&b, "]", 1) == -1)
 		goto fail;
 	return mv_buf_steal(&b, len);
 fail:
@@ -2168,6 +2273,7 @@ queue_free(struct queue *q)
 	rds_on_connect(q->blk, NULL, q);
 	rds_cancel(q->cmd, q);
 	rds_cancel(q->blk, q);
+	queue_set_wake(q, NULL);
 	while ((m = TAILQ_FIRST(&q->active)) != NULL) {
 		TAILQ_REMOVE(&q->active, m, entry);
 		rds_cancel(q->cmd, m);

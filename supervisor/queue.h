@@ -110,6 +110,7 @@ struct queue_opts {
 	int		 tenant_limit;	/* running per tenant; 0: none */
 	int		 block_ms;	/* 0: QUEUE_BLOCK_MS */
 	int		 heartbeat_ms;	/* 0: QUEUE_HEARTBEAT_MS */
+	int		 tick_ms;	/* 0: QUEUE_TICK_MS */
 };
 
 enum qoutcome {
@@ -181,6 +182,11 @@ struct queue *queue_new(struct event_base *base, struct rds *cmd,
 int queue_set_conf(struct queue *, const struct queue_conf *qs, size_t n,
     const struct conf *conf);
 
+/* Gives q a connection of its own (NULL: none) on which it waits for a
+ * new entry in the streams its jobs consume (XREAD BLOCK), so that an
+ * idle one starts its runs at once instead of at the next tick. */
+void queue_set_wake(struct queue *q, struct rds *wake);
+
 /*
  * Tells how many runs may start now; delivers up to that many (later,
  * from the loop, as messages arrive). Call it whenever slots free up.
@@ -201,7 +207,8 @@ void queue_finish(struct queue *, struct qmsg *m, json_t *record,
 
 /*
  * The stdin of a run for consumed entries: the entry's data as stored;
- * with a batch, a JSON array of every entry's data. Returns a new buffer
+ * for a job that consumes in batches (batch above 1), a JSON array of
+ * every entry's data, of one entry too. Returns a new buffer
  * of *len bytes (NUL-terminated), or NULL when out of memory.
  */
 char *queue_input(struct qmsg *, size_t *len);

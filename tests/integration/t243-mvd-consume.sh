@@ -77,6 +77,14 @@ expect_eq "$(cat "$TMP"/many/in.* | jq -c '.[].n' | sort -n | tr '\n' ' ')" \
     "$(seq 1 20 | tr '\n' ' ')" "each entry in one batch"
 rcli LRANGE worker:history:many 0 -1 | jq -s -e 'map(.entries | length) | add == 20' >/dev/null ||
     fail "batch records: $(rcli LRANGE worker:history:many 0 -1 | head -3)"
+# An entry alone: a batch of one, still an array.
+rcli XADD mailvisor:stream:mail '*' data '{"n":21}' key k21 >/dev/null
+wait_for 30 sh -c "cat $TMP/many/in.* 2>/dev/null | jq -s 'map(length) | add' | grep -qx 21" ||
+    fail "many: the 21st entry not consumed$(daemon_errors)"
+expect_eq "$(grep -l '"n":21' "$TMP"/many/in.* | xargs cat | jq -c .)" '[{"n":21}]' \
+    "a batch of one entry"
+wait_for 30 sh -c "[ \"\$(redis-cli -s $REDIS_SOCK HGET worker:stats:one successful_executions)\" = 21 ]" ||
+    fail "one: the 21st entry not consumed$(daemon_errors)"
 
 # Both groups have acknowledged everything; entries stay in the stream;
 # the application's group has not been read.
@@ -85,13 +93,13 @@ for g in one many; do
 	expect_eq "$(jq -r --arg g "$g" '.[] | select(.name == $g) | "\(.pending) \(.lag)"' "$TMP/groups")" "0 0" "group $g"
 done
 expect_eq "$(jq -r '.[] | select(.name == "app") | "\(.pending) \(."entries-read")"' "$TMP/groups")" "0 null" "application's group"
-expect_eq "$(rcli XLEN mailvisor:stream:mail)" 20 "entries kept after ack"
+expect_eq "$(rcli XLEN mailvisor:stream:mail)" 21 "entries kept after ack"
 
 # A key seen before: recorded skipped, not run again.
 rcli XADD mailvisor:stream:mail '*' data '{"n":3,"again":true}' key k3 >/dev/null
 wait_for 20 sh -c "redis-cli -s $REDIS_SOCK LRANGE worker:history:one 0 0 | grep -q skipped" ||
     fail "no skipped record: $(rcli LRANGE worker:history:one 0 0)"
-expect_eq "$(ls "$TMP"/one/in.* | wc -l | tr -d ' ')" 20 "the duplicate did not run"
+expect_eq "$(ls "$TMP"/one/in.* | wc -l | tr -d ' ')" 21 "the duplicate did not run"
 rcli LINDEX worker:history:one 0 | jq -e '.status == "skipped" and .keys == ["k3"] and .stream == "mail"' >/dev/null ||
     fail "skipped record: $(rcli LINDEX worker:history:one 0)"
 

@@ -40,6 +40,9 @@ static const char conf_text[] =
     "[job:send]\n"
     "command = /bin/echo {to}\n"
     "args = to:string(64)\n"
+    "[job:eat]\n"
+    "command = /bin/cat\n"
+    "consume = feed\n"
     "[account:alice]\n"
     "tenant_id = acme\n"
     "user_id = alice\n"
@@ -262,7 +265,7 @@ static struct queue_conf qc2[2] = {
 static struct queue *
 mkq(const char *consumer)
 {
-	struct queue_opts o = { NULL, consumer, NULL, 0, 1, 0, 300, 200 };
+	struct queue_opts o = { NULL, consumer, NULL, 0, 1, 0, 300, 200, 0 };
 	struct queue *q;
 
 	q = queue_new(base, cmd, blk, st, qc2, 2, &o, conf, deliver_cb, NULL);
@@ -389,6 +392,71 @@ START_TEST(queue_poll_checked_ahead)
 	queue_finish(q, got[0], rec(got[0], "success"), Q_ACK, 0, NULL);
 	flushed();
 	queue_free(q);
+}
+END_TEST
+
+/* 1 once a client of the server is blocked (an XREAD BLOCK in). */
+static int
+blocked(void)
+{
+	redisReply *r = redisCommand(rc, "INFO clients");
+	int b;
+
+	ck_assert_ptr_nonnull(r);
+	b = r->type == REDIS_REPLY_STRING &&
+	    strstr(r->str, "blocked_clients:0") == NULL;
+	freeReplyObject(r);
+	return b;
+}
+
+/* An idle stream a job consumes: a new entry is read as soon as it is
+ * added, through the wake read, not at the next tick (an hour away here,
+ * so only the wake read can start it). */
+START_TEST(queue_consume_woken)
+{
+	struct queue_conf qc[1] = {
+		{ "feed", 5, 0, { 0.2, 1, 0.2, 0 }, 0, "eat", 1 },
+	};
+	struct queue_opts o = { NULL, "c1", NULL, 0, 1, 0, 10000, 200,
+	    3600 * 1000 };
+	struct rds *wake;
+	struct queue *q;
+	redisReply *r;
+	int i;
+
+	ck_assert_ptr_nonnull(wake = rds_new(base, NULL, sock, NULL, 0));
+	rds_set_timeout(wake, 30);
+	ck_assert_ptr_nonnull(q = queue_new(base, cmd, blk, st, qc, 1, &o,
+	    conf, deliver_cb, NULL));
+	queue_set_wake(q, wake);
+	queue_poll(q, 1);
+	for (i = 0; i < 1000 && !blocked(); i++)
+		spin(5);
+	ck_assert_int_eq(blocked(), 1);
+	ck_assert_int_eq(ngot, 0);
+	ck_assert_ptr_nonnull(r = redisCommand(rc, "XADD mailvisor:stream:feed"
+	    " * data {\"n\":1} key k1"));
+	freeReplyObject(r);
+	ck_assert_int_eq(spin_until(&ngot, 1, 5000), 1);
+	ck_assert_str_eq(got[0]->stream, "feed");
+	ck_assert_str_eq(json_string_value(json_object_get(got[0]->fields,
+	    "data")), "{\"n\":1}");
+	queue_finish(q, got[0], rec(got[0], "success"), Q_ACK, 0, NULL);
+	flushed();
+	/* The slot free again: waiting for the next one. */
+	queue_poll(q, 1);
+	spin(50);
+	for (i = 0; i < 1000 && !blocked(); i++)
+		spin(5);
+	ck_assert_int_eq(ngot, 1);
+	ck_assert_ptr_nonnull(r = redisCommand(rc, "XADD mailvisor:stream:feed"
+	    " * data {\"n\":2} key k2"));
+	freeReplyObject(r);
+	ck_assert_int_eq(spin_until(&ngot, 2, 5000), 2);
+	queue_finish(q, got[1], rec(got[1], "success"), Q_ACK, 0, NULL);
+	flushed();
+	queue_free(q);
+	rds_free(wake);
 }
 END_TEST
 
@@ -930,6 +998,9 @@ queue_suite(void)
 	suite_add_tcase(s, t);
 	t = tc("queue_dlq");
 	tcase_add_test(t, queue_purge_and_dlq_tools);
+	suite_add_tcase(s, t);
+	t = tc("queue_consume_woken");
+	tcase_add_test(t, queue_consume_woken);
 	suite_add_tcase(s, t);
 	t = tc("queue_new");
 	tcase_add_test(t, queue_new_refuses);
