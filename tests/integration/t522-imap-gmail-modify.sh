@@ -22,6 +22,8 @@ gi() {
 	"$IMAPW" --credentials "@$TMP/g.json" --allow_plaintext "$@" \
 	    >"$TMP/out" 2>"$TMP/err" || RC=$?
 	! grep -q pw-gmail-5220 "$TMP/out" "$TMP/err" || fail "password printed"
+	! grep -qE 'Sanitizer|runtime error' "$TMP/err" ||
+	    fail "sanitizer: $(head -30 "$TMP/err")"
 }
 # state FILE: the stand-in's labels and flags of one message (compact).
 state() {
