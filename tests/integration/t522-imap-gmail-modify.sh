@@ -11,20 +11,7 @@
 # label ids, with counts.
 . "$MV_TOP/tests/integration/lib.sh"
 
-launch_standin "$MV_TOP/tests/standin/imap-gmail" \
-    --mailbox "$MV_TOP/tests/standin/mailbox/alice@example.com" \
-    --state "$TMP/state.json"
-printf '{"type": "imap", "host": "127.0.0.1", "port": %s, "security": "none", "username": "alice@example.com", "password": "pw-gmail-5220"}\n' \
-    "${STANDIN_URL##*:}" >"$TMP/g.json"
-chmod 600 "$TMP/g.json"
-gi() {
-	RC=0
-	"$IMAPW" --credentials "@$TMP/g.json" --allow_plaintext "$@" \
-	    >"$TMP/out" 2>"$TMP/err" || RC=$?
-	! grep -q pw-gmail-5220 "$TMP/out" "$TMP/err" || fail "password printed"
-	! grep -qE 'Sanitizer|runtime error' "$TMP/err" ||
-	    fail "sanitizer: $(head -30 "$TMP/err")"
-}
+start_imap_gmail --state "$TMP/state.json"
 # state FILE: the stand-in's labels and flags of one message (compact).
 state() {
 	jq -c --arg n "$1" '.[$n] | [.labels, (.flags | sort)]' "$TMP/state.json"
