@@ -160,9 +160,25 @@ gi --action fetch_emails --days_back 0 && expect_ok
 expect_eq "$(jq -c '.emails[] | select(.subject == "Invoice total") | .label_ids' "$TMP/out")" \
     '["INBOX","Work","UNREAD"]' "untrashed, read back"
 
-# No label's folder was written to: no COPY, no MOVE but trash's.
+# Trashed by its INBOX id: a MOVE out of INBOX, \Inbox removed as
+# Gmail's MOVE removes the source folder's label; untrash puts it back.
+gi --action fetch_emails --days_back 0 --label INBOX && expect_ok
+sjis=$(jq -r '.emails[] | select(.subject == "Shift_JIS test") | .id' "$TMP/out")
+gi --action trash --id "$sjis"
+expect_modified trash 1
+expect_eq "$(state 07-shift-jis.eml)" '[["Work","\\Trash"],["\\Seen"]]' \
+    "trashed from INBOX"
+gi --action fetch_emails --days_back 0 --label TRASH && expect_ok
+gi --action untrash --id "$(jq -r '.emails[] | select(.subject == "Shift_JIS test") | .id' "$TMP/out")"
+expect_modified untrash 1
+expect_eq "$(state 07-shift-jis.eml)" '[["Work","\\Inbox"],["\\Seen"]]' \
+    "untrashed into INBOX"
+mark
+
+# No label's folder was written to: no COPY, no MOVE but trash's and
+# untrash's.
 expect_eq "$(jq -r 'select(.command == "UID") | .line' "$STANDIN_LOG" |
-    grep -c 'COPY\|MOVE')" 2 "COPY and MOVE commands"
+    grep -c 'COPY\|MOVE')" 4 "COPY and MOVE commands"
 # An id whose UIDVALIDITY is not the folder's.
 gi --action modify_labels --id "$ALL/999/1" --add_label Work
 expect_error not_found 65
