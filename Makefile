@@ -121,6 +121,8 @@ CHECK_DEPS_check_batch	= gmail-worker/batch.o common/retry.o common/rfc2047.o co
 CHECK_DEPS_check_opts	= gmail-worker/opts.o common/cli.o
 CHECK_DEPS_check_msgid	= imap-worker/msgid.o
 CHECK_DEPS_check_mutf7	= imap-worker/mutf7.o
+CHECK_DEPS_check_gmlabels = imap-worker/gmlabels.o imap-worker/mutf7.o
+CHECK_LIBS_check_gmlabels = -letpan
 CHECK_DEPS_check_account = imap-worker/account.o common/creds.o
 CHECK_DEPS_check_ai_schema = ai-worker/schema.o
 CHECK_DEPS_check_ai_chat = ai-worker/chat.o
@@ -233,7 +235,7 @@ $(BUILD)/tests/%: $(OBJ)/tests/unit/%.o $(SHARED_OBJS) \
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) $(MV_LDFLAGS) -o $@ $^ $(MV_LIBS) $(MVD_LIBS) \
-		$$(pkg-config --libs check)
+		$(CHECK_LIBS_$*) $$(pkg-config --libs check)
 
 # A harness: libFuzzer's main() under make fuzz, else the replay driver.
 $(BUILD)/tests/fuzz/%: $(OBJ)/tests/fuzz/%.o $(OBJ)/tests/fuzz/fuzz.o \

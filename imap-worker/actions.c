@@ -4,6 +4,7 @@
 
 #include "common/output.h"
 #include "imap-worker/actions.h"
+#include "imap-worker/fetch.h"
 #include "imap-worker/folders.h"
 #include "shared/utf8.h"
 
@@ -67,19 +68,24 @@ act_ping(struct session *s)
 	return action_finish(s, env, NULL);
 }
 
-/* One folder of list_labels: its counts from STATUS. */
+/* One label of list_labels, id, from the folder fo (on Gmail, the
+ * folder the label stands for): its counts from STATUS. New reference,
+ * or NULL with err. */
 static json_t *
-label_of(struct session *s, const struct folder *fo, struct mv_err *err)
+label_of(struct session *s, const struct folder *fo, const char *id,
+    struct mv_err *err)
 {
 	struct folder_status st;
 	json_t *l = json_object();
 
-	json_object_set_new(l, "id", mv_json_str(fo->name));
-	json_object_set_new(l, "name", mv_json_str(fo->name));
+	json_object_set_new(l, "id", mv_json_str(id));
+	json_object_set_new(l, "name", mv_json_str(id));
 	json_object_set_new(l, "type", json_string(fo->role ? "system" :
 	    "user"));
 	json_object_set_new(l, "role", fo->role ? json_string(fo->role) :
 	    json_null());
+	if (s->gmail)
+		json_object_set_new(l, "folder", mv_json_str(fo->name));
 	if (fo->noselect) {
 		json_object_set_new(l, "messages_total", json_null());
 		json_object_set_new(l, "messages_unread", json_null());
@@ -96,25 +102,68 @@ label_of(struct session *s, const struct folder *fo, struct mv_err *err)
 	return l;
 }
 
+/* Gmail's UNREAD label: All Mail's unseen messages (Spam and Trash
+ * aside). New reference, or NULL with err. */
+static json_t *
+label_unread(struct session *s, const struct folder *all, struct mv_err *err)
+{
+	struct folder_status st;
+	json_t *l;
+
+	if (folders_status(s, all->name, &st, err) == -1)
+		return NULL;
+	l = json_pack("{s:s, s:s, s:s, s:n, s:n, s:I, s:I}", "id", "UNREAD",
+	    "name", "UNREAD", "type", "system", "role", "folder",
+	    "messages_total", (json_int_t)st.unseen, "messages_unread",
+	    (json_int_t)st.unseen);
+	if (l == NULL)
+		mv_err_set(err, MV_E_INTERNAL, "out of memory");
+	return l;
+}
+
+/* The labels: one a folder; on Gmail, the labels its folders stand for
+ * by the API's ids (INBOX, SENT, ...; a user label by its name), All
+ * Mail's unseen as UNREAD, [Gmail]'s other folders left out. */
+static json_t *
+labels_of(struct session *s, const struct folders *f, struct mv_err *err)
+{
+	const struct folder *all;
+	const char *id;
+	json_t *arr = json_array(), *l;
+
+	for (size_t i = 0; i < f->n; i++) {
+		id = s->gmail ? fetch_gm_folder_label(&f->v[i]) : f->v[i].name;
+		if (id == NULL || (s->gmail && f->v[i].noselect))
+			continue;
+		if ((l = label_of(s, &f->v[i], id, err)) == NULL) {
+			json_decref(arr);
+			return NULL;
+		}
+		json_array_append_new(arr, l);
+	}
+	if (s->gmail && (all = folders_by_role(f, "all")) != NULL) {
+		if ((l = label_unread(s, all, err)) == NULL) {
+			json_decref(arr);
+			return NULL;
+		}
+		json_array_append_new(arr, l);
+	}
+	return arr;
+}
+
 int
 act_list_labels(struct session *s)
 {
 	struct mv_err err = MV_ERR_INIT;
 	struct folders f;
-	json_t *arr, *env, *l;
+	json_t *arr, *env;
 
 	if (folders_list(s, &f, &err) == -1)
 		return action_fail(s, &err);
-	arr = json_array();
-	for (size_t i = 0; i < f.n; i++) {
-		if ((l = label_of(s, &f.v[i], &err)) == NULL) {
-			json_decref(arr);
-			folders_free(&f);
-			return action_fail(s, &err);
-		}
-		json_array_append_new(arr, l);
-	}
+	arr = labels_of(s, &f, &err);
 	folders_free(&f);
+	if (arr == NULL)
+		return action_fail(s, &err);
 	env = action_success(s);
 	json_object_set_new(env, "labels", arr);
 	return action_finish(s, env, "labels");

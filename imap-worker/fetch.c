@@ -56,38 +56,6 @@ label_add(json_t *labels, json_t *label)
 	json_array_append_new(labels, label);
 }
 
-/* Gmail's system labels (X-GM-LABELS) as its API names them. */
-static const struct {
-	const char *imap, *api;
-} gm_system[] = {
-	{ "\\Inbox", "INBOX" }, { "\\Sent", "SENT" }, { "\\Draft", "DRAFT" },
-	{ "\\Drafts", "DRAFT" }, { "\\Important", "IMPORTANT" },
-	{ "\\Starred", "STARRED" }, { "\\Trash", "TRASH" },
-	{ "\\Spam", "SPAM" }, { "\\Junk", "SPAM" },
-};
-
-/* One X-GM-LABELS label as a label id: a system one by its API name, a
- * user one by its name (modified UTF-7 decoded); another backslashed one
- * (\\Muted, ...) is left out. New reference or NULL. */
-static json_t *
-gm_label(const char *raw)
-{
-	char *u;
-	json_t *j;
-	size_t i;
-
-	for (i = 0; i < sizeof(gm_system) / sizeof(gm_system[0]); i++)
-		if (strcasecmp(raw, gm_system[i].imap) == 0)
-			return json_string(gm_system[i].api);
-	if (raw[0] == '\\' || raw[0] == '\0')
-		return NULL;
-	if ((u = mutf7_decode(raw)) == NULL)
-		return mv_json_str(raw);
-	j = mv_json_str(u);
-	free(u);
-	return j;
-}
-
 /* The extension items of a FETCH answer: X-GM-LABELS, X-GM-THRID and
  * X-GM-MSGID. */
 static void
@@ -103,7 +71,7 @@ meta_ext(struct meta *m, const struct mailimap_extension_data *x)
 		m->gm = 1;
 		for (it = clist_begin(gl->att_labels); it; it = clist_next(it))
 			if (m->labels != NULL && clist_content(it) != NULL)
-				label_add(m->labels, gm_label(
+				label_add(m->labels, gmlabels_api(
 				    clist_content(it)));
 	} else if (x->ext_extension == &mailimap_extension_xgmthrid)
 		m->thrid = *(uint64_t *)x->ext_data;
@@ -287,7 +255,7 @@ fetch_gm_folder_label(const struct folder *fo)
 	} map[] = {
 		{ "inbox", "INBOX" }, { "sent", "SENT" }, { "drafts", "DRAFT" },
 		{ "trash", "TRASH" }, { "junk", "SPAM" },
-		{ "flagged", "STARRED" },
+		{ "flagged", "STARRED" }, { "important", "IMPORTANT" },
 	};
 	size_t i;
 
@@ -679,6 +647,7 @@ gm_label_folder(const struct folders *all, const char *label)
 	} map[] = {
 		{ "SENT", "sent" }, { "DRAFT", "drafts" }, { "TRASH", "trash" },
 		{ "SPAM", "junk" }, { "STARRED", "flagged" },
+		{ "IMPORTANT", "important" },
 	};
 	size_t i;
 

@@ -35,8 +35,8 @@ json_t *fetch_label_ids(const char *folder,
     const struct mailimap_msg_att *att, uint32_t *uid);
 
 /* On Gmail, the label id a folder stands for: INBOX, SENT, DRAFT, TRASH,
- * SPAM, STARRED by its role, a user label's folder by its name; NULL for
- * All Mail and Gmail's other folders. */
+ * SPAM, STARRED, IMPORTANT by its role, a user label's folder by its
+ * name; NULL for All Mail and Gmail's other folders. */
 const char *fetch_gm_folder_label(const struct folder *fo);
 
 /* Prints fetch_emails' result from k (its emails, stolen), or err when

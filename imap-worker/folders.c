@@ -11,8 +11,8 @@ static const struct {
 	const char *flag, *role;
 } roles[] = {
 	{ "All", "all" }, { "Archive", "archive" }, { "Drafts", "drafts" },
-	{ "Flagged", "flagged" }, { "Junk", "junk" }, { "Sent", "sent" },
-	{ "Trash", "trash" },
+	{ "Flagged", "flagged" }, { "Important", "important" },
+	{ "Junk", "junk" }, { "Sent", "sent" }, { "Trash", "trash" },
 };
 
 /* Reads one LIST flag: a role, or \Noselect / \NonExistent. */

@@ -12,7 +12,8 @@ struct folder {
 	char		*name;
 	const char	*role;		/* "inbox", "sent", "drafts", "junk",
 					   "trash", "archive", "all",
-					   "flagged", or NULL */
+					   "flagged", "important" (Gmail's
+					   \Important), or NULL */
 	int		 noselect;	/* \Noselect or \NonExistent */
 };
 

@@ -1,13 +1,26 @@
 /* X-GM-LABELS with bare system labels: a FETCH data item parsed from
  * libetpan's buffer, as the extension libetpan calls when its own parser
- * refuses the item. */
+ * refuses the item; Gmail's system labels and its API's ids for them. */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "imap-worker/gmlabels.h"
+#include "imap-worker/mutf7.h"
+#include "shared/utf8.h"
 
 #define ITEM	"X-GM-LABELS ("
+
+/* Gmail's system labels (X-GM-LABELS) as its API names them; the first
+ * of an id is the one written. */
+static const struct {
+	const char *imap, *api;
+} gm_system[] = {
+	{ "\\Inbox", "INBOX" }, { "\\Sent", "SENT" }, { "\\Draft", "DRAFT" },
+	{ "\\Drafts", "DRAFT" }, { "\\Important", "IMPORTANT" },
+	{ "\\Starred", "STARRED" }, { "\\Trash", "TRASH" },
+	{ "\\Spam", "SPAM" }, { "\\Junk", "SPAM" },
+};
 
 static int gml_parse(int, mailstream *, MMAPString *,
     struct mailimap_parser_context *, size_t *,
@@ -120,4 +133,36 @@ gmlabels_is(const struct mailimap_extension_data *x)
 {
 	return x->ext_extension == &mailimap_extension_xgmlabels ||
 	    x->ext_extension == &gml_api;
+}
+
+json_t *
+gmlabels_api(const char *raw)
+{
+	char *u;
+	json_t *j;
+	size_t i;
+
+	for (i = 0; i < sizeof(gm_system) / sizeof(gm_system[0]); i++)
+		if (strcasecmp(raw, gm_system[i].imap) == 0)
+			return json_string(gm_system[i].api);
+	if (raw[0] == '\\' || raw[0] == '\0')
+		return NULL;
+	if ((u = mutf7_decode(raw)) == NULL)
+		return mv_json_str(raw);
+	j = mv_json_str(u);
+	free(u);
+	return j;
+}
+
+const char *
+gmlabels_system(const char *id)
+{
+	size_t i;
+
+	if (strcmp(id, "STARRED") == 0)
+		return NULL;
+	for (i = 0; i < sizeof(gm_system) / sizeof(gm_system[0]); i++)
+		if (strcmp(id, gm_system[i].api) == 0)
+			return gm_system[i].imap;
+	return NULL;
 }

@@ -1,14 +1,19 @@
 /* The actions that change messages: mark_read, mark_unread,
  * modify_labels (flags and keywords), archive, trash, untrash (MOVE, or
  * COPY, \Deleted and UID EXPUNGE where MOVE is not offered) and delete.
- * The ids are grouped by folder; each folder is SELECTed once, and an id
- * whose UIDVALIDITY is no longer the folder's is not_found. */
+ * On Gmail (X-GM-EXT-1) labels are X-GM-LABELS, changed by UID STORE on
+ * the message where its id is (a COPY would only add a label), and
+ * archive removes \Inbox. The ids are grouped by folder; each folder is
+ * SELECTed once, and an id whose UIDVALIDITY is no longer the folder's is
+ * not_found. */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "imap-worker/actions.h"
+#include "imap-worker/fetch.h"
 #include "imap-worker/folders.h"
+#include "imap-worker/gmlabels.h"
 #include "imap-worker/msgid.h"
 #include "imap-worker/mutf7.h"
 
@@ -106,9 +111,13 @@ modify_run(struct session *s, modify_fn fn, void *arg, const char *field)
 	return action_finish(s, env, NULL);
 }
 
-/* Flags to add and to remove. */
+/* Flags to add and to remove; on Gmail, X-GM-LABELS too, checked
+ * against the user labels in all (listed at the first one). */
 struct flags {
 	struct mailimap_flag_list *add, *rm;
+	struct mailimap_msg_att_xgmlabels *gadd, *grm;
+	struct folders	 all;
+	int		 listed;
 };
 
 static int
@@ -130,25 +139,94 @@ store(struct session *s, struct mailimap_set *set,
 	return 0;
 }
 
+/* UID STORE [+-]X-GM-LABELS (not .SILENT: Gmail documents the STORE
+ * that answers with the labels). */
+static int
+store_labels(struct session *s, struct mailimap_set *set,
+    struct mailimap_msg_att_xgmlabels *l, int sign, struct mv_err *err)
+{
+	int r;
+
+	if (clist_count(l->att_labels) == 0)
+		return 0;
+	conn_set_budget(&s->conn, SESSION_BUDGET);
+	r = mailimap_uid_store_xgmlabels(s->m, set, sign, 0, l);
+	if (r != MAILIMAP_NO_ERROR)
+		return session_fail(s, r, "UID STORE X-GM-LABELS", err);
+	return 0;
+}
+
+/* Flags first, then labels added, then removed: removing the label of
+ * the folder SELECTed takes the messages out of it. */
 static int
 do_flags(struct session *s, struct mailimap_set *set, void *arg,
     struct mv_err *err)
 {
 	struct flags *f = arg;
 
-	if (store(s, set, f->add, 1, err) == -1)
+	if (store(s, set, f->add, 1, err) == -1 ||
+	    store(s, set, f->rm, 0, err) == -1 ||
+	    store_labels(s, set, f->gadd, 1, err) == -1)
 		return -1;
-	return store(s, set, f->rm, 0, err);
+	return store_labels(s, set, f->grm, -1, err);
 }
 
-/* A label as a flag: UNREAD is \Seen the other way round. */
+/* 1 when l is a user label of the Gmail mailbox: a folder of that name
+ * that stands for a label and has no special use. */
 static int
-label_flag(const char *l, int add, struct flags *f, struct mv_err *err)
+gm_user_label(const struct folders *all, const char *l)
+{
+	const char *name;
+
+	for (size_t i = 0; i < all->n; i++) {
+		if (all->v[i].noselect || all->v[i].role != NULL)
+			continue;
+		name = fetch_gm_folder_label(&all->v[i]);
+		if (name != NULL && strcmp(name, l) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* On Gmail, a label but UNREAD and STARRED as X-GM-LABELS: a system one
+ * by its name there (INBOX: \Inbox), a user one in modified UTF-7, which
+ * must exist (Gmail would create it: a typo would make a label). */
+static int
+label_gmail(struct session *s, const char *l, int add, struct flags *f,
+    struct mv_err *err)
+{
+	const char *sys = gmlabels_system(l);
+	char *wire;
+
+	if (sys == NULL && !f->listed) {
+		if (folders_list(s, &f->all, err) == -1)
+			return -1;
+		f->listed = 1;
+	}
+	if (sys == NULL && !gm_user_label(&f->all, l))
+		return mv_err_set(err, MV_E_NOT_FOUND, "label '%.100s': no "
+		    "such label", l);
+	if ((wire = sys != NULL ? strdup(sys) : mutf7_encode(l)) == NULL)
+		return mv_err_set(err, MV_E_INTERNAL, "out of memory");
+	if (mailimap_msg_att_xgmlabels_add(add ? f->gadd : f->grm, wire) < 0) {
+		free(wire);
+		return mv_err_set(err, MV_E_INTERNAL, "out of memory");
+	}
+	return 0;
+}
+
+/* A label as a flag: UNREAD is \Seen the other way round; on Gmail,
+ * another but STARRED is a label. */
+static int
+label_flag(struct session *s, const char *l, int add, struct flags *f,
+    struct mv_err *err)
 {
 	struct mailimap_flag *fl;
 	char *kw;
 	const char *p;
 
+	if (s->gmail && strcmp(l, "UNREAD") != 0 && strcmp(l, "STARRED") != 0)
+		return label_gmail(s, l, add, f, err);
 	if (strcmp(l, "UNREAD") == 0) {
 		add = !add;
 		fl = mailimap_flag_new_seen();
@@ -178,21 +256,32 @@ flags_run(struct session *s, const struct strlist *add,
 {
 	struct mv_err err = MV_ERR_INIT;
 	struct flags f = { mailimap_flag_list_new_empty(),
-	    mailimap_flag_list_new_empty() };
+	    mailimap_flag_list_new_empty(),
+	    mailimap_msg_att_xgmlabels_new_empty(),
+	    mailimap_msg_att_xgmlabels_new_empty(), { NULL, 0 }, 0 };
 	size_t i;
 	int rc = 0;
 
+	if (f.add == NULL || f.rm == NULL || f.gadd == NULL || f.grm == NULL)
+		rc = mv_err_set(&err, MV_E_INTERNAL, "out of memory");
 	for (i = 0; rc == 0 && i < add->n; i++)
-		rc = label_flag(add->v[i], 1, &f, &err);
+		rc = label_flag(s, add->v[i], 1, &f, &err);
 	for (i = 0; rc == 0 && i < rm->n; i++)
-		rc = label_flag(rm->v[i], 0, &f, &err);
+		rc = label_flag(s, rm->v[i], 0, &f, &err);
 	if (rc == 0 && add->n + rm->n == 0)
 		rc = mv_err_set(&err, MV_E_INVALID_ARGUMENT, "modify_labels "
 		    "needs --add_label or --remove_label");
 	rc = rc == 0 ? modify_run(s, do_flags, &f, "modified") :
 	    action_fail(s, &err);
-	mailimap_flag_list_free(f.add);
-	mailimap_flag_list_free(f.rm);
+	if (f.add != NULL)
+		mailimap_flag_list_free(f.add);
+	if (f.rm != NULL)
+		mailimap_flag_list_free(f.rm);
+	if (f.gadd != NULL)
+		mailimap_msg_att_xgmlabels_free(f.gadd);
+	if (f.grm != NULL)
+		mailimap_msg_att_xgmlabels_free(f.grm);
+	folders_free(&f.all);
 	return rc;
 }
 
@@ -292,9 +381,17 @@ move_to(struct session *s, const char *role)
 	return rc;
 }
 
+/* Archive: out of the inbox. On Gmail, \Inbox removed (its other
+ * labels kept, as the API's archive does); else a MOVE to the Archive
+ * folder. */
 int
 act_archive(struct session *s)
 {
+	const char *v[] = { "INBOX" };
+	struct strlist none = { NULL, 0 }, inbox = { v, 1 };
+
+	if (s->gmail)
+		return flags_run(s, &none, &inbox);
 	return move_to(s, "archive");
 }
 

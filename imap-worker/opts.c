@@ -16,7 +16,7 @@ static const struct mv_opt opt_table[] = {
 	  "what to do (see ACTIONS)" },
 	{ "add_label", 0, MV_OPT_LIST, O(add_label), 0, 0, "LABEL",
 	  "modify_labels: UNREAD, STARRED, DRAFT or a keyword to add "
-	  "(repeatable)" },
+	  "(on Gmail: any label id; repeatable)" },
 	{ "allow_plaintext", 0, MV_OPT_FLAG, O(allow_plaintext), 0, 0, NULL,
 	  "accept \"security\": \"none\" (password in clear on the wire)" },
 	{ "attach", 0, MV_OPT_LIST, O(attach), 0, 0, "FILE",
@@ -70,7 +70,7 @@ static const struct mv_opt opt_table[] = {
 	  "send_email: send this RFC 5322 message as it is" },
 	{ "remove_label", 0, MV_OPT_LIST, O(remove_label), 0, 0, "LABEL",
 	  "modify_labels: UNREAD, STARRED, DRAFT or a keyword to remove "
-	  "(repeatable)" },
+	  "(on Gmail: any label id; repeatable)" },
 	{ "save_sent", 0, MV_OPT_FLAG, O(save_sent), 0, 0, NULL,
 	  "send_email: also APPEND the message to the Sent folder" },
 	{ "subject", 0, MV_OPT_STR, O(subject), 0, 0, "TEXT", "send_email: Subject" },
@@ -132,7 +132,7 @@ opts_usage(void)
 	    "  fetch_emails    messages of --days_back in --label folders\n"
 	    "  get_email       one message (--id FOLDER/UIDVALIDITY/UID)\n"
 	    "  list_labels     folders with their counts and special-use "
-	    "roles\n"
+	    "roles (Gmail: its labels)\n"
 	    "  get_profile     address and totals\n"
 	    "  send_email      send a message over SMTP (--to, --subject, "
 	    "--body...)\n"

@@ -4,7 +4,9 @@
  * with VANISHED: new UIDs are "added", old ones "labels", vanished ones
  * "deleted". Without CONDSTORE, the UIDs from UIDNEXT on are "added". A
  * folder whose UIDVALIDITY changed is synced in full, and the summary says
- * so. */
+ * so; so it does of a folder the cursor followed that is gone (deleted or
+ * renamed), whose messages nothing can list any more. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +41,8 @@ struct sync {
 	struct cursor	 old, new;
 	int		 qresync;
 	int		 full;		/* some folder synced in full */
-	char		 reason[256];
+	char		 reason[512];
+	json_t		*gone;		/* folders_gone, or NULL */
 	size_t		 deleted, labels;
 };
 
@@ -138,6 +141,23 @@ cursor_find(const struct cursor *c, const char *folder)
 		if (strcmp(c->v[i].folder, folder) == 0)
 			return &c->v[i];
 	return NULL;
+}
+
+/* Adds a reason to the summary's, after a "; " when there is one; one
+ * that would not fit is cut. */
+static void __attribute__((format(printf, 2, 3)))
+sync_reason(struct sync *y, const char *fmt, ...)
+{
+	size_t len = strlen(y->reason);
+	va_list ap;
+
+	if (len > 0 && len + 2 < sizeof(y->reason)) {
+		memcpy(y->reason + len, "; ", 3);
+		len += 2;
+	}
+	va_start(ap, fmt);
+	vsnprintf(y->reason + len, sizeof(y->reason) - len, fmt, ap);
+	va_end(ap);
 }
 
 /* A "deleted" or "labels" line. */
@@ -318,8 +338,7 @@ sync_folder(struct sync *y, const char *folder, struct fcur *now,
 	now->uidnext = y->s->uidnext;
 	if (old != NULL && old->uidvalidity != now->uidvalidity) {
 		y->full = 1;
-		snprintf(y->reason, sizeof(y->reason), "the UIDVALIDITY of "
-		    "%.180s changed", folder);
+		sync_reason(y, "the UIDVALIDITY of %.180s changed", folder);
 		old = NULL;
 	}
 	if (old == NULL)
@@ -330,6 +349,48 @@ sync_folder(struct sync *y, const char *folder, struct fcur *now,
 		return sync_qresync(y, folder, old, err);
 	}
 	return sync_new(y, folder, old->uidnext, err);
+}
+
+/* 1 when f lists name. */
+static int
+sync_listed(const struct folders *f, const char *name)
+{
+	for (size_t i = 0; i < f->n; i++)
+		if (f->v[i].name != NULL && strcmp(f->v[i].name, name) == 0)
+			return 1;
+	return 0;
+}
+
+/* The folders of the old cursor this run does not follow: their messages
+ * are no longer where the cursor knew them, and a folder deleted or
+ * renamed cannot be listed to name them. The summary says so: full_sync,
+ * the reason naming them, and in folders_gone each one with the prefix of
+ * its ids. f: this run's LIST (a folder it follows has no name there). */
+static int
+sync_gone(struct sync *y, const struct folders *f, struct mv_err *err)
+{
+	const struct fcur *o;
+	char *id;
+
+	for (size_t i = 0; i < y->old.n; i++) {
+		o = &y->old.v[i];
+		if (cursor_find(&y->new, o->folder) != NULL)
+			continue;
+		y->full = 1;
+		sync_reason(y, "folder '%.100s' %s", o->folder,
+		    sync_listed(f, o->folder) ? "is no longer synced" :
+		    "is gone (deleted or renamed)");
+		if ((id = msgid_make(o->folder, o->uidvalidity, 1)) == NULL)
+			return mv_err_set(err, MV_E_INTERNAL, "out of memory");
+		strrchr(id, '/')[1] = '\0';
+		if (y->gone == NULL)
+			y->gone = json_array();
+		json_array_append_new(y->gone, json_pack("{s:s, s:I, s:s}",
+		    "folder", o->folder, "uidvalidity", (json_int_t)
+		    o->uidvalidity, "id_prefix", id));
+		free(id);
+	}
+	return 0;
 }
 
 /* Every folder a fetch reads by default; on Gmail, All Mail alone (every
@@ -357,6 +418,8 @@ sync_folders(struct sync *y, struct mv_err *err)
 		    &y->new.v[y->new.n], err);
 		y->new.n++;
 	}
+	if (rc == 0)
+		rc = sync_gone(y, &f, err);
 	folders_free(&f);
 	return rc;
 }
@@ -386,6 +449,8 @@ sync_summary(struct sync *y)
 	    y->deleted));
 	json_object_set_new(env, "labels", json_integer((json_int_t)
 	    y->labels));
+	if (y->gone != NULL)
+		json_object_set(env, "folders_gone", y->gone);
 	if (y->k.emails != NULL)
 		json_object_set_new(env, "changes", y->k.emails);
 	return action_finish(y->s, env, NULL);
@@ -422,5 +487,6 @@ act_sync(struct session *s)
 		rc = sync_summary(&y);
 	cursor_free(&y.old);
 	cursor_free(&y.new);
+	json_decref(y.gone);
 	return rc;
 }

@@ -72,6 +72,29 @@ start_standin() {
 	export GMAIL_TOKEN_URI="$STANDIN_URL/token"
 }
 
+# start_imap_gmail [options...]: the Gmail-like IMAP stand-in
+# (tests/standin/imap-gmail, launch_standin) on the sample mailbox, and
+# $TMP/g.json, a credentials document for it (mode 600). gi ARGS...:
+# imap-worker with that document; stdout in $TMP/out, stderr in $TMP/err,
+# exit code in $RC; fails the test when the password or a sanitizer's
+# report is printed.
+IMAP_GMAIL_PW=pw-gmail-5150
+start_imap_gmail() {
+	launch_standin "$MV_TOP/tests/standin/imap-gmail" \
+	    --mailbox "$MV_TOP/tests/standin/mailbox/alice@example.com" "$@"
+	printf '{"type": "imap", "host": "127.0.0.1", "port": %s, "security": "none", "username": "alice@example.com", "password": "%s"}\n' \
+	    "${STANDIN_URL##*:}" "$IMAP_GMAIL_PW" >"$TMP/g.json"
+	chmod 600 "$TMP/g.json"
+}
+gi() {
+	RC=0
+	"$MV_BUILD/imap-worker" --credentials "@$TMP/g.json" --allow_plaintext \
+	    "$@" >"$TMP/out" 2>"$TMP/err" || RC=$?
+	! grep -q "$IMAP_GMAIL_PW" "$TMP/out" "$TMP/err" || fail "password printed"
+	! grep -qE 'Sanitizer|runtime error' "$TMP/err" ||
+	    fail "sanitizer: $(head -30 "$TMP/err")"
+}
+
 AIW=$MV_BUILD/ai-worker
 AI_STANDIN=$MV_TOP/tests/standin/ai-standin
 # A key only the tests know; it must never show in argv, stdout or stderr.

@@ -4,7 +4,8 @@
 # made behind its back with doveadm (a message delivered, one expunged, one
 # flagged: added, deleted, labels through QRESYNC), the same changes again
 # from the same cursor, a folder whose UIDVALIDITY changed synced in full
-# with a reason, a cursor that is not one refused, --output json.
+# with a reason, a folder renamed or deleted said so (full_sync, reason,
+# folders_gone), a cursor that is not one refused, --output json.
 . "$MV_TOP/tests/integration/lib.sh"
 . "$MV_TOP/tests/mailsrv.sh"
 
@@ -80,6 +81,36 @@ expect_eq "$(summary '[.full_sync, .reason] | @tsv')" \
     "$(printf 'true\tthe UIDVALIDITY of Work changed')" "UIDVALIDITY change"
 expect_eq "$(jq -r 'select(.change == "added") | .id | split("/")[0]' "$TMP/out")" \
     Work "the folder synced in full"
+
+# A folder gone, renamed then deleted: nothing can list the messages the
+# cursor knew there, and the summary says so (full_sync, the reason naming
+# it, folders_gone with its ids' prefix); the renamed folder's messages
+# come as added, under their new ids.
+cur3=$(summary .cursor)
+wuv=$(mailsrv_doveadm -f flow mailbox status -u "$U" uidvalidity Work |
+    sed 's/.*uidvalidity=//')
+mailsrv_doveadm mailbox rename -u "$U" Work Projects
+iw "$C" --action sync --cursor "$cur3"
+expect_rc 0
+expect_eq "$(summary '[.full_sync, .reason] | @tsv')" \
+    "$(printf "true\tfolder 'Work' is gone (deleted or renamed)")" \
+    "a folder renamed"
+expect_eq "$(tail -n 1 "$TMP/out" | jq -c .folders_gone)" \
+    "[{\"folder\":\"Work\",\"uidvalidity\":$wuv,\"id_prefix\":\"Work/$wuv/\"}]" \
+    folders_gone
+expect_eq "$(jq -r 'select(.change == "added") | .id | split("/")[0]' "$TMP/out")" \
+    Projects "the renamed folder's messages added"
+cur4=$(summary .cursor)
+printf '%s' "$cur4" | grep -q ';Work,' && fail "Work still in the cursor"
+mailsrv_doveadm mailbox delete -u "$U" Projects
+iw "$C" --action sync --cursor "$cur4"
+expect_rc 0
+expect_eq "$(summary '[.full_sync, .reason, .added, .deleted, .folders_gone[0].folder] | @tsv')" \
+    "$(printf "true\tfolder 'Projects' is gone (deleted or renamed)\t0\t0\tProjects")" \
+    "a folder deleted"
+iw "$C" --action sync --cursor "$(summary .cursor)"
+expect_eq "$(summary '[.full_sync, has("folders_gone")] | @tsv')" \
+    "$(printf 'false\tfalse')" "said once"
 
 # --output json: one document with the changes.
 iw "$C" --action sync --cursor "$cur" --output json

@@ -12,17 +12,7 @@
 . "$MV_TOP/tests/integration/lib.sh"
 
 start_standin
-launch_standin "$MV_TOP/tests/standin/imap-gmail" \
-    --mailbox "$MV_TOP/tests/standin/mailbox/alice@example.com"
-printf '{"type": "imap", "host": "127.0.0.1", "port": %s, "security": "none", "username": "alice@example.com", "password": "pw-gmail-5150"}\n' \
-    "${STANDIN_URL##*:}" >"$TMP/g.json"
-chmod 600 "$TMP/g.json"
-gi() {
-	RC=0
-	"$IMAPW" --credentials "@$TMP/g.json" --allow_plaintext "$@" \
-	    >"$TMP/out" 2>"$TMP/err" || RC=$?
-	! grep -q pw-gmail-5150 "$TMP/out" "$TMP/err" || fail "password printed"
-}
+start_imap_gmail
 ALL=%5BGmail%5D%2FAll%20Mail
 # by_subject SUBJECT FIELD: FIELD of the message of that subject (compact).
 by_subject() {
@@ -137,12 +127,7 @@ cmp -s "$TMP/gmail.json" "$TMP/imap.json" || {
 }
 # System labels bare (\Inbox, as Gmail's documentation shows them): the
 # same labels.
-launch_standin "$MV_TOP/tests/standin/imap-gmail" \
-    --mailbox "$MV_TOP/tests/standin/mailbox/alice@example.com" \
-    --bare-system-labels
-jq --argjson p "${STANDIN_URL##*:}" '.port = $p' "$TMP/g.json" >"$TMP/g2.json"
-mv "$TMP/g2.json" "$TMP/g.json"
-chmod 600 "$TMP/g.json"
+start_imap_gmail --bare-system-labels
 gi --action fetch_emails --days_back 0 && expect_ok
 expect_eq "$(jq -c '[.emails[] | [.id, .label_ids, .thread_id]]' "$TMP/out")" \
     "$(cat "$TMP/labels.json")" "labels from bare system labels"
