@@ -175,13 +175,21 @@ act_get_profile(struct session *s)
 	struct mv_err err = MV_ERR_INIT;
 	struct folder_status st;
 	struct folders f;
+	const struct folder *all;
+	const char *role;
 	json_int_t total = 0;
 	json_t *env;
 
 	if (folders_list(s, &f, &err) == -1)
 		return action_fail(s, &err);
+	/* On Gmail a message is in the folder of each of its labels: All
+	 * Mail holds each once, Spam and Trash the others. */
+	all = s->gmail ? folders_by_role(&f, "all") : NULL;
 	for (size_t i = 0; i < f.n; i++) {
-		if (!folders_default(&f.v[i], 1))
+		role = f.v[i].role;
+		if (all != NULL ? role == NULL || (strcmp(role, "all") != 0 &&
+		    strcmp(role, "junk") != 0 && strcmp(role, "trash") != 0) :
+		    !folders_default(&f.v[i], 1))
 			continue;
 		if (folders_status(s, f.v[i].name, &st, &err) == -1) {
 			folders_free(&f);

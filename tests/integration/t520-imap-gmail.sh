@@ -62,6 +62,10 @@ expect_eq "$(jout '[.emails[] | select(.label_ids | index("TRASH"))] | length')"
     "TRASH"
 jout '.emails[] | select(.label_ids | index("SPAM")) | .id' |
     grep -q '^%5BGmail%5D%2FSpam/' || fail "spam not from [Gmail]/Spam"
+# get_profile counts each message once (All Mail, Spam and Trash), not
+# once per label's folder.
+gi --action get_profile && expect_ok
+expect_eq "$(jout .messages_total)" "$total" "get_profile's messages_total"
 
 # --label: a label's folder, Gmail's label ids, several once.
 gi --action fetch_emails --days_back 0 --label Work && expect_ok
