@@ -64,7 +64,8 @@ struct api {
 	unsigned char		 token[CONF_TOKEN_MAX];	/* zero-padded */
 	size_t			 tokenlen;		/* 0: none */
 	size_t			 max_body;
-	char			 sync_job[CONF_NAME_MAX + 1];
+	char			 sync_job[CONF_SYNC_JOBS *
+				     (CONF_NAME_MAX + 1)];	/* names */
 	char			 ai_thread_job[CONF_NAME_MAX + 1];
 	char			 ai_bulk_job[CONF_NAME_MAX + 1];
 	char			*hosts;		/* " a b ": Host names
@@ -1136,103 +1137,121 @@ undeclared(struct areq *r, const struct job_conf *j, const char *name)
 	mv_buf_free(&b);
 }
 
-/* As trigger() without an account, for the accounts of provider p only
- * (the job runs for any provider and for each account). */
-static void
-trigger_provider(struct areq *r, const struct job_conf *j, int p,
-    json_t *args, int full)
+/* Runs of job for account (NULL: each of its accounts) added to ids,
+ * as trigger() answers; or for the accounts of provider p only (p >= 0:
+ * the job runs for any provider and for each account). 0, or -1 after
+ * answering. */
+static int
+trigger_into(struct areq *r, const struct job_conf *j, const char *account,
+    int p, json_t *args, int full, json_t *ids)
 {
 	const struct conf *c = mvd_conf(r->api->d);
-	json_t *ids = json_array();
 	char err[256];
 
-	for (size_t i = 0; ids != NULL && i < c->naccounts; i++) {
-		if (c->accounts[i].provider != p)
+	for (size_t i = 0; i < (p >= 0 ? c->naccounts : 1); i++) {
+		if (p >= 0 && c->accounts[i].provider != p)
 			continue;
-		if (mvd_trigger_full(r->api->d, j->name, c->accounts[i].name,
-		    args, full, ids, err, sizeof(err)) == -1) {
-			json_decref(ids);
-			areq_fail(r, errno == EINVAL ? 400 : 500, "%s", err);
-			return;
+		if (mvd_trigger_full(r->api->d, j->name, p >= 0 ?
+		    c->accounts[i].name : account, args, full, ids, err,
+		    sizeof(err)) == -1) {
+			areq_fail(r, errno == ENOENT ? 404 : errno == EINVAL ?
+			    400 : 500, "%s", err);
+			return -1;
 		}
 	}
-	if (ids == NULL) {
-		areq_fail(r, 500, "out of memory");
-		return;
-	}
-	log_info("http: job %s: triggered for the %s accounts (%zu runs)",
-	    j->name, conf_provider_name(p), json_array_size(ids));
-	areq_json(r, 202, json_pack("{s:s, s:o}", "job", j->name, "job_ids",
-	    ids));
+	return 0;
 }
 
-/* The provider field of a sync trigger against sync job j and the
- * account named (NULL: none): its provider, -1 when unset, -2 after
- * answering 400. */
+/* The jobs of sync_job that the configuration has, in *v (up to
+ * CONF_SYNC_JOBS). Their number, or -1 after answering 404 for a name
+ * that is not a job. */
 static int
-sync_provider(struct areq *r, const struct job_conf *j, const char *account)
+sync_jobs(struct areq *r, const struct job_conf **v)
+{
+	const char *p = r->api->sync_job, *e;
+	char name[CONF_NAME_MAX + 1];
+	int n = 0;
+
+	for (p += strspn(p, " \t"); *p != '\0' && n < CONF_SYNC_JOBS;
+	    p = e + strspn(e, " \t")) {
+		e = p + strcspn(p, " \t");
+		snprintf(name, sizeof(name), "%.*s", (int)(e - p), p);
+		if ((v[n++] = conf_job(mvd_conf(r->api->d), name)) == NULL) {
+			areq_fail(r, 404, "sync_job '%s' is not configured",
+			    name);
+			return -1;
+		}
+	}
+	return n;
+}
+
+/* Of the n jobs v, the one for provider p: the one that runs for p,
+ * else one that runs for any. NULL when none. */
+static const struct job_conf *
+sync_job_for(const struct job_conf *const *v, int n, int p)
+{
+	const struct job_conf *any = NULL;
+
+	for (int i = 0; i < n; i++) {
+		if (v[i]->provider == p)
+			return v[i];
+		if (v[i]->provider == CONF_PROVIDER_ANY && any == NULL)
+			any = v[i];
+	}
+	return any;
+}
+
+/* The provider a sync trigger is for: its provider field, else its
+ * account's; -1 when neither; -2 after answering 400 (or 404 for an
+ * account not configured). */
+static int
+sync_provider(struct areq *r, const char *account)
 {
 	const char *prov = body_str(r, "provider");
-	const struct account_conf *a;
-	int p;
+	const struct account_conf *a = NULL;
+	char b[64];
+	int p = -1;
 
-	if (prov == NULL)
-		return -1;
-	if ((p = conf_provider_parse(prov)) == -1) {
+	if (account != NULL && (a = conf_account(mvd_conf(r->api->d),
+	    account)) == NULL) {
+		areq_fail(r, 404, "no account '%s'", q(b, sizeof(b), account));
+		return -2;
+	}
+	if (prov != NULL && (p = conf_provider_parse(prov)) == -1) {
 		areq_fail(r, 400, "field 'provider' must be one of gmail, "
 		    "imap, pop3");
 		return -2;
 	}
-	if (j->provider != CONF_PROVIDER_ANY && j->provider != p) {
-		areq_fail(r, 400, "sync_job '%s' runs for %s accounts, not %s",
-		    j->name, conf_provider_name(j->provider), prov);
-		return -2;
-	}
-	a = account != NULL ? conf_account(mvd_conf(r->api->d), account) :
-	    NULL;
-	if (a != NULL && a->provider != p) {
+	if (a != NULL && p >= 0 && a->provider != p) {
 		areq_fail(r, 400, "account '%s' is %s, not %s", a->name,
 		    conf_provider_name(a->provider), prov);
 		return -2;
 	}
-	return p;
+	return p >= 0 ? p : a != NULL ? a->provider : -1;
 }
 
-/* The sync fields go to the sync job as its arguments; full_sync or
- * lookback_days that it does not declare is refused (400), not dropped,
- * except full_sync for a job that keeps a cursor: true runs it once
- * without the cursor (and goes as an argument too when declared).
- * provider (gmail, imap or pop3: the job must run for it) picks the
- * accounts of that provider, and goes as an argument when declared. */
-static void
-h_sync_trigger(struct areq *r)
+/* The arguments of sync job j from the request, in *args (new), and
+ * *full: see h_sync_trigger(). 0, or -1 after answering. */
+static int
+sync_args(struct areq *r, const struct job_conf *j, json_t **args, int *full)
 {
 	static const char *const passed[] = { "provider", "full_sync",
 	    "lookback_days" };
-	const struct job_conf *j = conf_job(mvd_conf(r->api->d),
-	    r->api->sync_job);
-	const char *account = body_str(r, "account");
-	json_t *args, *fs = json_object_get(r->body, "full_sync");
-	int full = 0, p;
+	json_t *fs = json_object_get(r->body, "full_sync");
 
-	if (j == NULL) {
-		areq_fail(r, 404, "sync_job '%s' is not configured",
-		    r->api->sync_job);
-		return;
-	}
-	if ((p = sync_provider(r, j, account)) == -2)
-		return;
+	*args = NULL;
+	*full = 0;
 	if (fs != NULL && j->cursor) {
 		if (!json_is_boolean(fs)) {
 			areq_fail(r, 400, "field 'full_sync' must be true or "
 			    "false");
-			return;
+			return -1;
 		}
-		full = json_is_true(fs);
+		*full = json_is_true(fs);
 	}
-	if ((args = json_object()) == NULL) {
+	if ((*args = json_object()) == NULL) {
 		areq_fail(r, 500, "out of memory");
-		return;
+		return -1;
 	}
 	for (size_t i = 0; i < sizeof(passed) / sizeof(passed[0]); i++) {
 		json_t *v = json_object_get(r->body, passed[i]);
@@ -1241,18 +1260,100 @@ h_sync_trigger(struct areq *r)
 		    (i == 1 && j->cursor && !job_declares(j, passed[i])))
 			continue;
 		if (!job_declares(j, passed[i])) {
-			json_decref(args);
+			json_decref(*args);
+			*args = NULL;
 			undeclared(r, j, passed[i]);
+			return -1;
+		}
+		json_object_set(*args, passed[i], v);
+	}
+	return 0;
+}
+
+/*
+ * The sync trigger runs the jobs of sync_job (one per provider at most):
+ * for an account, or a provider, that provider's job (else one that runs
+ * for any: for the accounts of that provider only); for neither, each.
+ * The sync fields go to a job as its arguments; full_sync or
+ * lookback_days that it does not declare is refused (400), not dropped,
+ * except full_sync for a job that keeps a cursor: true runs it once
+ * without the cursor (and goes as an argument too when declared).
+ * provider goes as an argument when declared. Answers {"job","job_ids"}
+ * (several jobs: "job" their names, and "jobs" each with its ids).
+ */
+static void
+h_sync_trigger(struct areq *r)
+{
+	const struct job_conf *v[CONF_SYNC_JOBS], *one;
+	const char *account = body_str(r, "account");
+	json_t *args[CONF_SYNC_JOBS] = { NULL }, *ids = NULL, *jobs = NULL;
+	json_t *mine;
+	struct mv_buf names;
+	int n, p, full[CONF_SYNC_JOBS], i;
+
+	if ((n = sync_jobs(r, v)) == -1 || (p = sync_provider(r, account)) ==
+	    -2)
+		return;
+	if (p >= 0) {
+		if ((one = sync_job_for(v, n, p)) == NULL && n == 1) {
+			areq_fail(r, 400, "sync_job '%s' runs for %s accounts, "
+			    "not %s", v[0]->name, conf_provider_name(
+			    v[0]->provider), conf_provider_name(p));
 			return;
 		}
-		json_object_set(args, passed[i], v);
+		if (one == NULL) {
+			areq_fail(r, 400, "no job of sync_job '%s' runs for %s "
+			    "accounts", r->api->sync_job,
+			    conf_provider_name(p));
+			return;
+		}
+		v[0] = one;
+		n = 1;
 	}
-	if (p >= 0 && account == NULL && j->provider == CONF_PROVIDER_ANY &&
-	    j->for_each_account)
-		trigger_provider(r, j, p, args, full);
-	else
-		trigger(r, r->api->sync_job, account, args, full);
-	json_decref(args);
+	mv_buf_init(&names, 0);
+	/* Every job's arguments checked before any runs. */
+	for (i = 0; i < n; i++)
+		if (sync_args(r, v[i], &args[i], &full[i]) == -1)
+			goto fail;
+	if ((ids = json_array()) == NULL || (n > 1 &&
+	    (jobs = json_array()) == NULL)) {
+		areq_fail(r, 500, "out of memory");
+		goto fail;
+	}
+	for (i = 0; i < n; i++) {
+		mine = n > 1 ? json_array() : json_incref(ids);
+		if (mine == NULL || trigger_into(r, v[i], account, account ==
+		    NULL && p >= 0 && v[i]->provider == CONF_PROVIDER_ANY &&
+		    v[i]->for_each_account ? p : -1, args[i], full[i],
+		    mine) == -1) {
+			if (mine == NULL)
+				areq_fail(r, 500, "out of memory");
+			json_decref(mine);
+			goto fail;
+		}
+		log_info("http: job %s: sync triggered (%zu runs)", v[i]->name,
+		    json_array_size(mine));
+		mv_buf_printf(&names, "%s%s", i > 0 ? " " : "", v[i]->name);
+		if (n > 1) {
+			json_array_extend(ids, mine);
+			json_array_append_new(jobs, json_pack("{s:s, s:o}",
+			    "job", v[i]->name, "job_ids", mine));
+		} else
+			json_decref(mine);
+	}
+	if (names.data == NULL) {
+		areq_fail(r, 500, "out of memory");
+		goto fail;
+	}
+	areq_json(r, 202, n > 1 ? json_pack("{s:s, s:O, s:O}", "job",
+	    names.data, "job_ids", ids, "jobs", jobs) : json_pack("{s:s, s:O}",
+	    "job", names.data, "job_ids", ids));
+fail:
+	for (i = 0; i < n; i++)
+		json_decref(args[i]);
+	json_decref(ids);
+	json_decref(jobs);
+	mv_buf_free(&names);
 }
 
 /*

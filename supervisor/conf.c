@@ -98,6 +98,8 @@ static int chk_name(struct loader *, const struct directive *, int,
     const char *);
 static int chk_token(struct loader *, const struct directive *, int,
     const char *);
+static int chk_sync_jobs(struct loader *, const struct directive *, int,
+    const char *);
 static int chk_listen(struct loader *, const struct directive *, int,
     const char *);
 static int chk_hosts(struct loader *, const struct directive *, int,
@@ -219,9 +221,13 @@ static const struct directive dirs[] = {
 	{ SEC_HTTP, "timeout", CT_DURATION, 1, 3600, "10",
 	  OH(timeout), 0, NULL, "duration", NULL,
 	  "Time a client of the API may take to send its request." },
-	{ SEC_HTTP, "sync_job", CT_STRING, 1, CONF_NAME_MAX, "email_sync",
-	  OH(sync_job), 0, chk_name, "name", NULL,
-	  "Job that POST /api/v1/workers/sync/trigger runs." },
+	{ SEC_HTTP, "sync_job", CT_STRING, 1, CONF_SYNC_JOBS *
+	  (CONF_NAME_MAX + 1), "email_sync", OH(sync_job), 0, chk_sync_jobs,
+	  "names", NULL,
+	  "Jobs that POST /api/v1/workers/sync/trigger runs: one, or up to 4 "
+	  "separated by blanks, one per provider (\"email_sync imap_sync\" "
+	  "for Gmail and IMAP accounts); a sync of one account or provider "
+	  "runs the job of its provider, a sync of all runs each." },
 	{ SEC_HTTP, "ai_thread_job", CT_STRING, 1, CONF_NAME_MAX, "ai_thread",
 	  OH(ai_thread_job), 0, chk_name, "name", NULL,
 	  "Job that POST /api/v1/workers/ai/process/trigger runs for one "
@@ -860,6 +866,37 @@ chk_name(struct loader *L, const struct directive *d, int line,
 	if (!is_name(v))
 		return derr(L, d, line, "'%s' is not a name (1 to %d of A-Z "
 		    "a-z 0-9 _ . -)", q(b, sizeof(b), v), CONF_NAME_MAX);
+	return 0;
+}
+
+/* sync_job: 1 to CONF_SYNC_JOBS names separated by blanks, none twice. */
+static int
+chk_sync_jobs(struct loader *L, const struct directive *d, int line,
+    const char *v)
+{
+	char b[80], w[CONF_NAME_MAX + 2];
+	const char *p, *e, *x;
+	size_t n = 0, len;
+
+	for (p = v + strspn(v, " \t"); *p != '\0'; p = e + strspn(e, " \t")) {
+		e = p + strcspn(p, " \t");
+		len = (size_t)(e - p);
+		snprintf(w, sizeof(w), "%.*s", (int)(len < sizeof(w) - 1 ?
+		    len : sizeof(w) - 1), p);
+		if (len > CONF_NAME_MAX || !is_name(w))
+			return derr(L, d, line, "'%s' is not a name (1 to %d "
+			    "of A-Z a-z 0-9 _ . -)", q(b, sizeof(b), w),
+			    CONF_NAME_MAX);
+		for (x = v; x < p; x += strcspn(x, " \t"), x += strspn(x,
+		    " \t"))
+			if (strncmp(x, p, len) == 0 && (x[len] == ' ' ||
+			    x[len] == '\t'))
+				return derr(L, d, line, "'%s' given twice",
+				    q(b, sizeof(b), w));
+		if (++n > CONF_SYNC_JOBS)
+			return derr(L, d, line, "more than %d jobs",
+			    CONF_SYNC_JOBS);
+	}
 	return 0;
 }
 

@@ -12,6 +12,7 @@
 #include "supervisor/sched.h"
 
 #define CONF_NAME_MAX	64		/* job, account and queue names */
+#define CONF_SYNC_JOBS	4		/* names in [http] sync_job */
 #define CONF_LINE_MAX	199		/* longest line, in bytes */
 #define CONF_FILE_MAX	(1024 * 1024)	/* largest file */
 

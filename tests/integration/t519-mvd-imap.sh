@@ -235,6 +235,39 @@ ctl enqueue imap_send --tenant t1 --user alice --arg to=bob@example.com --queue 
 
 stop_mvd
 sanitizer_clean
+
+# ---- sync_job naming a job per provider ----
+sed 's/^sync_job = imap_sync$/sync_job = sync imap_sync/' "$TMP/mvd.conf" \
+    >"$TMP/both.conf"
+mv "$TMP/mvd.log" "$TMP/mvd1.log"
+start_mvd "$TMP/both.conf"
+wait_for 10 curl -sf "$URL/healthz" ||
+    fail "no API: $(tail -5 "$TMP/mvd.log")"
+s0=$(okruns sync)
+i0=$(okruns imap_sync)
+api POST /api/v1/workers/sync/trigger '{}'
+expect_eq "$CODE $(jq -c '[.job, (.job_ids | length), [.jobs[] |
+    "\(.job)=\(.job_ids | length)"]]' "$TMP/api")" \
+    '202 ["sync imap_sync",2,["sync=1","imap_sync=1"]]' "a sync of all: each job"
+wait_runs sync $((s0 + 1))
+wait_runs imap_sync $((i0 + 1))
+api POST /api/v1/workers/sync/trigger '{"account":"box"}'
+expect_eq "$CODE $(jq -c '[.job, (.job_ids | length), .jobs]' "$TMP/api")" \
+    '202 ["imap_sync",1,null]' "a sync of the IMAP account: its job"
+api POST /api/v1/workers/sync/trigger '{"account":"alice","lookback_days":3}'
+expect_eq "$CODE" 400 "an argument a job does not declare"
+api POST /api/v1/workers/sync/trigger '{"provider":"gmail"}'
+expect_eq "$CODE $(jq -c '[.job, (.job_ids | length)]' "$TMP/api")" \
+    '202 ["sync",1]' "a sync of the gmail accounts: its job"
+api POST /api/v1/workers/sync/trigger '{"provider":"pop3"}'
+expect_eq "$CODE $(jq -r .error.message "$TMP/api")" \
+    "400 no job of sync_job 'sync imap_sync' runs for pop3 accounts" \
+    "a provider no job runs for"
+wait_runs sync $((s0 + 2))
+wait_runs imap_sync $((i0 + 2))
+stop_mvd
+sanitizer_clean
+cat "$TMP/mvd1.log" >>"$TMP/mvd.log"
 pw=$(cat "$MAILSRV_PASSWORD_FILE")
 rcli --scan | while read -r k; do rcli DUMP "$k"; done >"$TMP/redis.dump" 2>/dev/null || true
 ! grep -qF -- "$pw" "$TMP/mvd.log" "$TMP/redis.dump" || fail "the IMAP password leaked"

@@ -1020,9 +1020,16 @@ START_TEST(test_http_values)
 	    "F:2: max_body: '17m' is out of range (1024 to 16777216 bytes)\n");
 	load_fails("[http]\ntimeout = 0\n",
 	    "F:2: timeout: '0' is out of range (1 to 3600 seconds)\n");
-	load_fails("[http]\nsync_job = a b\n",
-	    "F:2: sync_job: 'a b' is not a name (1 to 64 of A-Z a-z 0-9 _ . "
+	load_fails("[http]\nsync_job = a b!\n",
+	    "F:2: sync_job: 'b!' is not a name (1 to 64 of A-Z a-z 0-9 _ . "
 	    "-)\n");
+	load_fails("[http]\nsync_job = a b a\n",
+	    "F:2: sync_job: 'a' given twice\n");
+	load_fails("[http]\nsync_job = ab a\tb c d\n",
+	    "F:2: sync_job: more than 4 jobs\n");
+	c = load_ok("[http]\nsync_job = email_sync  imap_sync\n");
+	ck_assert_str_eq(c->http.sync_job, "email_sync  imap_sync");
+	conf_free(c);
 	load_fails("[http]\nlisten = 127.0.0.1:1\n[http]\n",
 	    "F:3: duplicate section [http] (first at line 1)\n");
 	load_fails("[http]\nlisen = 127.0.0.1:1\n",
