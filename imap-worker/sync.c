@@ -2,9 +2,13 @@
  * UIDVALIDITY, HIGHESTMODSEQ (CONDSTORE) and UIDNEXT. With QRESYNC, a
  * folder's changes since the cursor are one UID FETCH (FLAGS) CHANGEDSINCE
  * with VANISHED: new UIDs are "added", old ones "labels", vanished ones
- * "deleted". Without CONDSTORE, the UIDs from UIDNEXT on are "added". A
- * folder whose UIDVALIDITY changed is synced in full, and the summary says
- * so. */
+ * "deleted". Without QRESYNC the cursor also remembers which UIDs were
+ * there (uidset.h) and, without CONDSTORE, a hash of their flags: a pass
+ * over the folder's UIDs (UID FETCH 1:N (UID FLAGS), or UID SEARCH with
+ * CONDSTORE, whose CHANGEDSINCE gives the flags) names the deleted ones and
+ * tells whether flags changed. A folder whose UIDVALIDITY changed, or
+ * whose deletions the cursor cannot name, is synced in full, and the
+ * summary says so. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +18,7 @@
 #include "imap-worker/fetch.h"
 #include "imap-worker/folders.h"
 #include "imap-worker/msgid.h"
+#include "imap-worker/uidset.h"
 #include "shared/buf.h"
 #include "shared/log.h"
 
@@ -21,11 +26,18 @@
 #define CURSOR_TAG	"imap1"
 #define VANISHED_MAX	1000000	/* UIDs one folder may report gone */
 
+#define GUESS_MAX	4096	/* flag sets tried for deleted messages */
+#define DEL_KEEP	8	/* deleted UIDs whose flags may be guessed */
+
 /* What the cursor knows of one folder. */
 struct fcur {
 	char		*folder;
 	uint32_t	 uidvalidity, uidnext;
 	unsigned long long modseq;	/* 0: no CONDSTORE */
+	struct uidset	 set;		/* the UIDs below uidnext */
+	int		 has_set;
+	uint64_t	 flags;		/* sum of flag_hash() of set's UIDs */
+	int		 has_flags;
 };
 
 struct cursor {
@@ -46,15 +58,41 @@ struct sync {
 static void
 cursor_free(struct cursor *c)
 {
-	for (size_t i = 0; i < c->n; i++)
+	for (size_t i = 0; i < c->n; i++) {
 		free(c->v[i].folder);
+		uidset_free(&c->v[i].set);
+	}
 	free(c->v);
 	c->v = NULL;
 	c->n = 0;
 }
 
-/* One "FOLDER,UIDVALIDITY,MODSEQ,UIDNEXT" (folder percent-encoded: the
- * id's encoding, through msgid_parse()). */
+/* The ",SET[,FLAGS]" that may follow an item's numbers, s[0..end). */
+static int
+cursor_fingerprint(const char *s, const char *end, struct fcur *f)
+{
+	const char *comma;
+
+	if (s == end)
+		return 0;	/* written before fingerprints */
+	if (*s++ != ',')
+		return -1;
+	if ((comma = memchr(s, ',', (size_t)(end - s))) == NULL)
+		comma = end;
+	if (uidset_parse(s, (size_t)(comma - s), f->uidnext, &f->set) == -1)
+		return -1;
+	f->has_set = 1;
+	if (comma == end)
+		return 0;
+	s = comma + 1;
+	if (uidset_b36_get(&s, end, &f->flags) == -1 || s != end)
+		return -1;
+	f->has_flags = 1;
+	return 0;
+}
+
+/* One "FOLDER,UIDVALIDITY,MODSEQ,UIDNEXT[,SET[,FLAGS]]" (folder
+ * percent-encoded: the id's encoding, through msgid_parse()). */
 static int
 cursor_item(const char *s, size_t len, struct fcur *f)
 {
@@ -66,7 +104,8 @@ cursor_item(const char *s, size_t len, struct fcur *f)
 	if (comma == NULL || len > CURSOR_MAX)
 		return -1;
 	if (sscanf(comma + 1, "%u,%llu,%u%n", &f->uidvalidity, &f->modseq,
-	    &f->uidnext, &n) != 3 || comma + 1 + n != s + len)
+	    &f->uidnext, &n) != 3 || comma + 1 + n > s + len ||
+	    cursor_fingerprint(comma + 1 + n, s + len, f) == -1)
 		return -1;
 	/* The folder goes through the id parser, as "FOLDER/1/1". */
 	snprintf(id, sizeof(id), "%.*s/1/1", (int)(comma - s), s);
@@ -94,6 +133,7 @@ cursor_parse(const char *s, struct cursor *c)
 		p++;
 		e = p + strcspn(p, ";");
 		if (cursor_item(p, (size_t)(e - p), &c->v[c->n]) == -1) {
+			uidset_free(&c->v[c->n].set);
 			cursor_free(c);
 			return -1;
 		}
@@ -106,28 +146,66 @@ cursor_parse(const char *s, struct cursor *c)
 	return 0;
 }
 
-/* The cursor as a new string, or NULL when it would pass CURSOR_MAX. */
+/* The cursor into b, the sets of the items hashed[i] as hashes; *widest
+ * the item whose set is the longest list of runs, or c->n. */
+static int
+cursor_format1(const struct cursor *c, const char *hashed, struct mv_buf *b,
+    size_t *widest)
+{
+	const struct fcur *f;
+	size_t len, most = 0;
+	char *id;
+
+	*widest = c->n;
+	mv_buf_reset(b);
+	mv_buf_puts(b, CURSOR_TAG);
+	for (size_t i = 0; i < c->n; i++) {
+		f = &c->v[i];
+		if ((id = msgid_make(f->folder, 1, 1)) == NULL)
+			return -1;
+		*strchr(id, '/') = '\0';
+		mv_buf_printf(b, ";%s,%u,%llu,%u", id, f->uidvalidity,
+		    f->modseq, f->uidnext);
+		free(id);
+		if (!f->has_set)
+			continue;
+		len = b->len;
+		if (mv_buf_putc(b, ',') == -1 || uidset_format(&f->set,
+		    hashed[i] ? 0 : CURSOR_MAX, b) == -1)
+			return -1;
+		if (b->data[len + 1] == 'r' && b->len - len > most) {
+			most = b->len - len;
+			*widest = i;
+		}
+		if (f->has_flags && (mv_buf_putc(b, ',') == -1 ||
+		    uidset_b36_put(b, f->flags) == -1))
+			return -1;
+	}
+	return b->data == NULL ? -1 : 0;
+}
+
+/* The cursor as a new string, or NULL when it would pass CURSOR_MAX even
+ * with every set hashed. Runs are kept where they fit: while the cursor is
+ * too long, the longest list of runs gives way to its hash. */
 static char *
 cursor_format(const struct cursor *c)
 {
 	struct mv_buf b;
-	char *id, *slash;
+	char *hashed = calloc(c->n + 1, 1);
+	size_t widest;
+	int rc = -1;
 
-	mv_buf_init(&b, CURSOR_MAX + 1);
-	mv_buf_puts(&b, CURSOR_TAG);
-	for (size_t i = 0; i < c->n; i++) {
-		if ((id = msgid_make(c->v[i].folder, 1, 1)) == NULL)
-			break;
-		slash = strchr(id, '/');
-		*slash = '\0';
-		mv_buf_printf(&b, ";%s,%u,%llu,%u", id, c->v[i].uidvalidity,
-		    c->v[i].modseq, c->v[i].uidnext);
-		free(id);
-	}
-	if (b.len > CURSOR_MAX || b.data == NULL) {
+	mv_buf_init(&b, 0);
+	while (hashed != NULL &&
+	    (rc = cursor_format1(c, hashed, &b, &widest)) == 0 &&
+	    b.len > CURSOR_MAX && widest < c->n)
+		hashed[widest] = 1;
+	if (hashed == NULL || rc == -1 || b.len > CURSOR_MAX) {
+		free(hashed);
 		mv_buf_free(&b);
 		return NULL;
 	}
+	free(hashed);
 	return mv_buf_steal(&b, NULL);
 }
 
@@ -172,33 +250,52 @@ sync_full(struct sync *y, const char *folder, struct mv_err *err)
 	return rc;
 }
 
-/* The UIDs from uidnext on, as "added" (no CONDSTORE). */
+/* UID SEARCH UID first:last (last 0: "*"); *uids a new array (caller
+ * frees) of the UIDs answered within, unsorted. Returns 0, or -1 with
+ * err. */
 static int
-sync_new(struct sync *y, const char *folder, uint32_t from,
-    struct mv_err *err)
+sync_search(struct sync *y, uint32_t first, uint32_t last, uint32_t **uids,
+    size_t *n, struct mv_err *err)
 {
 	struct mailimap_search_key *key;
 	clist *res = NULL;
 	clistiter *it;
-	uint32_t *uids;
-	size_t n = 0;
-	int r, rc;
+	uint32_t u;
+	int r;
 
-	if (from >= y->s->uidnext)
-		return 0;
-	key = mailimap_search_key_new_uid(mailimap_set_new_interval(from, 0));
+	*n = 0;
+	key = mailimap_search_key_new_uid(mailimap_set_new_interval(first,
+	    last));
 	conn_set_budget(&y->s->conn, SESSION_BUDGET * 4);
 	r = mailimap_uid_search(y->s->m, NULL, key, &res);
 	mailimap_search_key_free(key);
 	if (r != MAILIMAP_NO_ERROR)
 		return session_fail(y->s, r, "UID SEARCH", err);
-	uids = calloc(clist_count(res) + 1, sizeof(*uids));
-	for (it = clist_begin(res); uids && it; it = clist_next(it))
-		if (*(uint32_t *)clist_content(it) >= from)
-			uids[n++] = *(uint32_t *)clist_content(it);
+	*uids = calloc(clist_count(res) + 1, sizeof(**uids));
+	for (it = clist_begin(res); *uids && it; it = clist_next(it)) {
+		u = *(uint32_t *)clist_content(it);
+		if (u >= first && (last == 0 || u <= last))
+			(*uids)[(*n)++] = u;
+	}
 	mailimap_search_result_free(res);
-	if (uids == NULL)
+	if (*uids == NULL)
 		return mv_err_set(err, MV_E_INTERNAL, "out of memory");
+	return 0;
+}
+
+/* The UIDs from uidnext on, as "added". */
+static int
+sync_new(struct sync *y, const char *folder, uint32_t from,
+    struct mv_err *err)
+{
+	uint32_t *uids;
+	size_t n;
+	int rc;
+
+	if (from >= y->s->uidnext)
+		return 0;
+	if (sync_search(y, from, 0, &uids, &n, err) == -1)
+		return -1;
 	rc = fetch_uids(&y->k, folder, uids, n, err);
 	free(uids);
 	return rc;
@@ -305,12 +402,343 @@ sync_qresync(struct sync *y, const char *folder, const struct fcur *old,
 	return rc;
 }
 
+/* One message a pass saw. */
+struct seen {
+	uint32_t	 uid;
+	uint64_t	 lh;		/* label_hash() of its label_ids */
+	struct mailimap_msg_att *att;	/* in its pass's res */
+};
+
+/* What a UID FETCH (UID FLAGS) saw. */
+struct pass {
+	clist		*res;		/* libetpan's answer */
+	struct seen	*v;		/* sorted by UID */
+	size_t		 n;
+};
+
+static void
+pass_free(struct pass *p)
+{
+	if (p->res != NULL)
+		mailimap_fetch_list_free(p->res);
+	free(p->v);
+	memset(p, 0, sizeof(*p));
+}
+
+static int
+name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* A hash of label_ids in any order: FNV-1a over the sorted names, each
+ * with its NUL. */
+static uint64_t
+label_hash(json_t *labels)
+{
+	const char **name = calloc(json_array_size(labels) + 1,
+	    sizeof(*name));
+	const unsigned char *c;
+	uint64_t h = 0xcbf29ce484222325ULL;
+	size_t i, n = 0;
+	json_t *v;
+
+	if (name == NULL)
+		return 0;	/* then flags seem changed: labels again */
+	json_array_foreach(labels, i, v)
+		if (json_is_string(v))
+			name[n++] = json_string_value(v);
+	qsort(name, n, sizeof(*name), name_cmp);
+	for (i = 0; i < n; i++)
+		for (c = (const unsigned char *)name[i];; c++) {
+			h = (h ^ *c) * 0x100000001b3ULL;
+			if (*c == '\0')
+				break;
+		}
+	free(name);
+	return h;
+}
+
+/* A message's part of a folder's flags hash (their sum). */
+static uint64_t
+flag_hash(uint32_t uid, uint64_t lh)
+{
+	return uidset_mix(uidset_mix(uid) ^ lh);
+}
+
+static int
+seen_cmp(const void *a, const void *b)
+{
+	const struct seen *x = a, *y = b;
+
+	return x->uid < y->uid ? -1 : x->uid > y->uid;
+}
+
+/* UID FETCH first:last (UID FLAGS), X-GM-LABELS too on Gmail, CHANGEDSINCE
+ * modseq unless it is 0, into p. Returns 0, or -1 with err. */
+static int
+pass_fetch(struct sync *y, const char *folder, uint32_t first, uint32_t last,
+    unsigned long long modseq, struct pass *p, struct mv_err *err)
+{
+	struct mailimap_fetch_type *ft = mailimap_fetch_type_new_fetch_att_list_empty();
+	struct mailimap_set *set = mailimap_set_new_interval(first, last);
+	clistiter *it;
+	json_t *labels;
+	int r;
+
+	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_uid());
+	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_flags());
+	if (y->s->gmail)
+		mailimap_fetch_type_new_fetch_att_list_add(ft,
+		    mailimap_fetch_att_new_xgmlabels());
+	conn_set_budget(&y->s->conn, SESSION_BUDGET * 4);
+	r = modseq != 0 ? mailimap_uid_fetch_changedsince(y->s->m, set, ft,
+	    modseq, &p->res) : mailimap_uid_fetch(y->s->m, set, ft, &p->res);
+	mailimap_set_free(set);
+	mailimap_fetch_type_free(ft);
+	if (r != MAILIMAP_NO_ERROR)
+		return session_fail(y->s, r, "UID FETCH", err);
+	if ((p->v = calloc(clist_count(p->res) + 1, sizeof(*p->v))) == NULL)
+		return mv_err_set(err, MV_E_INTERNAL, "out of memory");
+	for (it = clist_begin(p->res); it; it = clist_next(it)) {
+		p->v[p->n].att = clist_content(it);
+		labels = fetch_label_ids(folder, p->v[p->n].att,
+		    &p->v[p->n].uid);
+		p->v[p->n].lh = label_hash(labels);
+		json_decref(labels);
+		if (p->v[p->n].uid >= first && p->v[p->n].uid <= last)
+			p->n++;
+	}
+	qsort(p->v, p->n, sizeof(*p->v), seen_cmp);
+	return 0;
+}
+
+/* The set of the UIDs now below now->uidnext, and without CONDSTORE the
+ * hash of their flags, into now: from UID FETCH (UID FLAGS) into p (its
+ * flags wanted), else from UID SEARCH. Returns 0, or -1 with err. */
+static int
+track_now(struct sync *y, const char *folder, int flags, struct fcur *now,
+    struct pass *p, struct mv_err *err)
+{
+	uint32_t *uids = NULL;
+	size_t n = 0, i;
+	int rc = 0;
+
+	uidset_init(&now->set);
+	now->has_set = 1;
+	if (now->uidnext <= 1)
+		return 0;
+	if (!flags) {
+		if (sync_search(y, 1, now->uidnext - 1, &uids, &n, err) == -1)
+			return -1;
+		rc = uidset_from(&now->set, uids, n);
+		free(uids);
+		return rc == 0 ? 0 : mv_err_set(err, MV_E_INTERNAL,
+		    "out of memory");
+	}
+	if (pass_fetch(y, folder, 1, now->uidnext - 1, 0, p, err) == -1)
+		return -1;
+	now->has_flags = now->modseq == 0;
+	for (i = 0; rc == 0 && i < p->n; i++) {
+		if (i > 0 && p->v[i].uid == p->v[i - 1].uid)
+			continue;
+		rc = uidset_push(&now->set, p->v[i].uid);
+		now->flags += flag_hash(p->v[i].uid, p->v[i].lh);
+	}
+	return rc == 0 ? 0 : mv_err_set(err, MV_E_INTERNAL, "out of memory");
+}
+
+/* The flags hash of the messages of p below below. */
+static uint64_t
+pass_flags(const struct pass *p, uint32_t below)
+{
+	uint64_t h = 0;
+
+	for (size_t i = 0; i < p->n && p->v[i].uid < below; i++)
+		if (i == 0 || p->v[i].uid != p->v[i - 1].uid)
+			h += flag_hash(p->v[i].uid, p->v[i].lh);
+	return h;
+}
+
+/* 1 when have plus the flag hashes of del[0..nd), each with one of the
+ * label sets lh[0..nl), can make want: the flags of the messages kept are
+ * those the cursor saw, whatever the deleted ones had among the label
+ * sets seen now. */
+static int
+flags_guess(uint64_t want, uint64_t have, const uint32_t *del, size_t nd,
+    const uint64_t *lh, size_t nl)
+{
+	if (nd == 0)
+		return have == want;
+	for (size_t j = 0; j < nl; j++)
+		if (flags_guess(want, have + flag_hash(del[0], lh[j]), del + 1,
+		    nd - 1, lh, nl))
+			return 1;
+	return 0;
+}
+
+/* 1 when no flag changed below old->uidnext since the cursor, the
+ * messages deleted since being del[0..nd). */
+static int
+flags_same(const struct fcur *old, const struct pass *p, const uint32_t *del,
+    size_t nd)
+{
+	uint64_t lh[8], tries = 1;
+	size_t nl = 0, i, j;
+
+	for (i = 0; i < p->n && nl < sizeof(lh) / sizeof(lh[0]); i++) {
+		for (j = 0; j < nl && lh[j] != p->v[i].lh; j++)
+			;
+		if (j == nl)
+			lh[nl++] = p->v[i].lh;
+	}
+	for (i = 0; i < nd && tries <= GUESS_MAX; i++)
+		tries *= nl;
+	if (tries > GUESS_MAX)
+		return 0;
+	return flags_guess(old->flags, pass_flags(p, old->uidnext), del, nd,
+	    lh, nl);
+}
+
+/* "deleted" for each UID of old->set missing from now->set; the first
+ * DEL_KEEP + 1 of them into del[]. Returns 0, or -1 with err. */
+static int
+sync_deleted(struct sync *y, const char *folder, const struct fcur *old,
+    const struct fcur *now, uint32_t *del, size_t *nd, struct mv_err *err)
+{
+	const struct uidrun *r;
+	size_t count = 0;
+
+	for (r = old->set.r; r < old->set.r + old->set.nr; r++)
+		for (uint32_t u = r->first;; u++) {
+			if (!uidset_has(&now->set, u)) {
+				if (++count > VANISHED_MAX)
+					return mv_err_set(err, MV_E_API, "%s: "
+					    "more than %d messages deleted",
+					    folder, VANISHED_MAX);
+				if (sync_line(y, "deleted", folder, u, NULL,
+				    err) == -1)
+					return -1;
+				y->deleted++;
+				if (*nd <= DEL_KEEP)
+					del[(*nd)++] = u;
+			}
+			if (u == r->last)
+				break;
+		}
+	return 0;
+}
+
+/* "labels" for the messages of p below below. */
+static int
+pass_labels(struct sync *y, const char *folder, const struct pass *p,
+    uint32_t below, struct mv_err *err)
+{
+	json_t *labels;
+	uint32_t uid;
+
+	for (size_t i = 0; i < p->n && p->v[i].uid < below; i++) {
+		labels = fetch_label_ids(folder, p->v[i].att, &uid);
+		if (sync_line(y, "labels", folder, uid, labels, err) == -1)
+			return -1;
+		y->labels++;
+	}
+	return 0;
+}
+
+/* The messages of p from from on, as "added". */
+static int
+pass_added(struct sync *y, const char *folder, const struct pass *p,
+    uint32_t from, struct mv_err *err)
+{
+	uint32_t *uids = calloc(p->n + 1, sizeof(*uids));
+	size_t n = 0;
+	int rc;
+
+	if (uids == NULL)
+		return mv_err_set(err, MV_E_INTERNAL, "out of memory");
+	for (size_t i = 0; i < p->n; i++)
+		if (p->v[i].uid >= from)
+			uids[n++] = p->v[i].uid;
+	rc = fetch_uids(&y->k, folder, uids, n, err);
+	free(uids);
+	return rc;
+}
+
+/* With CONDSTORE: the changes since old->modseq into p (UID FETCH
+ * CHANGEDSINCE), then the set of UIDs now. While the messages are as many
+ * as the cursor's and the new ones, none was deleted: the set is the
+ * cursor's and the new UIDs, without asking. */
+static int
+track_condstore(struct sync *y, const char *folder, const struct fcur *old,
+    struct fcur *now, struct pass *p, struct mv_err *err)
+{
+	uint64_t nnew = 0;
+	size_t i;
+
+	if (now->modseq != old->modseq &&
+	    pass_fetch(y, folder, 1, UINT32_MAX, old->modseq, p, err) == -1)
+		return -1;
+	for (i = 0; i < p->n; i++)
+		nnew += p->v[i].uid >= old->uidnext &&
+		    p->v[i].uid < now->uidnext;
+	if (!old->has_set || y->s->exists != old->set.count + nnew)
+		return track_now(y, folder, 0, now, NULL, err);
+	if (uidset_copy(&now->set, &old->set) == -1)
+		return mv_err_set(err, MV_E_INTERNAL, "out of memory");
+	now->has_set = 1;
+	for (i = 0; i < p->n; i++)
+		if (p->v[i].uid >= old->uidnext && p->v[i].uid < now->uidnext &&
+		    uidset_push(&now->set, p->v[i].uid) == -1)
+			return mv_err_set(err, MV_E_INTERNAL, "out of memory");
+	return 0;
+}
+
+/* A folder without QRESYNC, known to the cursor as old: deletions named
+ * from old's set (the folder synced in full when only its hash was kept),
+ * "labels" from CHANGEDSINCE, or for every old message when its flags
+ * hash changed, then the new messages. */
+static int
+sync_tracked(struct sync *y, const char *folder, const struct fcur *old,
+    struct fcur *now, struct pass *p, struct mv_err *err)
+{
+	int cond = now->modseq != 0 && old->modseq != 0;
+	uint32_t del[DEL_KEEP + 1];
+	uint64_t count, hash;
+	size_t nd = 0;
+
+	if (cond ? track_condstore(y, folder, old, now, p, err) == -1 :
+	    track_now(y, folder, 1, now, p, err) == -1)
+		return -1;
+	if (old->has_set) {
+		uidset_below(&now->set, old->uidnext, &count, &hash);
+		if ((count != old->set.count || hash != old->set.hash) &&
+		    !old->set.exact) {
+			y->full = 1;
+			snprintf(y->reason, sizeof(y->reason), "messages of "
+			    "%.160s were deleted, which the cursor cannot name",
+			    folder);
+			return sync_full(y, folder, err);
+		}
+		if (count != old->set.count &&
+		    sync_deleted(y, folder, old, now, del, &nd, err) == -1)
+			return -1;
+	}
+	if ((cond || (old->has_flags && (nd > DEL_KEEP ||
+	    !flags_same(old, p, del, nd)))) &&
+	    pass_labels(y, folder, p, old->uidnext, err) == -1)
+		return -1;
+	return pass_added(y, folder, p, old->uidnext, err);
+}
+
 /* One folder: its state now into *now, its changes printed. */
 static int
 sync_folder(struct sync *y, const char *folder, struct fcur *now,
     struct mv_err *err)
 {
 	const struct fcur *old = cursor_find(&y->old, folder);
+	struct pass p = { NULL, NULL, 0 };
+	int rc;
 
 	if (session_examine_modseq(y->s, folder, &now->modseq, err) == -1)
 		return -1;
@@ -322,14 +750,24 @@ sync_folder(struct sync *y, const char *folder, struct fcur *now,
 		    "%.180s changed", folder);
 		old = NULL;
 	}
-	if (old == NULL)
-		return sync_full(y, folder, err);
-	if (y->qresync && old->modseq != 0 && now->modseq != 0) {
+	if (y->qresync && now->modseq != 0) {
+		if (old == NULL)
+			return sync_full(y, folder, err);
+		if (old->modseq == 0)
+			return sync_new(y, folder, old->uidnext, err);
 		if (now->modseq == old->modseq)
 			return 0;
 		return sync_qresync(y, folder, old, err);
 	}
-	return sync_new(y, folder, old->uidnext, err);
+	if (old == NULL) {
+		rc = sync_full(y, folder, err);
+		if (rc == 0)
+			rc = track_now(y, folder, now->modseq == 0, now, &p,
+			    err);
+	} else
+		rc = sync_tracked(y, folder, old, now, &p, err);
+	pass_free(&p);
+	return rc;
 }
 
 /* Every folder a fetch reads by default; on Gmail, All Mail alone (every
@@ -361,13 +799,24 @@ sync_folders(struct sync *y, struct mv_err *err)
 	return rc;
 }
 
-/* The summary, with the new cursor. */
+static int
+fcur_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct fcur *)a)->folder,
+	    ((const struct fcur *)b)->folder);
+}
+
+/* The summary, with the new cursor (its folders in order, whatever the
+ * order of LIST: nothing changed, the same cursor). */
 static int
 sync_summary(struct sync *y)
 {
 	struct mv_err err = MV_ERR_INIT;
-	char *cur = cursor_format(&y->new);
+	char *cur;
 	json_t *env;
+
+	qsort(y->new.v, y->new.n, sizeof(*y->new.v), fcur_cmp);
+	cur = cursor_format(&y->new);
 
 	if (cur == NULL) {
 		json_decref(y->k.emails);
