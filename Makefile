@@ -121,6 +121,7 @@ CHECK_DEPS_check_batch	= gmail-worker/batch.o common/retry.o common/rfc2047.o co
 CHECK_DEPS_check_opts	= gmail-worker/opts.o
 CHECK_DEPS_check_msgid	= imap-worker/msgid.o
 CHECK_DEPS_check_mutf7	= imap-worker/mutf7.o
+CHECK_DEPS_check_uidset = imap-worker/uidset.o
 CHECK_DEPS_check_account = imap-worker/account.o common/creds.o
 CHECK_DEPS_check_ai_schema = ai-worker/schema.o
 CHECK_DEPS_check_ai_chat = ai-worker/chat.o
