@@ -438,8 +438,7 @@ label_hash(json_t *labels)
 {
 	const char **name = calloc(json_array_size(labels) + 1,
 	    sizeof(*name));
-	const unsigned char *c;
-	uint64_t h = 0xcbf29ce484222325ULL;
+	uint64_t h = UIDSET_FNV;
 	size_t i, n = 0;
 	json_t *v;
 
@@ -450,11 +449,7 @@ label_hash(json_t *labels)
 			name[n++] = json_string_value(v);
 	qsort(name, n, sizeof(*name), name_cmp);
 	for (i = 0; i < n; i++)
-		for (c = (const unsigned char *)name[i];; c++) {
-			h = (h ^ *c) * 0x100000001b3ULL;
-			if (*c == '\0')
-				break;
-		}
+		h = uidset_fnv(h, name[i]);
 	free(name);
 	return h;
 }

@@ -19,6 +19,18 @@ uidset_mix(uint64_t x)
 	return x ^ (x >> 31);
 }
 
+uint64_t
+uidset_fnv(uint64_t h, const char *s)
+{
+	const unsigned char *c = (const unsigned char *)s;
+
+	for (;; c++) {
+		h = (h ^ *c) * 0x100000001b3ULL;
+		if (*c == '\0')
+			return h;
+	}
+}
+
 void
 uidset_init(struct uidset *u)
 {

@@ -27,6 +27,10 @@ struct uidset {
 /* A 64-bit mix of x (splitmix64's finalizer). */
 uint64_t uidset_mix(uint64_t x);
 
+/* FNV-1a of the string s with its NUL, from h (UIDSET_FNV to start). */
+#define UIDSET_FNV	0xcbf29ce484222325ULL
+uint64_t uidset_fnv(uint64_t h, const char *s);
+
 /* An empty exact set. */
 void uidset_init(struct uidset *u);
 void uidset_free(struct uidset *u);
