@@ -28,6 +28,8 @@
 
 #define GUESS_MAX	4096	/* flag sets tried for deleted messages */
 #define DEL_KEEP	8	/* deleted UIDs whose flags may be guessed */
+#define FB_MAX		16	/* buckets of a folder's flags hash */
+#define FB_MIN		64	/* messages a bucket holds, at least */
 
 /* What the cursor knows of one folder. */
 struct fcur {
@@ -36,8 +38,16 @@ struct fcur {
 	unsigned long long modseq;	/* 0: no CONDSTORE */
 	struct uidset	 set;		/* the UIDs below uidnext */
 	int		 has_set;
-	uint64_t	 flags;		/* sum of flag_hash() of set's UIDs */
-	int		 has_flags;
+	uint64_t	 fb[FB_MAX];	/* flags hashes: sums of flag_hash() of
+					   the UIDs of each bucket */
+	unsigned	 nfb;		/* buckets in fb (0: no flags hash) */
+	unsigned	 wfb;		/* buckets written: divides nfb */
+};
+
+/* The deleted UIDs of one bucket: the first DEL_KEEP + 1 of them. */
+struct dels {
+	uint32_t	 uid[DEL_KEEP + 1];
+	size_t		 n;
 };
 
 struct cursor {
@@ -67,7 +77,8 @@ cursor_free(struct cursor *c)
 	c->n = 0;
 }
 
-/* The ",SET[,FLAGS]" that may follow an item's numbers, s[0..end). */
+/* The ",SET[,FLAGS]" that may follow an item's numbers, s[0..end); FLAGS
+ * is the hash of each bucket, separated by ".". */
 static int
 cursor_fingerprint(const char *s, const char *end, struct fcur *f)
 {
@@ -84,11 +95,13 @@ cursor_fingerprint(const char *s, const char *end, struct fcur *f)
 	f->has_set = 1;
 	if (comma == end)
 		return 0;
-	s = comma + 1;
-	if (uidset_b36_get(&s, end, &f->flags) == -1 || s != end)
-		return -1;
-	f->has_flags = 1;
-	return 0;
+	for (s = comma; s < end && f->nfb < FB_MAX; f->nfb++)
+		if (*s++ != (f->nfb ? '.' : ',') ||
+		    uidset_b36_get(&s, end, &f->fb[f->nfb]) == -1)
+			return -1;
+	f->wfb = f->nfb;
+	/* 1, 2, 4, 8 or 16 buckets */
+	return s == end && (f->nfb & (f->nfb - 1)) == 0 ? 0 : -1;
 }
 
 /* One "FOLDER,UIDVALIDITY,MODSEQ,UIDNEXT[,SET[,FLAGS]]" (folder
@@ -146,11 +159,29 @@ cursor_parse(const char *s, struct cursor *c)
 	return 0;
 }
 
-/* The cursor into b, the sets of the items hashed[i] as hashes; *widest
- * the item whose set is the longest list of runs, or c->n. */
+/* The flags hashes of f in wfb buckets into b. */
 static int
-cursor_format1(const struct cursor *c, const char *hashed, struct mv_buf *b,
-    size_t *widest)
+cursor_flags(const struct fcur *f, unsigned wfb, struct mv_buf *b)
+{
+	unsigned j, k, per = f->nfb / wfb;
+	uint64_t h;
+
+	for (j = 0; j < wfb; j++) {
+		for (h = 0, k = j * per; k < (j + 1) * per; k++)
+			h += f->fb[k];
+		if (mv_buf_putc(b, j ? '.' : ',') == -1 ||
+		    uidset_b36_put(b, h) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* The cursor into b, the sets of the items hashed[i] as hashes, their
+ * flags in wfb[i] buckets; *widest the item whose set is the longest
+ * list of runs or whose flags take the most room (*flags 1), or c->n. */
+static int
+cursor_format1(const struct cursor *c, const char *hashed,
+    const unsigned *wfb, struct mv_buf *b, size_t *widest, int *flags)
 {
 	const struct fcur *f;
 	size_t len, most = 0;
@@ -176,36 +207,50 @@ cursor_format1(const struct cursor *c, const char *hashed, struct mv_buf *b,
 		if (b->data[len + 1] == 'r' && b->len - len > most) {
 			most = b->len - len;
 			*widest = i;
+			*flags = 0;
 		}
-		if (f->has_flags && (mv_buf_putc(b, ',') == -1 ||
-		    uidset_b36_put(b, f->flags) == -1))
+		len = b->len;
+		if (f->nfb > 0 && cursor_flags(f, wfb[i], b) == -1)
 			return -1;
+		if (wfb[i] > 1 && b->len - len > most) {
+			most = b->len - len;
+			*widest = i;
+			*flags = 1;
+		}
 	}
 	return b->data == NULL ? -1 : 0;
 }
 
 /* The cursor as a new string, or NULL when it would pass CURSOR_MAX even
- * with every set hashed. Runs are kept where they fit: while the cursor is
- * too long, the longest list of runs gives way to its hash. */
+ * with every set hashed and every flags hash in one bucket. While the
+ * cursor is too long, what takes the most room gives way: the longest
+ * list of runs to its hash, or the most flags buckets to half as many. */
 static char *
 cursor_format(const struct cursor *c)
 {
 	struct mv_buf b;
 	char *hashed = calloc(c->n + 1, 1);
-	size_t widest;
-	int rc = -1;
+	unsigned *wfb = calloc(c->n + 1, sizeof(*wfb));
+	size_t i, widest;
+	int rc = -1, flags = 0;
 
 	mv_buf_init(&b, 0);
-	while (hashed != NULL &&
-	    (rc = cursor_format1(c, hashed, &b, &widest)) == 0 &&
-	    b.len > CURSOR_MAX && widest < c->n)
-		hashed[widest] = 1;
-	if (hashed == NULL || rc == -1 || b.len > CURSOR_MAX) {
-		free(hashed);
+	for (i = 0; wfb != NULL && i < c->n; i++)
+		wfb[i] = c->v[i].wfb;
+	while (hashed != NULL && wfb != NULL &&
+	    (rc = cursor_format1(c, hashed, wfb, &b, &widest, &flags)) == 0 &&
+	    b.len > CURSOR_MAX && widest < c->n) {
+		if (flags)
+			wfb[widest] /= 2;
+		else
+			hashed[widest] = 1;
+	}
+	free(hashed);
+	free(wfb);
+	if (rc == -1 || b.len > CURSOR_MAX) {
 		mv_buf_free(&b);
 		return NULL;
 	}
-	free(hashed);
 	return mv_buf_steal(&b, NULL);
 }
 
@@ -461,6 +506,15 @@ flag_hash(uint32_t uid, uint64_t lh)
 	return uidset_mix(uidset_mix(uid) ^ lh);
 }
 
+/* The bucket of uid among k, of the UIDs below uidnext. */
+static unsigned
+flag_bucket(uint32_t uid, uint32_t uidnext, unsigned k)
+{
+	if (uidnext <= 1 || uid >= uidnext)
+		return 0;
+	return (unsigned)((uint64_t)(uid - 1) * k / (uidnext - 1));
+}
+
 static int
 seen_cmp(const void *a, const void *b)
 {
@@ -533,26 +587,31 @@ track_now(struct sync *y, const char *folder, int flags, struct fcur *now,
 	}
 	if (pass_fetch(y, folder, 1, now->uidnext - 1, 0, p, err) == -1)
 		return -1;
-	now->has_flags = now->modseq == 0;
 	for (i = 0; rc == 0 && i < p->n; i++) {
 		if (i > 0 && p->v[i].uid == p->v[i - 1].uid)
 			continue;
 		rc = uidset_push(&now->set, p->v[i].uid);
-		now->flags += flag_hash(p->v[i].uid, p->v[i].lh);
+		now->fb[flag_bucket(p->v[i].uid, now->uidnext, FB_MAX)] +=
+		    flag_hash(p->v[i].uid, p->v[i].lh);
+	}
+	if (now->modseq == 0) {
+		now->nfb = FB_MAX;
+		for (now->wfb = 1; now->wfb < FB_MAX &&
+		    now->set.count >= (uint64_t)now->wfb * 2 * FB_MIN;)
+			now->wfb *= 2;
 	}
 	return rc == 0 ? 0 : mv_err_set(err, MV_E_INTERNAL, "out of memory");
 }
 
-/* The flags hash of the messages of p below below. */
-static uint64_t
-pass_flags(const struct pass *p, uint32_t below)
+/* The flags hashes of the messages of p in old's buckets. */
+static void
+pass_flags(const struct pass *p, const struct fcur *old, uint64_t *fb)
 {
-	uint64_t h = 0;
-
-	for (size_t i = 0; i < p->n && p->v[i].uid < below; i++)
+	memset(fb, 0, FB_MAX * sizeof(*fb));
+	for (size_t i = 0; i < p->n && p->v[i].uid < old->uidnext; i++)
 		if (i == 0 || p->v[i].uid != p->v[i - 1].uid)
-			h += flag_hash(p->v[i].uid, p->v[i].lh);
-	return h;
+			fb[flag_bucket(p->v[i].uid, old->uidnext, old->nfb)] +=
+			    flag_hash(p->v[i].uid, p->v[i].lh);
 }
 
 /* 1 when have plus the flag hashes of del[0..nd), each with one of the
@@ -572,14 +631,15 @@ flags_guess(uint64_t want, uint64_t have, const uint32_t *del, size_t nd,
 	return 0;
 }
 
-/* 1 when no flag changed below old->uidnext since the cursor, the
- * messages deleted since being del[0..nd). */
-static int
-flags_same(const struct fcur *old, const struct pass *p, const uint32_t *del,
-    size_t nd)
+/* The buckets of old whose flags changed since the cursor (a bit each),
+ * the messages deleted since being del[]. */
+static unsigned
+flags_changed(const struct fcur *old, const struct pass *p,
+    const struct dels *del)
 {
-	uint64_t lh[8], tries = 1;
+	uint64_t lh[8], fb[FB_MAX], tries;
 	size_t nl = 0, i, j;
+	unsigned changed = 0;
 
 	for (i = 0; i < p->n && nl < sizeof(lh) / sizeof(lh[0]); i++) {
 		for (j = 0; j < nl && lh[j] != p->v[i].lh; j++)
@@ -587,20 +647,26 @@ flags_same(const struct fcur *old, const struct pass *p, const uint32_t *del,
 		if (j == nl)
 			lh[nl++] = p->v[i].lh;
 	}
-	for (i = 0; i < nd && tries <= GUESS_MAX; i++)
-		tries *= nl;
-	if (tries > GUESS_MAX)
-		return 0;
-	return flags_guess(old->flags, pass_flags(p, old->uidnext), del, nd,
-	    lh, nl);
+	pass_flags(p, old, fb);
+	for (unsigned b = 0; b < old->nfb; b++) {
+		for (tries = 1, i = 0; i < del[b].n && tries <= GUESS_MAX; i++)
+			tries *= nl;
+		if (del[b].n > DEL_KEEP || tries > GUESS_MAX ||
+		    !flags_guess(old->fb[b], fb[b], del[b].uid, del[b].n, lh,
+		    nl))
+			changed |= 1u << b;
+	}
+	return changed;
 }
 
-/* "deleted" for each UID of old->set missing from now->set; the first
- * DEL_KEEP + 1 of them into del[]. Returns 0, or -1 with err. */
+/* "deleted" for each UID of old->set missing from now->set, each kept in
+ * del[] by old's flags bucket. Returns 0, or -1 with err. */
 static int
 sync_deleted(struct sync *y, const char *folder, const struct fcur *old,
-    const struct fcur *now, uint32_t *del, size_t *nd, struct mv_err *err)
+    const struct fcur *now, struct dels *del, struct mv_err *err)
 {
+	struct dels *d;
+
 	const struct uidrun *r;
 	size_t count = 0;
 
@@ -615,8 +681,11 @@ sync_deleted(struct sync *y, const char *folder, const struct fcur *old,
 				    err) == -1)
 					return -1;
 				y->deleted++;
-				if (*nd <= DEL_KEEP)
-					del[(*nd)++] = u;
+				d = &del[flag_bucket(u, old->uidnext,
+				    old->nfb ? old->nfb : 1)];
+				if (d->n <= DEL_KEEP)
+					d->uid[d->n] = u;
+				d->n++;
 			}
 			if (u == r->last)
 				break;
@@ -624,15 +693,18 @@ sync_deleted(struct sync *y, const char *folder, const struct fcur *old,
 	return 0;
 }
 
-/* "labels" for the messages of p below below. */
+/* "labels" for the messages of p below below that are in the buckets
+ * (bits of changed) of k. */
 static int
 pass_labels(struct sync *y, const char *folder, const struct pass *p,
-    uint32_t below, struct mv_err *err)
+    uint32_t below, unsigned k, unsigned changed, struct mv_err *err)
 {
 	json_t *labels;
 	uint32_t uid;
 
 	for (size_t i = 0; i < p->n && p->v[i].uid < below; i++) {
+		if (!(changed & 1u << flag_bucket(p->v[i].uid, below, k)))
+			continue;
 		labels = fetch_label_ids(folder, p->v[i].att, &uid);
 		if (sync_line(y, "labels", folder, uid, labels, err) == -1)
 			return -1;
@@ -691,17 +763,18 @@ track_condstore(struct sync *y, const char *folder, const struct fcur *old,
 
 /* A folder without QRESYNC, known to the cursor as old: deletions named
  * from old's set (the folder synced in full when only its hash was kept),
- * "labels" from CHANGEDSINCE, or for every old message when its flags
- * hash changed, then the new messages. */
+ * "labels" from CHANGEDSINCE, or for every old message of a bucket whose
+ * flags hash changed, then the new messages. */
 static int
 sync_tracked(struct sync *y, const char *folder, const struct fcur *old,
     struct fcur *now, struct pass *p, struct mv_err *err)
 {
 	int cond = now->modseq != 0 && old->modseq != 0;
-	uint32_t del[DEL_KEEP + 1];
+	struct dels del[FB_MAX];
 	uint64_t count, hash;
-	size_t nd = 0;
+	unsigned changed = 0;
 
+	memset(del, 0, sizeof(del));
 	if (cond ? track_condstore(y, folder, old, now, p, err) == -1 :
 	    track_now(y, folder, 1, now, p, err) == -1)
 		return -1;
@@ -716,12 +789,15 @@ sync_tracked(struct sync *y, const char *folder, const struct fcur *old,
 			return sync_full(y, folder, err);
 		}
 		if (count != old->set.count &&
-		    sync_deleted(y, folder, old, now, del, &nd, err) == -1)
+		    sync_deleted(y, folder, old, now, del, err) == -1)
 			return -1;
 	}
-	if ((cond || (old->has_flags && (nd > DEL_KEEP ||
-	    !flags_same(old, p, del, nd)))) &&
-	    pass_labels(y, folder, p, old->uidnext, err) == -1)
+	if (cond)
+		changed = 1;	/* every change CHANGEDSINCE gave */
+	else if (old->nfb > 0)
+		changed = flags_changed(old, p, del);
+	if (changed != 0 && pass_labels(y, folder, p, old->uidnext,
+	    cond ? 1 : old->nfb, changed, err) == -1)
 		return -1;
 	return pass_added(y, folder, p, old->uidnext, err);
 }
