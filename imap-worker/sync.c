@@ -10,9 +10,8 @@
  * A cursor item is "FOLDER,UIDVALIDITY,MODSEQ,UIDNEXT[,SET[,FLAGS]]", SET
  * uidset_format()'s and FLAGS the buckets' hashes in base 36, separated by
  * "."; one without SET (written before) still parses. A folder whose
- * UIDVALIDITY changed, or
- * whose deletions the cursor cannot name, is synced in full, and the
- * summary says so. */
+ * UIDVALIDITY changed, or whose deletions the cursor cannot name, is
+ * synced in full, and the summary says so. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
