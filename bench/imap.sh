@@ -199,8 +199,11 @@ for caps in "QRESYNC" "CONDSTORE QRESYNC"; do
 	cursor=$(tail -n 1 "$T/cfull.out" | jq -r '.cursor // empty')
 	iw -v --action sync --cursor "$cursor" --output ndjson \
 	    >"$T/c0.out" 2>"$T/c0.v" || true
+	rss=$("$RS" -n 1 -q -- "$IW" --credentials "@$MAILSRV_CREDS_IMAPS" \
+	    --ca_file "$MAILSRV_CA" --action sync --cursor "$cursor" |
+	    field max_rss_kb)
 	set -- $(totals "$T/c0.v")
-	echo "imap-worker sync without $caps, nothing changed: $(tail -n 1 "$T/c0.out" | jq -c '[.added, .deleted, .labels]' 2>/dev/null), bytes read $1, written $2, commands $3, $4 s"
+	echo "imap-worker sync without $caps, nothing changed: $(tail -n 1 "$T/c0.out" | jq -c '[.added, .deleted, .labels]' 2>/dev/null), bytes read $1, written $2, commands $3, $4 s, max_rss_kb $rss"
 	changes "$caps" "$first"
 	first=$((first + 10))
 	iw -v --action sync --cursor "$cursor" --output ndjson \

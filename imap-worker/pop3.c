@@ -512,8 +512,8 @@ static int
 pop3_sync(struct session *s)
 {
 	struct mv_err err = MV_ERR_INIT;
-	struct sink k = { s, s->ndjson ? NULL : json_array(), 0, 0, "added", NULL,
-	    NULL };
+	struct sink k = { s, s->ndjson ? NULL : json_array(), 0, 0, "added",
+	    NULL, NULL };
 	struct p3cur c;
 	char reason[128] = "", *cur = NULL;
 	carray *list;

@@ -410,12 +410,30 @@ sync_changed(struct sync *y, const char *folder, clist *res, uint32_t below,
 	return 0;
 }
 
+/* What a change of flags is read with: UID FLAGS, and X-GM-LABELS on
+ * Gmail. New; the caller frees it. */
+static struct mailimap_fetch_type *
+sync_fetch_type(struct sync *y)
+{
+	struct mailimap_fetch_type *ft;
+
+	ft = mailimap_fetch_type_new_fetch_att_list_empty();
+	mailimap_fetch_type_new_fetch_att_list_add(ft,
+	    mailimap_fetch_att_new_uid());
+	mailimap_fetch_type_new_fetch_att_list_add(ft,
+	    mailimap_fetch_att_new_flags());
+	if (y->s->gmail)
+		mailimap_fetch_type_new_fetch_att_list_add(ft,
+		    mailimap_fetch_att_new_xgmlabels());
+	return ft;
+}
+
 /* The changes since old->modseq (QRESYNC). */
 static int
 sync_qresync(struct sync *y, const char *folder, const struct fcur *old,
     struct mv_err *err)
 {
-	struct mailimap_fetch_type *ft = mailimap_fetch_type_new_fetch_att_list_empty();
+	struct mailimap_fetch_type *ft = sync_fetch_type(y);
 	struct mailimap_set *set = mailimap_set_new_interval(1, 0);
 	struct mailimap_qresync_vanished *v = NULL;
 	clist *res = NULL;
@@ -423,11 +441,6 @@ sync_qresync(struct sync *y, const char *folder, const struct fcur *old,
 	size_t nadded = 0;
 	int r, rc;
 
-	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_uid());
-	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_flags());
-	if (y->s->gmail)
-		mailimap_fetch_type_new_fetch_att_list_add(ft,
-		    mailimap_fetch_att_new_xgmlabels());
 	conn_set_budget(&y->s->conn, SESSION_BUDGET * 4);
 	r = mailimap_uid_fetch_qresync(y->s->m, set, ft, old->modseq, &res, &v);
 	mailimap_set_free(set);
@@ -532,17 +545,12 @@ static int
 pass_fetch(struct sync *y, const char *folder, uint32_t first, uint32_t last,
     unsigned long long modseq, struct pass *p, struct mv_err *err)
 {
-	struct mailimap_fetch_type *ft = mailimap_fetch_type_new_fetch_att_list_empty();
+	struct mailimap_fetch_type *ft = sync_fetch_type(y);
 	struct mailimap_set *set = mailimap_set_new_interval(first, last);
 	clistiter *it;
 	json_t *labels;
 	int r;
 
-	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_uid());
-	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_flags());
-	if (y->s->gmail)
-		mailimap_fetch_type_new_fetch_att_list_add(ft,
-		    mailimap_fetch_att_new_xgmlabels());
 	conn_set_budget(&y->s->conn, SESSION_BUDGET * 4);
 	r = modseq != 0 ? mailimap_uid_fetch_changedsince(y->s->m, set, ft,
 	    modseq, &p->res) : mailimap_uid_fetch(y->s->m, set, ft, &p->res);
