@@ -179,9 +179,11 @@ cursor_flags(const struct fcur *f, unsigned wfb, struct mv_buf *b)
 	return 0;
 }
 
-/* The cursor into b, the sets of the items hashed[i] as hashes, their
- * flags in wfb[i] buckets; *widest the item whose set is the longest
- * list of runs or whose flags take the most room (*flags 1), or c->n. */
+/* The cursor into b, the sets of the items hashed[i] as hashes (or left
+ * out, with their flags, when hashed[i] is 2), their flags in wfb[i]
+ * buckets; *widest the item whose set is the longest list of runs (that
+ * a hash would shorten) or whose flags take the most room (*flags 1), or
+ * c->n. */
 static int
 cursor_format1(const struct cursor *c, const char *hashed,
     const unsigned *wfb, struct mv_buf *b, size_t *widest, int *flags)
@@ -201,13 +203,16 @@ cursor_format1(const struct cursor *c, const char *hashed,
 		mv_buf_printf(b, ";%s,%u,%llu,%u", id, f->uidvalidity,
 		    f->modseq, f->uidnext);
 		free(id);
-		if (!f->has_set)
+		if (!f->has_set || hashed[i] == 2)
 			continue;
 		len = b->len;
 		if (mv_buf_putc(b, ',') == -1 || uidset_format(&f->set,
 		    hashed[i] ? 0 : CURSOR_MAX, b) == -1)
 			return -1;
-		if (b->data[len + 1] == 'r' && b->len - len > most) {
+		/* Runs longer than a hash could be ("h", 13 digits, ".",
+		 * 13) only: shorter, they take less room than it. */
+		if (b->data[len + 1] == 'r' && b->len - len > 29 &&
+		    b->len - len > most) {
 			most = b->len - len;
 			*widest = i;
 			*flags = 0;
@@ -224,10 +229,25 @@ cursor_format1(const struct cursor *c, const char *hashed,
 	return b->data == NULL ? -1 : 0;
 }
 
+/* The item with the fewest messages whose UIDs are still in the cursor
+ * (hashed[i] below 2), or c->n. */
+static size_t
+cursor_smallest(const struct cursor *c, const char *hashed)
+{
+	size_t i, least = c->n;
+
+	for (i = 0; i < c->n; i++)
+		if (c->v[i].has_set && hashed[i] != 2 && (least == c->n ||
+		    c->v[i].set.count < c->v[least].set.count))
+			least = i;
+	return least;
+}
+
 /* The cursor as a new string, or NULL when it would pass CURSOR_MAX even
- * with every set hashed and every flags hash in one bucket. While the
- * cursor is too long, what takes the most room gives way: the longest
- * list of runs to its hash, or the most flags buckets to half as many. */
+ * in the form of before. While the cursor is too long, what takes the most
+ * room gives way: the longest list of runs to its hash, or the most flags
+ * buckets to half as many; at last, folder by folder, the UIDs and flags
+ * are left out (the next sync sees only its new messages, as before). */
 static char *
 cursor_format(const struct cursor *c)
 {
@@ -242,8 +262,14 @@ cursor_format(const struct cursor *c)
 		wfb[i] = c->v[i].wfb;
 	while (hashed != NULL && wfb != NULL &&
 	    (rc = cursor_format1(c, hashed, wfb, &b, &widest, &flags)) == 0 &&
-	    b.len > CURSOR_MAX && widest < c->n) {
-		if (flags)
+	    b.len > CURSOR_MAX) {
+		if (widest == c->n) {
+			if ((i = cursor_smallest(c, hashed)) == c->n)
+				break;
+			log_info("%s: its UIDs left out of a full cursor",
+			    c->v[i].folder);
+			hashed[i] = 2;
+		} else if (flags)
 			wfb[widest] /= 2;
 		else
 			hashed[widest] = 1;

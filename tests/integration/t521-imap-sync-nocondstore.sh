@@ -10,7 +10,8 @@
 # then synced in full with a reason when messages go. With CONDSTORE
 # alone: labels from CHANGEDSINCE, deletions from the UIDs, and no pass at
 # all while nothing changed. Nothing not announced is ever asked for
-# (Dovecot's rawlog).
+# (Dovecot's rawlog). Many folders: the smallest ones's UIDs left out of the
+# cursor, which keeps to 1024 bytes.
 . "$MV_TOP/tests/integration/lib.sh"
 . "$MV_TOP/tests/mailsrv.sh"
 
@@ -233,4 +234,34 @@ iw "$C" --action sync --cursor "$cur_cs2"
 expect_eq "$(counts)" "$(printf 'false\t0\t1\t0')" "QRESYNC"
 expect_eq "$(jq -r 'select(.change == "deleted") | .id' "$TMP/out")" \
     "INBOX/$inbox_uv/10" "QRESYNC: deleted"
+# Many folders, without CONDSTORE again: the cursor keeps to 1024 bytes,
+# the UIDs of the smallest folders left out (only their new messages
+# seen, as before), those of the largest kept.
+mailsrv_down
+MAILSRV_IMAP_CAPABILITY=$(mailsrv_capability_without CONDSTORE QRESYNC)
+mailsrv_conf
+mailsrv_up
+for i in $(seq 10 45); do
+	mailsrv_deliver "$MV_TOP/tests/standin/mailbox/alice@example.com/01-plain-ascii.eml" "z$i"
+done
+iw "$C" --action sync --lookback_days 0
+expect_rc 0
+cur_many=$(summary .cursor)
+[ ${#cur_many} -le 1024 ] || fail "cursor of ${#cur_many} bytes"
+printf '%s' "$cur_many" | grep -q ";INBOX,$inbox_uv,0,29,r0-1\.1-4\.2-h," ||
+    fail "INBOX's UIDs left out: $cur_many"
+printf '%s' "$cur_many" | grep -q ";Big,$big_uv,0,701,h9p\." ||
+    fail "Big's UIDs left out: $cur_many"
+printf '%s' "$cur_many" | grep -q ';z45,[0-9]*,0,2\(;\|$\)' ||
+    fail "z45's UIDs kept: $cur_many"
+iw "$C" --action sync --cursor "$cur_many"
+expect_eq "$(wc -l <"$TMP/out")" 1 "lines with many folders"
+mailsrv_doveadm expunge -u "$U" mailbox INBOX uid 11
+mailsrv_deliver "$MV_TOP/tests/standin/mailbox/alice@example.com/01-plain-ascii.eml" z45
+iw "$C" --action sync --cursor "$cur_many"
+expect_eq "$(counts)" "$(printf 'false\t1\t1\t0')" "many folders: changes"
+expect_eq "$(jq -r 'select(.change == "deleted") | .id' "$TMP/out")" \
+    "INBOX/$inbox_uv/11" "many folders: deleted"
+expect_eq "$(jq -r 'select(.change == "added") | .id | split("/")[0]' "$TMP/out")" \
+    z45 "many folders: added"
 echo "t521 ok"
