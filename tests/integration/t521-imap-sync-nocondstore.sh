@@ -2,16 +2,16 @@
 # imap-worker --action sync against a Dovecot that announces neither
 # CONDSTORE nor QRESYNC (imap_capability), then the same mailbox with
 # CONDSTORE alone. Without them, the cursor keeps each folder's UIDs (runs)
-# and a hash of their flags, and a pass over the folder's flags finds what
-# changed behind its back: a deletion named exactly, a flag change giving
-# "labels" for every message it had seen, a new message added, nothing
-# printed when nothing changed; an older cursor without that still
-# accepted; a folder whose runs do not fit in the cursor kept as a hash,
-# then synced in full with a reason when messages go. With CONDSTORE
-# alone: labels from CHANGEDSINCE, deletions from the UIDs, and no pass at
-# all while nothing changed. Nothing not announced is ever asked for
-# (Dovecot's rawlog). Many folders: the smallest ones's UIDs left out of the
-# cursor, which keeps to 1024 bytes.
+# and hashes of their flags by buckets of UIDs, and a pass over the
+# folder's flags finds what changed behind its back: a deletion named
+# exactly, a flag change giving "labels" for every message of its bucket,
+# a new message added, nothing printed when nothing changed; an older
+# cursor without that still accepted; a folder whose runs do not fit in
+# the cursor kept as a hash, then synced in full with a reason when
+# messages go. With CONDSTORE alone: labels from CHANGEDSINCE, deletions
+# from the UIDs, and no pass at all while nothing changed. Nothing not
+# announced is ever asked for (Dovecot's rawlog). Many folders: the
+# smallest ones' UIDs left out of the cursor, which keeps to 1024 bytes.
 . "$MV_TOP/tests/integration/lib.sh"
 . "$MV_TOP/tests/mailsrv.sh"
 
