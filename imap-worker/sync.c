@@ -33,6 +33,8 @@
 #define DEL_KEEP	8	/* deleted UIDs whose flags may be guessed */
 #define FB_MAX		16	/* buckets of a folder's flags hash */
 #define FB_MIN		64	/* messages a bucket holds, at least */
+#define PASS_CHUNK	20000	/* messages one UID FETCH of a pass reads,
+				   about */
 
 /* What the cursor knows of one folder. */
 struct fcur {
@@ -493,15 +495,19 @@ sync_qresync(struct sync *y, const char *folder, const struct fcur *old,
 struct seen {
 	uint32_t	 uid;
 	uint64_t	 lh;		/* label_hash() of its label_ids */
-	struct mailimap_msg_att *att;	/* in its pass's res */
+	struct mailimap_msg_att *att;	/* in its pass's res, or NULL */
 };
 
 /* What a UID FETCH (UID FLAGS) saw. */
 struct pass {
-	clist		*res;		/* libetpan's answer */
+	clist		*res;		/* libetpan's answer (CHANGEDSINCE) */
 	struct seen	*v;		/* sorted by UID */
-	size_t		 n;
+	size_t		 n, cap;
 };
+
+/* What a chunked pass calls for each message; -1 (with err) stops it. */
+typedef int pass_fn(struct sync *, const char *,
+    const struct mailimap_msg_att *, void *, struct mv_err *);
 
 static void
 pass_free(struct pass *p)
@@ -565,26 +571,100 @@ seen_cmp(const void *a, const void *b)
 	return x->uid < y->uid ? -1 : x->uid > y->uid;
 }
 
-/* UID FETCH first:last (UID FLAGS), X-GM-LABELS too on Gmail, CHANGEDSINCE
- * modseq unless it is 0, into p. Returns 0, or -1 with err. */
+/* UID FETCH first:last (UID FLAGS), X-GM-LABELS too on Gmail, in UID
+ * ranges sized to hold about PASS_CHUNK messages each: fn called with each
+ * message answered, each answer freed before the next is asked for (the
+ * memory of a pass stays bounded whatever the folder's size). Returns 0,
+ * or -1 with err. */
 static int
-pass_fetch(struct sync *y, const char *folder, uint32_t first, uint32_t last,
-    unsigned long long modseq, struct pass *p, struct mv_err *err)
+pass_chunks(struct sync *y, const char *folder, uint32_t first,
+    uint32_t last, pass_fn *fn, void *arg, struct mv_err *err)
+{
+	struct mailimap_fetch_type *ft;
+	struct mailimap_set *set;
+	uint64_t lo = first, hi, span = PASS_CHUNK;
+	clist *res;
+	clistiter *it;
+	size_t got;
+	int r, rc = 0;
+
+	while (rc == 0 && lo <= last) {
+		hi = lo + span - 1 < last ? lo + span - 1 : last;
+		ft = sync_fetch_type(y);
+		set = mailimap_set_new_interval((uint32_t)lo, (uint32_t)hi);
+		res = NULL;
+		conn_set_budget(&y->s->conn, SESSION_BUDGET * 4);
+		r = mailimap_uid_fetch(y->s->m, set, ft, &res);
+		mailimap_set_free(set);
+		mailimap_fetch_type_free(ft);
+		if (r != MAILIMAP_NO_ERROR)
+			return session_fail(y->s, r, "UID FETCH", err);
+		got = res != NULL ? clist_count(res) : 0;
+		for (it = res ? clist_begin(res) : NULL; rc == 0 && it;
+		    it = clist_next(it))
+			rc = fn(y, folder, clist_content(it), arg, err);
+		if (res != NULL)
+			mailimap_fetch_list_free(res);
+		lo = hi + 1;
+		span = got == 0 ? span * 4 : span * PASS_CHUNK / got;
+		span = span < 1024 ? 1024 : span > UINT32_MAX ? UINT32_MAX :
+		    span;
+	}
+	return rc;
+}
+
+/* pass_fn: the message's UID and label hash into the pass arg. */
+static int
+pass_collect(struct sync *y, const char *folder,
+    const struct mailimap_msg_att *att, void *arg, struct mv_err *err)
+{
+	struct pass *p = arg;
+	struct seen *v;
+	json_t *labels;
+	uint32_t uid;
+	uint64_t lh;
+
+	(void)y;
+	labels = fetch_label_ids(folder, att, &uid);
+	lh = label_hash(labels);
+	json_decref(labels);
+	if (uid == 0)
+		return 0;
+	if (p->n == p->cap) {
+		p->cap = p->cap ? p->cap * 2 : 1024;
+		if ((v = realloc(p->v, p->cap * sizeof(*v))) == NULL)
+			return mv_err_set(err, MV_E_INTERNAL, "out of memory");
+		p->v = v;
+	}
+	p->v[p->n].uid = uid;
+	p->v[p->n].lh = lh;
+	p->v[p->n].att = NULL;
+	p->n++;
+	return 0;
+}
+
+/* UID FETCH 1:* (UID FLAGS), X-GM-LABELS too on Gmail, CHANGEDSINCE
+ * modseq, into p (its answer kept). Returns 0, or -1 with err. */
+static int
+pass_changed(struct sync *y, const char *folder, unsigned long long modseq,
+    struct pass *p, struct mv_err *err)
 {
 	struct mailimap_fetch_type *ft = sync_fetch_type(y);
-	struct mailimap_set *set = mailimap_set_new_interval(first, last);
+	struct mailimap_set *set = mailimap_set_new_interval(1, 0);
 	clistiter *it;
 	json_t *labels;
 	int r;
 
 	conn_set_budget(&y->s->conn, SESSION_BUDGET * 4);
-	r = modseq != 0 ? mailimap_uid_fetch_changedsince(y->s->m, set, ft,
-	    modseq, &p->res) : mailimap_uid_fetch(y->s->m, set, ft, &p->res);
+	r = mailimap_uid_fetch_changedsince(y->s->m, set, ft, modseq, &p->res);
 	mailimap_set_free(set);
 	mailimap_fetch_type_free(ft);
 	if (r != MAILIMAP_NO_ERROR)
-		return session_fail(y->s, r, "UID FETCH", err);
-	if ((p->v = calloc(clist_count(p->res) + 1, sizeof(*p->v))) == NULL)
+		return session_fail(y->s, r, "UID FETCH CHANGEDSINCE", err);
+	if (p->res == NULL)
+		return 0;
+	p->cap = clist_count(p->res) + 1;
+	if ((p->v = calloc(p->cap, sizeof(*p->v))) == NULL)
 		return mv_err_set(err, MV_E_INTERNAL, "out of memory");
 	for (it = clist_begin(p->res); it; it = clist_next(it)) {
 		p->v[p->n].att = clist_content(it);
@@ -592,7 +672,7 @@ pass_fetch(struct sync *y, const char *folder, uint32_t first, uint32_t last,
 		    &p->v[p->n].uid);
 		p->v[p->n].lh = label_hash(labels);
 		json_decref(labels);
-		if (p->v[p->n].uid >= first && p->v[p->n].uid <= last)
+		if (p->v[p->n].uid != 0)
 			p->n++;
 	}
 	qsort(p->v, p->n, sizeof(*p->v), seen_cmp);
@@ -622,8 +702,10 @@ track_now(struct sync *y, const char *folder, int flags, struct fcur *now,
 		return rc == 0 ? 0 : mv_err_set(err, MV_E_INTERNAL,
 		    "out of memory");
 	}
-	if (pass_fetch(y, folder, 1, now->uidnext - 1, 0, p, err) == -1)
+	if (pass_chunks(y, folder, 1, now->uidnext - 1, pass_collect, p,
+	    err) == -1)
 		return -1;
+	qsort(p->v, p->n, sizeof(*p->v), seen_cmp);
 	for (i = 0; rc == 0 && i < p->n; i++) {
 		if (i > 0 && p->v[i].uid == p->v[i - 1].uid)
 			continue;
@@ -730,18 +812,70 @@ sync_deleted(struct sync *y, const char *folder, const struct fcur *old,
 	return 0;
 }
 
-/* "labels" for the messages of p below below that are in the buckets
- * (bits of changed) of k. */
+/* Which labels lines a pass over buckets prints. */
+struct relabel {
+	uint32_t	 below;
+	unsigned	 k, changed;	/* buckets; those changed, a bit each */
+};
+
+/* pass_fn: a "labels" line for a message of a changed bucket. */
+static int
+pass_relabel(struct sync *y, const char *folder,
+    const struct mailimap_msg_att *att, void *arg, struct mv_err *err)
+{
+	const struct relabel *r = arg;
+	json_t *labels;
+	uint32_t uid;
+
+	labels = fetch_label_ids(folder, att, &uid);
+	if (uid == 0 || uid >= r->below ||
+	    !(r->changed & 1u << flag_bucket(uid, r->below, r->k))) {
+		json_decref(labels);
+		return 0;
+	}
+	if (sync_line(y, "labels", folder, uid, labels, err) == -1)
+		return -1;
+	y->labels++;
+	return 0;
+}
+
+/* "labels" for the messages below old->uidnext of the buckets whose bits
+ * are set in changed: their flags read again, bucket by bucket (adjacent
+ * ones at once). Returns 0, or -1 with err. */
+static int
+flags_labels(struct sync *y, const char *folder, const struct fcur *old,
+    unsigned changed, struct mv_err *err)
+{
+	struct relabel r = { old->uidnext, old->nfb, changed };
+	uint64_t n = old->uidnext - 1, k = old->nfb, lo, hi;
+	unsigned j, e;
+
+	for (j = 0; j < old->nfb; j = e) {
+		for (e = j; e < old->nfb && (changed & 1u << e); e++)
+			;
+		if (e == j) {
+			e++;
+			continue;
+		}
+		/* The UIDs u with (u - 1) * k / n in [j, e). */
+		lo = (j * n + k - 1) / k + 1;
+		hi = (e * n + k - 1) / k;
+		if (lo <= hi && pass_chunks(y, folder, (uint32_t)lo,
+		    (uint32_t)hi, pass_relabel, &r, err) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* "labels" for the messages of p (CHANGEDSINCE's) below below. */
 static int
 pass_labels(struct sync *y, const char *folder, const struct pass *p,
-    uint32_t below, unsigned k, unsigned changed, struct mv_err *err)
+    uint32_t below, struct mv_err *err)
 {
 	json_t *labels;
 	uint32_t uid;
 
 	for (size_t i = 0; i < p->n && p->v[i].uid < below; i++) {
-		if (!(changed & 1u << flag_bucket(p->v[i].uid, below, k)))
-			continue;
 		labels = fetch_label_ids(folder, p->v[i].att, &uid);
 		if (sync_line(y, "labels", folder, uid, labels, err) == -1)
 			return -1;
@@ -781,7 +915,7 @@ track_condstore(struct sync *y, const char *folder, const struct fcur *old,
 	size_t i;
 
 	if (now->modseq != old->modseq &&
-	    pass_fetch(y, folder, 1, UINT32_MAX, old->modseq, p, err) == -1)
+	    pass_changed(y, folder, old->modseq, p, err) == -1)
 		return -1;
 	for (i = 0; i < p->n; i++)
 		nnew += p->v[i].uid >= old->uidnext &&
@@ -829,12 +963,11 @@ sync_tracked(struct sync *y, const char *folder, const struct fcur *old,
 		    sync_deleted(y, folder, old, now, del, err) == -1)
 			return -1;
 	}
-	if (cond)
-		changed = 1;	/* every change CHANGEDSINCE gave */
-	else if (old->nfb > 0)
-		changed = flags_changed(old, p, del);
-	if (changed != 0 && pass_labels(y, folder, p, old->uidnext,
-	    cond ? 1 : old->nfb, changed, err) == -1)
+	if (cond && pass_labels(y, folder, p, old->uidnext, err) == -1)
+		return -1;
+	if (!cond && old->nfb > 0 && old->uidnext > 1 &&
+	    (changed = flags_changed(old, p, del)) != 0 &&
+	    flags_labels(y, folder, old, changed, err) == -1)
 		return -1;
 	return pass_added(y, folder, p, old->uidnext, err);
 }
@@ -845,7 +978,7 @@ sync_folder(struct sync *y, const char *folder, struct fcur *now,
     struct mv_err *err)
 {
 	const struct fcur *old = cursor_find(&y->old, folder);
-	struct pass p = { NULL, NULL, 0 };
+	struct pass p = { NULL, NULL, 0, 0 };
 	int rc;
 
 	if (session_examine_modseq(y->s, folder, &now->modseq, err) == -1)
