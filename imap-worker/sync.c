@@ -4,14 +4,15 @@
  * with VANISHED: new UIDs are "added", old ones "labels", vanished ones
  * "deleted". Without QRESYNC the cursor also remembers which UIDs were
  * there (uidset.h) and, without CONDSTORE, a hash of their flags for each
- * bucket of UIDs: a pass over the folder's UIDs (UID FETCH 1:N (UID
- * FLAGS), or UID SEARCH with CONDSTORE, whose CHANGEDSINCE gives the
- * flags) names the deleted ones and tells in which buckets flags changed.
- * A cursor item is "FOLDER,UIDVALIDITY,MODSEQ,UIDNEXT[,SET[,FLAGS]]", SET
- * uidset_format()'s and FLAGS the buckets' hashes in base 36, separated by
- * "."; one without SET (written before) still parses. A folder whose
- * UIDVALIDITY changed, or whose deletions the cursor cannot name, is
- * synced in full, and the summary says so. */
+ * bucket of UIDs: a pass over the folder's UIDs (UID FETCH A:B (UID
+ * FLAGS) range by range, or UID SEARCH with CONDSTORE, whose CHANGEDSINCE
+ * gives the flags) names the deleted ones and tells in which buckets
+ * flags changed. A cursor item is
+ * "FOLDER,UIDVALIDITY,MODSEQ,UIDNEXT[,SET[,FLAGS]]", SET uidset_format()'s
+ * and FLAGS the buckets' hashes in base 36, separated by "."; one without
+ * SET (written before) still parses. A folder whose UIDVALIDITY changed,
+ * or whose deletions the cursor cannot name, is synced in full, and the
+ * summary says so. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
