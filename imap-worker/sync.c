@@ -708,7 +708,9 @@ track_now(struct sync *y, const char *folder, int flags, struct fcur *now,
 		return -1;
 	qsort(p->v, p->n, sizeof(*p->v), seen_cmp);
 	for (i = 0; rc == 0 && i < p->n; i++) {
-		if (i > 0 && p->v[i].uid == p->v[i - 1].uid)
+		/* Unsolicited FETCHes may name others: left out. */
+		if ((i > 0 && p->v[i].uid == p->v[i - 1].uid) ||
+		    p->v[i].uid >= now->uidnext)
 			continue;
 		rc = uidset_push(&now->set, p->v[i].uid);
 		now->fb[flag_bucket(p->v[i].uid, now->uidnext, FB_MAX)] +=
