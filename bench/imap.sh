@@ -5,7 +5,8 @@
 # built): messages/s (median over rounds), peak RSS, the ratio of their
 # rates; then an incremental sync of 10 changes made behind their backs
 # with doveadm (4 new, 3 flagged, 3 expunged): what each costs. Figures
-# from imap-worker's -v totals line. Never fails on time.
+# from imap-worker's -v totals line; then the same where Dovecot
+# announces CONDSTORE without QRESYNC, then neither. Never fails on time.
 #   bench/imap.sh [BUILD]     (make bench)
 #   REPS=N (3)  N=messages (10000)
 set -eu
@@ -169,3 +170,44 @@ if [ -n "$mb_rate" ]; then
 	set -- $("$RS" -n 1 -q -- mbsync -q -c "$T/mbsyncrc" bench)
 	echo "mbsync, incremental, the same 10 changes: $*"
 fi
+
+# The incremental sync where the server announces less (imap_capability):
+# CONDSTORE without QRESYNC, then neither (the flags pass over every UID).
+# For each, a fresh cursor, a sync with nothing changed, then 10 changes.
+# changes N: N/10 new, flagged, expunged (from UID FIRST on).
+changes() {
+	i=0
+	while [ $i -lt 4 ]; do
+		i=$((i + 1))
+		printf 'From: bob@example.com\r\nTo: %s\r\nSubject: bench %s %d\r\n\r\nx\r\n' \
+		    "$MAILSRV_USER" "$1" $i >"$T/new.eml"
+		mailsrv_deliver "$T/new.eml"
+	done
+	mailsrv_doveadm flags add -u "$MAILSRV_USER" '\Flagged' mailbox INBOX \
+	    uid "$2:$(($2 + 2))"
+	mailsrv_doveadm expunge -u "$MAILSRV_USER" mailbox INBOX \
+	    uid "$(($2 + 3)):$(($2 + 5))"
+}
+first=10
+for caps in "QRESYNC" "CONDSTORE QRESYNC"; do
+	mailsrv_down
+	MAILSRV_IMAP_CAPABILITY=$(mailsrv_capability_without $caps)
+	mailsrv_conf
+	mailsrv_up
+	iw --action sync --lookback_days 1 --output ndjson >"$T/cfull.out" \
+	    2>/dev/null || true
+	cursor=$(tail -n 1 "$T/cfull.out" | jq -r '.cursor // empty')
+	iw -v --action sync --cursor "$cursor" --output ndjson \
+	    >"$T/c0.out" 2>"$T/c0.v" || true
+	rss=$("$RS" -n 1 -q -- "$IW" --credentials "@$MAILSRV_CREDS_IMAPS" \
+	    --ca_file "$MAILSRV_CA" --action sync --cursor "$cursor" |
+	    field max_rss_kb)
+	set -- $(totals "$T/c0.v")
+	echo "imap-worker sync without $caps, nothing changed: $(tail -n 1 "$T/c0.out" | jq -c '[.added, .deleted, .labels]' 2>/dev/null), bytes read $1, written $2, commands $3, $4 s, max_rss_kb $rss"
+	changes "$caps" "$first"
+	first=$((first + 10))
+	iw -v --action sync --cursor "$cursor" --output ndjson \
+	    >"$T/c1.out" 2>"$T/c1.v" || true
+	set -- $(totals "$T/c1.v")
+	echo "imap-worker sync without $caps, 10 changes: $(tail -n 1 "$T/c1.out" | jq -c '[.added, .deleted, .labels]' 2>/dev/null) (added, deleted, labels), bytes read $1, written $2, commands $3, $4 s"
+done

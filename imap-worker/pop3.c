@@ -12,6 +12,8 @@
 #include "imap-worker/fetch.h"
 #include "imap-worker/msgid.h"
 #include "imap-worker/pop3.h"
+#include "imap-worker/uidset.h"
+#include "shared/buf.h"
 #include "shared/b64.h"
 #include "shared/log.h"
 #include "shared/mvtime.h"
@@ -20,6 +22,7 @@
 
 #define POP3_SLACK	(64u << 10)
 #define POP3_CURSOR_TAG	"pop31"
+#define POP3_LIST_MAX	700	/* bytes of UIDLs a cursor lists */
 
 static int
 pop3_fail(struct session *s, int r, const char *what, struct mv_err *err)
@@ -264,58 +267,244 @@ pop3_find(carray *list, const char *uidl)
 	return -1;
 }
 
-/* The cursor: "pop31;" and the newest message's id (pop3:UIDL), or
- * "pop31;" alone for an empty mailbox. */
+/* What a cursor "pop31;NEWEST[;SET]" knows: the newest message's UIDL
+ * and, in SET, the UIDLs there were: "l" and their list (percent-encoded,
+ * comma-separated) when it fits in POP3_LIST_MAX bytes, else "h", their
+ * count, "." and a hash of them (base 36). */
+struct p3cur {
+	char		*newest;	/* NULL: the mailbox was empty */
+	int		 has_set, listed;
+	char		**uidl;		/* listed ones */
+	size_t		 n;
+	uint64_t	 count, hash;
+};
+
+static void
+p3cur_free(struct p3cur *c)
+{
+	free(c->newest);
+	for (size_t i = 0; i < c->n; i++)
+		free(c->uidl[i]);
+	free(c->uidl);
+	memset(c, 0, sizeof(*c));
+}
+
+/* A UIDL's part of a set's hash (their sum). */
+static uint64_t
+pop3_hash(const char *uidl)
+{
+	return uidset_mix(uidset_fnv(UIDSET_FNV, uidl));
+}
+
+/* The UIDL percent-encoded in s[0..len). New string or NULL. */
+static char *
+pop3_decode(const char *s, size_t len)
+{
+	char buf[300];
+	struct msgid m;
+
+	if (len == 0 || len > 250)
+		return NULL;
+	snprintf(buf, sizeof(buf), "%.*s/1/1", (int)len, s);
+	if (msgid_parse(buf, &m) == -1)
+		return NULL;
+	return m.folder;
+}
+
+/* The list of "l" (after it) into c. */
+static int
+p3cur_list(const char *s, struct p3cur *c)
+{
+	size_t n = *s != '\0', len;
+	const char *p;
+
+	for (p = s; *p; p++)
+		n += *p == ',';
+	if ((c->uidl = calloc(n + 1, sizeof(*c->uidl))) == NULL)
+		return -1;
+	for (p = s; c->n < n; p += len + 1) {
+		len = strcspn(p, ",");
+		if ((c->uidl[c->n] = pop3_decode(p, len)) == NULL)
+			return -1;
+		c->hash += pop3_hash(c->uidl[c->n++]);
+		if (p[len] == '\0')
+			break;
+	}
+	c->count = c->n;
+	c->listed = 1;
+	return 0;
+}
+
+/* The SET of a cursor into c. */
+static int
+p3cur_set(const char *s, struct p3cur *c)
+{
+	const char *end = s + strlen(s);
+
+	c->has_set = 1;
+	if (*s == 'l')
+		return p3cur_list(s + 1, c);
+	if (*s++ != 'h' || uidset_b36_get(&s, end, &c->count) == -1 ||
+	    *s++ != '.' || uidset_b36_get(&s, end, &c->hash) == -1 ||
+	    s != end)
+		return -1;
+	return 0;
+}
+
+/* Parses "pop31;NEWEST[;SET]" (NEWEST a pop3: id, or empty). Returns 0,
+ * or -1 (not one of ours). */
+static int
+p3cur_parse(const char *s, struct p3cur *c)
+{
+	const char *semi;
+	char id[256];
+	size_t len;
+
+	memset(c, 0, sizeof(*c));
+	if (strncmp(s, POP3_CURSOR_TAG ";", sizeof(POP3_CURSOR_TAG)) != 0)
+		return -1;
+	s += sizeof(POP3_CURSOR_TAG);
+	len = (semi = strchr(s, ';')) ? (size_t)(semi - s) : strlen(s);
+	if (len >= sizeof(id))
+		return -1;
+	memcpy(id, s, len);
+	id[len] = '\0';
+	if (len > 0 && (c->newest = pop3_uidl(id)) == NULL)
+		return -1;
+	if (semi != NULL && p3cur_set(semi + 1, c) == -1) {
+		p3cur_free(c);
+		return -1;
+	}
+	return 0;
+}
+
+/* The UIDLs of list as a cursor's SET into b: listed when they fit in
+ * POP3_LIST_MAX bytes, else counted and hashed. */
+static int
+pop3_set(carray *list, struct mv_buf *b)
+{
+	struct mailpop3_msg_info *mi;
+	uint64_t count = 0, hash = 0;
+	size_t start = b->len;
+	char *id;
+
+	mv_buf_putc(b, 'l');
+	for (unsigned i = 0; i < carray_count(list); i++) {
+		mi = carray_get(list, i);
+		if (mi == NULL || mi->msg_uidl == NULL)
+			continue;
+		if ((id = pop3_id(mi->msg_uidl)) == NULL)
+			return -1;
+		if (b->len - start <= POP3_LIST_MAX + 1)
+			mv_buf_printf(b, "%s%s", count ? "," : "", id + 5);
+		free(id);
+		count++;
+		hash += pop3_hash(mi->msg_uidl);
+	}
+	if (b->len - start > POP3_LIST_MAX + 1) {
+		b->len = start;
+		mv_buf_putc(b, 'h');
+		uidset_b36_put(b, count);
+		mv_buf_putc(b, '.');
+		uidset_b36_put(b, hash);
+	}
+	return b->data == NULL ? -1 : 0;
+}
+
+/* The cursor: "pop31;", the newest message's id (nothing for an empty
+ * mailbox), ";" and the SET of the UIDLs there are. New string or NULL. */
 static char *
 pop3_cursor(carray *list)
 {
 	struct mailpop3_msg_info *mi = carray_count(list) ?
 	    carray_get(list, carray_count(list) - 1) : NULL;
-	char *id = mi && mi->msg_uidl ? pop3_id(mi->msg_uidl) : NULL, *c;
+	char *id = mi && mi->msg_uidl ? pop3_id(mi->msg_uidl) : NULL;
+	struct mv_buf b;
 
-	c = malloc((id ? strlen(id) : 0) + sizeof(POP3_CURSOR_TAG) + 2);
-	if (c != NULL)
-		sprintf(c, "%s;%s", POP3_CURSOR_TAG, id ? id : "");
+	mv_buf_init(&b, 0);
+	mv_buf_printf(&b, "%s;%s;", POP3_CURSOR_TAG, id ? id : "");
 	free(id);
-	return c;
+	if (pop3_set(list, &b) == -1) {
+		mv_buf_free(&b);
+		return NULL;
+	}
+	return mv_buf_steal(&b, NULL);
 }
 
-/* Where the cursor's newest message is in list: *first the index after
- * it; *full set (with reason) when it is gone. */
+/* 1 when the UIDLs of list[0..first) are the cursor's (count and hash). */
 static int
-pop3_cursor_at(struct session *s, carray *list, unsigned *first, int *full,
-    char *reason, size_t rlen, struct mv_err *err)
+pop3_same(carray *list, unsigned first, const struct p3cur *c)
 {
-	const char *c = s->o->cursor;
-	char *uidl;
+	struct mailpop3_msg_info *mi;
+	uint64_t count = 0, hash = 0;
+
+	for (unsigned i = 0; i < first; i++) {
+		mi = carray_get(list, i);
+		if (mi == NULL || mi->msg_uidl == NULL)
+			continue;
+		count++;
+		hash += pop3_hash(mi->msg_uidl);
+	}
+	return count == c->count && hash == c->hash;
+}
+
+/* With the cursor's UIDLs listed: "deleted" for those gone from list;
+ * *first the index after the last one still there. */
+static int
+pop3_deleted(struct sink *k, carray *list, const struct p3cur *c,
+    unsigned *first, size_t *deleted, struct mv_err *err)
+{
+	json_t *o;
+	char *id;
 	long at;
 
+	for (size_t j = 0; j < c->n; j++) {
+		if ((at = pop3_find(list, c->uidl[j])) >= 0) {
+			if ((unsigned)at + 1 > *first)
+				*first = (unsigned)at + 1;
+			continue;
+		}
+		if ((id = pop3_id(c->uidl[j])) == NULL)
+			return mv_err_set(err, MV_E_INTERNAL, "out of memory");
+		o = json_object();
+		json_object_set_new(o, "change", json_string("deleted"));
+		json_object_set_new(o, "id", json_string(id));
+		free(id);
+		if (sink_emit(k, o, err) == -1)
+			return -1;
+		(*deleted)++;
+	}
+	return 0;
+}
+
+/* Where the messages new since the cursor c start in list (*first), the
+ * deletions it can name printed; *full (with reason) when it cannot tell
+ * what changed: its newest message gone, or messages deleted that it
+ * only counted. */
+static int
+pop3_after(struct sink *k, carray *list, const struct p3cur *c,
+    unsigned *first, int *full, size_t *deleted, char *reason, size_t rlen,
+    struct mv_err *err)
+{
+	long at = c->newest ? pop3_find(list, c->newest) : -1;
+
 	*first = 0;
-	*full = 1;
-	if (c == NULL || *c == '\0') {
-		snprintf(reason, rlen, "no cursor");
-		return 0;
-	}
-	if (strncmp(c, POP3_CURSOR_TAG ";", sizeof(POP3_CURSOR_TAG)) != 0)
-		return mv_err_set(err, MV_E_INVALID_ARGUMENT, "--cursor: not a "
-		    "cursor of imap-worker's for POP3");
-	c += sizeof(POP3_CURSOR_TAG);
-	if (*c == '\0') {	/* the mailbox was empty */
-		*full = 0;
-		return 0;
-	}
-	if ((uidl = pop3_uidl(c)) == NULL)
-		return mv_err_set(err, MV_E_INVALID_ARGUMENT, "--cursor: not a "
-		    "cursor of imap-worker's for POP3");
-	at = pop3_find(list, uidl);
-	free(uidl);
-	if (at < 0) {
+	*full = 0;
+	if (c->listed)
+		return pop3_deleted(k, list, c, first, deleted, err);
+	if (c->newest != NULL && at < 0) {
+		*full = 1;
 		snprintf(reason, rlen, "the newest message the cursor saw is "
 		    "gone from the server");
 		return 0;
 	}
-	*first = (unsigned)at + 1;
-	*full = 0;
+	*first = (unsigned)(at + 1);
+	if (c->has_set && !pop3_same(list, *first, c)) {
+		*full = 1;
+		*first = 0;
+		snprintf(reason, rlen, "messages were deleted, which the cursor"
+		    " cannot name");
+	}
 	return 0;
 }
 
@@ -323,19 +512,29 @@ static int
 pop3_sync(struct session *s)
 {
 	struct mv_err err = MV_ERR_INIT;
-	struct sink k = { s, s->ndjson ? NULL : json_array(), 0, 0, "added", NULL,
-	    NULL };
-	char reason[128] = "", *cur;
+	struct sink k = { s, s->ndjson ? NULL : json_array(), 0, 0, "added",
+	    NULL, NULL };
+	struct p3cur c;
+	char reason[128] = "", *cur = NULL;
 	carray *list;
-	unsigned first;
-	int full;
+	unsigned first = 0;
+	size_t deleted = 0;
+	int full = 1, rc;
 	json_t *env;
 
-	if (pop3_list(s, &list, &err) == -1 ||
-	    pop3_cursor_at(s, list, &first, &full, reason, sizeof(reason),
-	    &err) == -1 ||
+	memset(&c, 0, sizeof(c));
+	if (s->o->cursor == NULL || *s->o->cursor == '\0')
+		snprintf(reason, sizeof(reason), "no cursor");
+	else if (p3cur_parse(s->o->cursor, &c) == -1)
+		mv_err_set(&err, MV_E_INVALID_ARGUMENT, "--cursor: not a "
+		    "cursor of imap-worker's for POP3");
+	rc = err.type != MV_OK || pop3_list(s, &list, &err) == -1 ||
+	    (reason[0] == '\0' && pop3_after(&k, list, &c, &first, &full,
+	    &deleted, reason, sizeof(reason), &err) == -1) ||
 	    pop3_fetch_from(s, &k, list, first, full ? s->o->lookback_days : 0,
-	    &err) == -1 || (cur = pop3_cursor(list)) == NULL) {
+	    &err) == -1 || (cur = pop3_cursor(list)) == NULL ? -1 : 0;
+	p3cur_free(&c);
+	if (rc == -1) {
 		if (err.type == MV_OK)
 			mv_err_set(&err, MV_E_INTERNAL, "out of memory");
 		json_decref(k.emails);
@@ -348,7 +547,7 @@ pop3_sync(struct session *s)
 	json_object_set_new(env, "cursor", json_string(cur));
 	free(cur);
 	json_object_set_new(env, "added", json_integer((json_int_t)k.count));
-	json_object_set_new(env, "deleted", json_integer(0));
+	json_object_set_new(env, "deleted", json_integer((json_int_t)deleted));
 	json_object_set_new(env, "labels", json_integer(0));
 	if (k.emails != NULL)
 		json_object_set_new(env, "changes", k.emails);

@@ -15,7 +15,8 @@
 # Functions: mailsrv_start DIR, mailsrv_smtp_start DIR, mailsrv_stop,
 # mailsrv_down and mailsrv_up (Dovecot alone), mailsrv_deliver FILE
 # [FOLDER], mailsrv_deliver_samples, mailsrv_generate N [FOLDER [FIRST]],
-# mailsrv_doveadm ARGS..., mailsrv_creds_oauth2 FILE [NAME],
+# mailsrv_doveadm ARGS..., mailsrv_capability_without CAP...,
+# mailsrv_creds_oauth2 FILE [NAME],
 # mailsrv_log_tail; each is described where it is defined.
 #
 # mailsrv_start DIR exports:
@@ -44,9 +45,16 @@
 #   MAILSRV_CREDS_SELFSIGNED     signed certificate naming 127.0.0.3 and
 #                                localhost: fails chain verification
 #   MAILSRV_CONF, MAILSRV_LOG    Dovecot's configuration and log
+#   MAILSRV_RAWLOG               with MAILSRV_IMAP_RAWLOG=1 set before, a
+#                                directory: each IMAP session after login,
+#                                both ways (Dovecot's rawlog_dir), in files
+#                                *.in (what the client sent) and *.out
 #   MAILSRV_PID                  Dovecot's master process
 # mailsrv_smtp_start DIR exports MAILSRV_SMTP_OUT (DIR/smtp-out: N.eml and
 # N.json a message) and MAILSRV_SMTP_PID.
+# With MAILSRV_IMAP_CAPABILITY set before mailsrv_start, Dovecot announces
+# that capability list after login instead of its own (see
+# mailsrv_capability_without).
 # With MAILSRV_TOKENINFO_URL set before mailsrv_start (the Gmail API
 # stand-in's "$STANDIN_URL/tokeninfo?access_token="), Dovecot also takes
 # XOAUTH2 and OAUTHBEARER, the token checked there (see
@@ -164,6 +172,34 @@ mailsrv_conf_oauth2() {
 	    "$MAILSRV_DIR/oauth2.conf.ext"
 }
 
+# mailsrv_conf_capability: with MAILSRV_IMAP_CAPABILITY, the capability
+# list Dovecot announces after login (imap_capability replaces its own):
+# see mailsrv_capability_without.
+mailsrv_conf_capability() {
+	[ -z "${MAILSRV_IMAP_CAPABILITY:-}" ] ||
+	    printf '  imap_capability = %s\n' "$MAILSRV_IMAP_CAPABILITY"
+	[ -z "${MAILSRV_IMAP_RAWLOG:-}" ] ||
+	    printf '  rawlog_dir = %s\n' "$MAILSRV_RAWLOG"
+}
+
+# mailsrv_capability_without CAP...: Dovecot 2.3's capability list after
+# login less CAP...; for MAILSRV_IMAP_CAPABILITY before mailsrv_start (say
+# mailsrv_capability_without CONDSTORE QRESYNC: a server without them).
+mailsrv_capability_without() {
+	all="IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE SORT SORT=DISPLAY
+THREAD=REFERENCES THREAD=REFS THREAD=ORDEREDSUBJECT MULTIAPPEND URL-PARTIAL
+CATENATE UNSELECT CHILDREN NAMESPACE UIDPLUS LIST-EXTENDED I18NLEVEL=1
+CONDSTORE QRESYNC ESEARCH ESORT SEARCHRES WITHIN CONTEXT=SEARCH LIST-STATUS
+BINARY MOVE SNIPPET=FUZZY PREVIEW=FUZZY PREVIEW STATUS=SIZE SAVEDATE
+LITERAL+ NOTIFY SPECIAL-USE"
+	for c in $all; do
+		for x in "$@"; do
+			[ "$c" = "$x" ] && continue 2
+		done
+		printf '%s ' "$c"
+	done | sed 's/ $//'
+}
+
 # mailsrv_conf: writes $MAILSRV_CONF for the current ports.
 mailsrv_conf() {
 	d=$MAILSRV_DIR
@@ -240,6 +276,7 @@ namespace inbox {
 }
 protocol imap {
   mail_max_userip_connections = 100
+$(mailsrv_conf_capability)
 }
 local $MAILSRV_WRONGNAME_HOST {
   ssl_cert = <$d/tls/wrongname.crt
@@ -398,7 +435,8 @@ mailsrv_start() {
 	MAILSRV_LOG=$MAILSRV_DIR/dovecot.log
 	MAILSRV_MAILDIR=$MAILSRV_DIR/Maildir
 	MAILSRV_PASSWORD_FILE=$MAILSRV_DIR/password
-	export MAILSRV_DIR MAILSRV_HOST MAILSRV_WRONGNAME_HOST \
+	MAILSRV_RAWLOG=$MAILSRV_DIR/rawlog
+	export MAILSRV_DIR MAILSRV_RAWLOG MAILSRV_HOST MAILSRV_WRONGNAME_HOST \
 	    MAILSRV_SELFSIGNED_HOST MAILSRV_USER MAILSRV_CONF MAILSRV_LOG \
 	    MAILSRV_MAILDIR MAILSRV_PASSWORD_FILE MAILSRV_CA
 	mailsrv_make_ca
@@ -415,8 +453,9 @@ mailsrv_start() {
 	chgrp "$MAILSRV_INTERNAL_GROUP" "$MAILSRV_DIR/passwd"
 	chmod 640 "$MAILSRV_DIR/passwd"
 	mkdir -p "$MAILSRV_MAILDIR" "$MAILSRV_DIR/home" "$MAILSRV_DIR/run" \
-	    "$MAILSRV_DIR/state"
-	chown "$MAILSRV_UID:$MAILSRV_GID" "$MAILSRV_MAILDIR" "$MAILSRV_DIR/home"
+	    "$MAILSRV_DIR/state" "$MAILSRV_RAWLOG"
+	chown "$MAILSRV_UID:$MAILSRV_GID" "$MAILSRV_MAILDIR" "$MAILSRV_DIR/home" \
+	    "$MAILSRV_RAWLOG"
 	tries=0
 	while :; do
 		mailsrv_ports
