@@ -14,14 +14,29 @@ STANDIN_PIDS=
 MVD_PID=
 REDIS_PID=
 
+# stop_pid PID: SIGTERM to a child of this script and its end waited for;
+# one still there 10 s later is said on stderr, asked for its threads'
+# stacks (SIGUSR1: the stand-ins print them into $TMP/standin.err), and
+# killed, so that a server stuck on its way out never hangs the test.
+stop_pid() {
+	kill "$1" 2>/dev/null || return 0
+	(
+		sleep 10
+		kill -0 "$1" 2>/dev/null || exit 0
+		echo "cleanup: pid $1 still running 10 s after SIGTERM:" \
+		    "killed" >&2
+		kill -USR1 "$1" 2>/dev/null && sleep 1
+		[ -f "$TMP/standin.err" ] && tail -n 60 "$TMP/standin.err" >&2
+		kill -9 "$1" 2>/dev/null
+	) &
+	w=$!
+	wait "$1" 2>/dev/null || true
+	kill "$w" 2>/dev/null || true
+}
+
 cleanup() {
-	for p in $MVD_PID $REDIS_PID; do
-		kill "$p" 2>/dev/null || true
-		wait "$p" 2>/dev/null || true
-	done
-	for p in $STANDIN_PIDS; do
-		kill "$p" 2>/dev/null || true
-		wait "$p" 2>/dev/null || true
+	for p in $MVD_PID $REDIS_PID $STANDIN_PIDS; do
+		stop_pid "$p"
 	done
 	rm -rf "$TMP"
 }

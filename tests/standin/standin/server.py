@@ -6,6 +6,7 @@ import argparse
 import collections
 import datetime
 import email.utils
+import faulthandler
 import gzip
 import hashlib
 import json
@@ -1285,6 +1286,8 @@ def serve(app, a, prog, say, ready=None):
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    # Every thread's stack on stderr, for a stand-in that does not stop.
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     th = threading.Thread(target=server.serve_forever,
                           kwargs={"poll_interval": 0.1}, daemon=True)
     th.start()
