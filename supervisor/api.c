@@ -65,7 +65,10 @@ struct api {
 	size_t			 tokenlen;		/* 0: none */
 	size_t			 max_body;
 	char			 sync_job[CONF_SYNC_JOBS *
-				     (CONF_NAME_MAX + 1)];	/* names */
+				     (CONF_NAME_MAX + 1)];	/* as given */
+	char			 sync_jobs[CONF_SYNC_JOBS]
+				     [CONF_NAME_MAX + 1];	/* its names */
+	int			 nsync;
 	char			 ai_thread_job[CONF_NAME_MAX + 1];
 	char			 ai_bulk_job[CONF_NAME_MAX + 1];
 	char			*hosts;		/* " a b ": Host names
@@ -1085,26 +1088,47 @@ h_sched_set(struct areq *r)
  * NULL: the defaults), full: without its cursor; answers 202 with the job
  * ids.
  */
+/* Runs of job for account (NULL: each of its accounts) added to ids;
+ * or for the accounts of provider p only (p >= 0: the job runs for any
+ * provider and for each account). 0, or -1 after answering (404 for an
+ * account or job not configured, 400 for arguments it refuses). */
+static int
+trigger_into(struct areq *r, const char *job, const char *account, int p,
+    json_t *args, int full, json_t *ids)
+{
+	const struct conf *c = mvd_conf(r->api->d);
+	char err[256], b[64];
+
+	if (account != NULL && conf_account(c, account) == NULL) {
+		areq_fail(r, 404, "no account '%s'", q(b, sizeof(b), account));
+		return -1;
+	}
+	for (size_t i = 0; i < (p >= 0 ? c->naccounts : 1); i++) {
+		if (p >= 0 && c->accounts[i].provider != p)
+			continue;
+		if (mvd_trigger_full(r->api->d, job, p >= 0 ?
+		    c->accounts[i].name : account, args, full, ids, err,
+		    sizeof(err)) == -1) {
+			areq_fail(r, errno == ENOENT ? 404 : errno == EINVAL ?
+			    400 : 500, "%s", err);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static void
 trigger(struct areq *r, const char *job, const char *account, json_t *args,
     int full)
 {
 	json_t *ids = json_array();
-	char err[256], b[64];
 
-	if (account != NULL && conf_account(mvd_conf(r->api->d), account) ==
-	    NULL) {
-		json_decref(ids);
-		areq_fail(r, 404, "no account '%s'", q(b, sizeof(b), account));
+	if (ids == NULL) {
+		areq_fail(r, 500, "out of memory");
 		return;
 	}
-	if (ids == NULL || mvd_trigger_full(r->api->d, job, account, args,
-	    full, ids, err, sizeof(err)) == -1) {
-		int e = ids == NULL ? ENOMEM : errno;
-
+	if (trigger_into(r, job, account, -1, args, full, ids) == -1) {
 		json_decref(ids);
-		areq_fail(r, e == ENOENT ? 404 : e == EINVAL ? 400 : 500, "%s",
-		    ids == NULL ? "out of memory" : err);
 		return;
 	}
 	log_info("http: job %s: triggered (%zu runs)", job,
@@ -1137,52 +1161,21 @@ undeclared(struct areq *r, const struct job_conf *j, const char *name)
 	mv_buf_free(&b);
 }
 
-/* Runs of job for account (NULL: each of its accounts) added to ids,
- * as trigger() answers; or for the accounts of provider p only (p >= 0:
- * the job runs for any provider and for each account). 0, or -1 after
- * answering. */
-static int
-trigger_into(struct areq *r, const struct job_conf *j, const char *account,
-    int p, json_t *args, int full, json_t *ids)
-{
-	const struct conf *c = mvd_conf(r->api->d);
-	char err[256];
-
-	for (size_t i = 0; i < (p >= 0 ? c->naccounts : 1); i++) {
-		if (p >= 0 && c->accounts[i].provider != p)
-			continue;
-		if (mvd_trigger_full(r->api->d, j->name, p >= 0 ?
-		    c->accounts[i].name : account, args, full, ids, err,
-		    sizeof(err)) == -1) {
-			areq_fail(r, errno == ENOENT ? 404 : errno == EINVAL ?
-			    400 : 500, "%s", err);
-			return -1;
-		}
-	}
-	return 0;
-}
-
-/* The jobs of sync_job that the configuration has, in *v (up to
- * CONF_SYNC_JOBS). Their number, or -1 after answering 404 for a name
- * that is not a job. */
+/* The jobs of sync_job, in *v: their number, or -1 after answering 404
+ * for a name that is not a job of the configuration. */
 static int
 sync_jobs(struct areq *r, const struct job_conf **v)
 {
-	const char *p = r->api->sync_job, *e;
-	char name[CONF_NAME_MAX + 1];
-	int n = 0;
+	const struct api *a = r->api;
 
-	for (p += strspn(p, " \t"); *p != '\0' && n < CONF_SYNC_JOBS;
-	    p = e + strspn(e, " \t")) {
-		e = p + strcspn(p, " \t");
-		snprintf(name, sizeof(name), "%.*s", (int)(e - p), p);
-		if ((v[n++] = conf_job(mvd_conf(r->api->d), name)) == NULL) {
+	for (int i = 0; i < a->nsync; i++)
+		if ((v[i] = conf_job(mvd_conf(a->d), a->sync_jobs[i])) ==
+		    NULL) {
 			areq_fail(r, 404, "sync_job '%s' is not configured",
-			    name);
+			    a->sync_jobs[i]);
 			return -1;
 		}
-	}
-	return n;
+	return a->nsync;
 }
 
 /* Of the n jobs v, the one for provider p: the one that runs for p,
@@ -1322,7 +1315,7 @@ h_sync_trigger(struct areq *r)
 	}
 	for (i = 0; i < n; i++) {
 		mine = n > 1 ? json_array() : json_incref(ids);
-		if (mine == NULL || trigger_into(r, v[i], account, account ==
+		if (mine == NULL || trigger_into(r, v[i]->name, account, account ==
 		    NULL && p >= 0 && v[i]->provider == CONF_PROVIDER_ANY &&
 		    v[i]->for_each_account ? p : -1, args[i], full[i],
 		    mine) == -1) {
@@ -2854,6 +2847,12 @@ api_new(struct event_base *base, struct mvd *d, const struct conf_http *h,
 	TAILQ_INIT(&a->reqs);
 	strlcpy(a->sync_job, h->sync_job != NULL ? h->sync_job : "email_sync",
 	    sizeof(a->sync_job));
+	if ((a->nsync = conf_names(a->sync_job, a->sync_jobs,
+	    CONF_SYNC_JOBS)) < 1) {
+		mv_errf(err, errlen, "sync_job: no job name");
+		free(a);
+		return NULL;
+	}
 	strlcpy(a->ai_thread_job, h->ai_thread_job != NULL ?
 	    h->ai_thread_job : "ai_thread", sizeof(a->ai_thread_job));
 	strlcpy(a->ai_bulk_job, h->ai_bulk_job != NULL ? h->ai_bulk_job :

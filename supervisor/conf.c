@@ -869,34 +869,46 @@ chk_name(struct loader *L, const struct directive *d, int line,
 	return 0;
 }
 
+int
+conf_names(const char *s, char (*v)[CONF_NAME_MAX + 1], int max)
+{
+	size_t len;
+	int n = 0;
+
+	for (s += strspn(s, " \t"); *s != '\0'; s += strspn(s, " \t")) {
+		if ((len = strcspn(s, " \t")) > CONF_NAME_MAX)
+			return -1;
+		if (n < max)
+			snprintf(v[n], CONF_NAME_MAX + 1, "%.*s", (int)len, s);
+		n++;
+		s += len;
+	}
+	return n < max ? n : max;
+}
+
 /* sync_job: 1 to CONF_SYNC_JOBS names separated by blanks, none twice. */
 static int
 chk_sync_jobs(struct loader *L, const struct directive *d, int line,
     const char *v)
 {
-	char b[80], w[CONF_NAME_MAX + 2];
-	const char *p, *e, *x;
-	size_t n = 0, len;
+	char names[CONF_SYNC_JOBS + 1][CONF_NAME_MAX + 1], b[80];
+	int n = conf_names(v, names, CONF_SYNC_JOBS + 1);
 
-	for (p = v + strspn(v, " \t"); *p != '\0'; p = e + strspn(e, " \t")) {
-		e = p + strcspn(p, " \t");
-		len = (size_t)(e - p);
-		snprintf(w, sizeof(w), "%.*s", (int)(len < sizeof(w) - 1 ?
-		    len : sizeof(w) - 1), p);
-		if (len > CONF_NAME_MAX || !is_name(w))
+	if (n == -1)
+		return derr(L, d, line, "a name longer than %d characters",
+		    CONF_NAME_MAX);
+	for (int i = 0; i < n; i++) {
+		if (!is_name(names[i]))
 			return derr(L, d, line, "'%s' is not a name (1 to %d "
-			    "of A-Z a-z 0-9 _ . -)", q(b, sizeof(b), w),
+			    "of A-Z a-z 0-9 _ . -)", q(b, sizeof(b), names[i]),
 			    CONF_NAME_MAX);
-		for (x = v; x < p; x += strcspn(x, " \t"), x += strspn(x,
-		    " \t"))
-			if (strncmp(x, p, len) == 0 && (x[len] == ' ' ||
-			    x[len] == '\t'))
+		for (int j = 0; j < i; j++)
+			if (strcmp(names[j], names[i]) == 0)
 				return derr(L, d, line, "'%s' given twice",
-				    q(b, sizeof(b), w));
-		if (++n > CONF_SYNC_JOBS)
-			return derr(L, d, line, "more than %d jobs",
-			    CONF_SYNC_JOBS);
+				    q(b, sizeof(b), names[i]));
 	}
+	if (n > CONF_SYNC_JOBS)
+		return derr(L, d, line, "more than %d jobs", CONF_SYNC_JOBS);
 	return 0;
 }
 

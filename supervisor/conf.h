@@ -321,6 +321,10 @@ char **conf_split_command(const char *s, size_t *np, char *err,
 /* Writes the example configuration (every directive, commented out at its
  * default) or the mdoc lists of directives of mailvisord.conf(5), both made
  * from the directive table. Returns 0, or -1 on a write error. */
+/* The names of s separated by blanks (as [http] sync_job holds them)
+ * into v, at most max: how many, or -1 when one is longer than
+ * CONF_NAME_MAX. */
+int conf_names(const char *s, char (*v)[CONF_NAME_MAX + 1], int max);
 int conf_write_example(FILE *);
 int conf_write_man(FILE *);
 

@@ -16,8 +16,9 @@ REDIS_PID=
 
 # stop_pid PID: SIGTERM to a child of this script and its end waited for;
 # one still there 10 s later is said on stderr, asked for its threads'
-# stacks (SIGUSR1: the stand-ins print them into $TMP/standin.err), and
-# killed, so that a server stuck on its way out never hangs the test.
+# stacks (SIGUSR1: the HTTP stand-ins, which stop their server on SIGTERM,
+# print them into $TMP/standin.err), and killed, so that a server stuck
+# on its way out never hangs the test.
 stop_pid() {
 	kill "$1" 2>/dev/null || return 0
 	(

@@ -1023,6 +1023,9 @@ START_TEST(test_http_values)
 	load_fails("[http]\nsync_job = a b!\n",
 	    "F:2: sync_job: 'b!' is not a name (1 to 64 of A-Z a-z 0-9 _ . "
 	    "-)\n");
+	load_fails("[http]\nsync_job = a "
+	    "b12345678901234567890123456789012345678901234567890123456789012345"
+	    "\n", "F:2: sync_job: a name longer than 64 characters\n");
 	load_fails("[http]\nsync_job = a b a\n",
 	    "F:2: sync_job: 'a' given twice\n");
 	load_fails("[http]\nsync_job = ab a\tb c d\n",
